@@ -1,1 +1,156 @@
-/* placeholder: being written */
+/*
+ * A batch of samples.
+ *
+ * Samples are fixed-size entries in one growable array; label sets are
+ * serialised once, sorted by key, into an arena when they are emitted, so
+ * encoding the batch is a straight walk that copies them as raw JSON. The
+ * sort makes the label text canonical, which is what the server keys series
+ * by.
+ */
+#include "agent/batch.h"
+
+#include "common/error.h"
+#include "common/json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#define NO_LABELS SIZE_MAX
+
+struct entry {
+    const char *category;
+    const char *name;
+    size_t labels; /* offset into the label arena, or NO_LABELS */
+    enum ward_sample_kind kind;
+    int64_t ts_ms;
+    double value;
+};
+
+static int write_labels(struct ward_batch *b, const struct ward_label *labels, size_t n,
+                        size_t *off)
+{
+    const struct ward_label *sorted[WARD_SAMPLE_MAX_LABELS];
+    if (n > WARD_SAMPLE_MAX_LABELS)
+        return WARD_E_LIMIT;
+    /* Insertion sort: a handful of labels at most. */
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (j > 0 && strcmp(sorted[j - 1]->key, labels[i].key) > 0) {
+            sorted[j] = sorted[j - 1];
+            j--;
+        }
+        sorted[j] = &labels[i];
+    }
+    size_t at = b->labels.len;
+    struct ward_json_writer w;
+    ward_json_writer_init(&w, &b->labels);
+    ward_json_write_object_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        ward_json_write_keyz(&w, sorted[i]->key);
+        ward_json_write_stringz(&w, sorted[i]->value);
+    }
+    ward_json_write_object_end(&w);
+    int r = ward_json_writer_finish(&w);
+    if (r == 0)
+        r = ward_buf_putc(&b->labels, '\0');
+    if (r < 0) {
+        b->labels.len = at;
+        return r;
+    }
+    *off = at;
+    return 0;
+}
+
+static int batch_emit(struct ward_sink *sink, const char *category, const char *name,
+                      enum ward_sample_kind kind, double value, const struct ward_label *labels,
+                      size_t n_labels)
+{
+    struct ward_batch *b = (struct ward_batch *)sink;
+    if (!isfinite(value))
+        return -EDOM; /* JSON has no NaN or infinity; a collector bug, refused here */
+    if (ward_batch_count(b) >= b->max_samples) {
+        b->dropped++;
+        return WARD_E_LIMIT;
+    }
+    struct entry e = {
+        .category = category,
+        .name = name,
+        .labels = NO_LABELS,
+        .kind = kind,
+        .ts_ms = b->ts_ms,
+        .value = value,
+    };
+    int r = n_labels ? write_labels(b, labels, n_labels, &e.labels) : 0;
+    if (r == 0)
+        r = ward_buf_append(&b->entries, &e, sizeof(e));
+    return r;
+}
+
+void ward_batch_init(struct ward_batch *b, size_t max_samples)
+{
+    *b = (struct ward_batch){.sink.emit = batch_emit, .max_samples = max_samples};
+    ward_buf_init(&b->entries, 0);
+    ward_buf_init(&b->labels, 0);
+}
+
+void ward_batch_done(struct ward_batch *b)
+{
+    ward_buf_done(&b->entries);
+    ward_buf_done(&b->labels);
+}
+
+void ward_batch_reset(struct ward_batch *b)
+{
+    ward_buf_reset(&b->entries);
+    ward_buf_reset(&b->labels);
+}
+
+size_t ward_batch_count(const struct ward_batch *b)
+{
+    return b->entries.len / sizeof(struct entry);
+}
+
+int ward_batch_encode(const struct ward_batch *b, const char *server_id, int64_t boot, int64_t seq,
+                      struct ward_buf *out)
+{
+    struct ward_json_writer w;
+    ward_json_writer_init(&w, out);
+    ward_json_write_object_begin(&w);
+    ward_json_write_keyz(&w, "server_id");
+    ward_json_write_stringz(&w, server_id);
+    ward_json_write_keyz(&w, "batch");
+    ward_json_write_object_begin(&w);
+    ward_json_write_keyz(&w, "seq");
+    ward_json_write_int(&w, seq);
+    ward_json_write_keyz(&w, "boot");
+    ward_json_write_int(&w, boot);
+    ward_json_write_object_end(&w);
+    ward_json_write_keyz(&w, "metrics");
+    ward_json_write_array_begin(&w);
+    const struct entry *e = (const struct entry *)b->entries.data;
+    for (size_t i = 0, n = ward_batch_count(b); i < n; i++) {
+        ward_json_write_object_begin(&w);
+        ward_json_write_keyz(&w, "metric_type");
+        ward_json_write_stringz(&w, e[i].category);
+        ward_json_write_keyz(&w, "metric_name");
+        ward_json_write_stringz(&w, e[i].name);
+        ward_json_write_keyz(&w, "value");
+        ward_json_write_double(&w, e[i].value);
+        if (e[i].labels != NO_LABELS) {
+            const char *l = b->labels.data + e[i].labels;
+            ward_json_write_keyz(&w, "labels");
+            ward_json_write_raw(&w, l, strlen(l));
+        }
+        ward_json_write_keyz(&w, "timestamp");
+        ward_json_write_int(&w, e[i].ts_ms);
+        if (e[i].kind == WARD_SAMPLE_COUNTER) {
+            ward_json_write_keyz(&w, "kind");
+            ward_json_write_stringz(&w, "counter");
+        }
+        ward_json_write_object_end(&w);
+    }
+    ward_json_write_array_end(&w);
+    ward_json_write_object_end(&w);
+    return ward_json_writer_finish(&w);
+}

@@ -1,1 +1,432 @@
-/* placeholder: being written */
+/*
+ * Decoding of ingest batches.
+ *
+ * One pass over the JSON tokens, with no tree: each metric is validated as
+ * it is read and appended to a flat array of entries whose strings live in
+ * one arena buffer. Entries record arena offsets rather than pointers
+ * because the arena may move while it grows; the samples handed to the
+ * store are built from them once, at the end. Labels are collected per
+ * metric, sorted and re-serialised, which gives every label set one
+ * canonical spelling.
+ */
+#include "server/ingest.h"
+
+#include "common/error.h"
+#include "common/json.h"
+#include "common/time-util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+    size_t category, name, labels; /* offsets into the arena */
+    enum ward_metric_kind kind;
+    int64_t ts_ms;
+    double value;
+};
+
+struct label {
+    size_t key, key_len, value, value_len; /* offsets into the label scratch */
+};
+
+struct decoder {
+    struct ward_ingest *in;
+    struct ward_json_reader r;
+    struct ward_buf *err;
+    int64_t now_ms;
+    size_t index; /* of the metric being decoded */
+    struct ward_buf label_text;
+    struct label labels[WARD_INGEST_MAX_LABELS];
+};
+
+static int fail(struct decoder *d, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct decoder *d, int code, const char *fmt, ...)
+{
+    ward_buf_reset(d->err);
+    va_list ap;
+    va_start(ap, fmt);
+    ward_buf_vprintf(d->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Turns a reader error into a message with its byte offset. */
+static int json_fail(struct decoder *d, int code, const char *where)
+{
+    return fail(d, code, "%s%sinvalid JSON at byte %zu: %s", where ? where : "", where ? ": " : "",
+                ward_json_error_offset(&d->r), ward_json_error_message(&d->r));
+}
+
+static int next(struct decoder *d, struct ward_json_token *tok, const char *where)
+{
+    int r = ward_json_next(&d->r, tok);
+    return r < 0 ? json_fail(d, r, where) : 0;
+}
+
+static int expect(struct decoder *d, enum ward_json_token_type type, struct ward_json_token *tok,
+                  const char *where)
+{
+    int r = ward_json_expect(&d->r, type, tok);
+    if (r == WARD_E_JSON_TYPE)
+        return fail(d, r, "%s: %s", where, ward_json_error_message(&d->r));
+    return r < 0 ? json_fail(d, r, where) : 0;
+}
+
+static bool name_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > WARD_INGEST_MAX_NAME)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-' || c == ':'))
+            return false;
+    }
+    return true;
+}
+
+/* Appends s plus a NUL to the arena and stores its offset. */
+static int intern(struct decoder *d, const char *s, size_t len, size_t *off)
+{
+    struct ward_buf *a = &d->in->strings;
+    size_t at = a->len;
+    int r = ward_buf_append(a, s, len);
+    if (r == 0)
+        r = ward_buf_putc(a, '\0');
+    if (r < 0)
+        return fail(d, r, "out of memory");
+    *off = at;
+    return 0;
+}
+
+/* Reuses the previous entry's string when it is the same, as it usually is. */
+static int intern_like(struct decoder *d, const char *s, size_t len, size_t prev, bool has_prev,
+                       size_t *off)
+{
+    const char *p = d->in->strings.data + prev;
+    if (has_prev && strlen(p) == len && memcmp(p, s, len) == 0) {
+        *off = prev;
+        return 0;
+    }
+    return intern(d, s, len, off);
+}
+
+static int decode_name(struct decoder *d, const char *field, const char *s, size_t len, size_t *off,
+                       size_t prev, bool has_prev)
+{
+    if (!name_ok(s, len))
+        return fail(d, WARD_E_JSON_TYPE,
+                    "metrics[%zu].%s: must be 1-%d characters of A-Z a-z 0-9 _ . - :", d->index,
+                    field, WARD_INGEST_MAX_NAME);
+    return intern_like(d, s, len, prev, has_prev, off);
+}
+
+static int label_cmp(const void *a, const void *b, void *text)
+{
+    const struct label *x = a, *y = b;
+    const char *t = text;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(t + x->key, t + y->key, n);
+    if (c)
+        return c;
+    return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Reads a labels object and writes its canonical form into the arena. */
+static int decode_labels(struct decoder *d, size_t *off)
+{
+    struct ward_json_token tok;
+    char where[64];
+    snprintf(where, sizeof(where), "metrics[%zu].labels", d->index);
+    int r = expect(d, WARD_JSON_OBJECT_BEGIN, &tok, where);
+    if (r < 0)
+        return r;
+    ward_buf_reset(&d->label_text);
+    size_t n = 0;
+    for (;;) {
+        if ((r = next(d, &tok, where)) < 0)
+            return r;
+        if (tok.type == WARD_JSON_OBJECT_END)
+            break;
+        if (n == WARD_INGEST_MAX_LABELS)
+            return fail(d, WARD_E_LIMIT, "%s: more than %d labels", where, WARD_INGEST_MAX_LABELS);
+        if (tok.len == 0 || tok.len > WARD_INGEST_MAX_LABEL_KEY)
+            return fail(d, WARD_E_JSON_TYPE, "%s: label names must be 1-%d bytes", where,
+                        WARD_INGEST_MAX_LABEL_KEY);
+        struct label *l = &d->labels[n];
+        l->key = d->label_text.len;
+        l->key_len = tok.len;
+        if (ward_buf_append(&d->label_text, tok.str, tok.len) < 0)
+            return fail(d, -ENOMEM, "out of memory");
+        if ((r = expect(d, WARD_JSON_STRING, &tok, where)) < 0)
+            return r;
+        if (tok.len > WARD_INGEST_MAX_LABEL_VALUE)
+            return fail(d, WARD_E_LIMIT, "%s: label values must be at most %d bytes", where,
+                        WARD_INGEST_MAX_LABEL_VALUE);
+        l->value = d->label_text.len;
+        l->value_len = tok.len;
+        if (ward_buf_append(&d->label_text, tok.str, tok.len) < 0)
+            return fail(d, -ENOMEM, "out of memory");
+        n++;
+    }
+    const char *text = d->label_text.data;
+    qsort_r(d->labels, n, sizeof(d->labels[0]), label_cmp, (void *)text);
+    for (size_t i = 1; i < n; i++)
+        if (label_cmp(&d->labels[i - 1], &d->labels[i], (void *)text) == 0)
+            return fail(d, WARD_E_JSON_TYPE, "%s: label '%.*s' appears twice", where,
+                        (int)d->labels[i].key_len, text + d->labels[i].key);
+
+    struct ward_buf *a = &d->in->strings;
+    size_t at = a->len;
+    struct ward_json_writer w;
+    ward_json_writer_init(&w, a);
+    ward_json_write_object_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        ward_json_write_key(&w, text + d->labels[i].key, d->labels[i].key_len);
+        ward_json_write_string(&w, text + d->labels[i].value, d->labels[i].value_len);
+    }
+    ward_json_write_object_end(&w);
+    r = ward_json_writer_finish(&w);
+    if (r == 0)
+        r = ward_buf_putc(a, '\0');
+    if (r < 0)
+        return fail(d, r, "out of memory");
+    *off = at;
+    return 0;
+}
+
+static int decode_timestamp(struct decoder *d, int64_t *ts)
+{
+    struct ward_json_token tok;
+    int r = next(d, &tok, "metrics[].timestamp");
+    if (r < 0)
+        return r;
+    if (tok.type == WARD_JSON_STRING && ward_time_parse_rfc3339(tok.str, tok.len, ts) == 0)
+        return 0;
+    if (tok.type == WARD_JSON_INT && tok.i >= 0 && tok.i <= 253402300799999) {
+        *ts = tok.i;
+        return 0;
+    }
+    if (tok.type == WARD_JSON_NULL) {
+        *ts = d->now_ms;
+        return 0;
+    }
+    return fail(d, WARD_E_JSON_TYPE,
+                "metrics[%zu].timestamp: expected an RFC 3339 string or Unix milliseconds",
+                d->index);
+}
+
+static int decode_metric(struct decoder *d)
+{
+    struct ward_ingest *in = d->in;
+    size_t count = in->entries.len / sizeof(struct entry);
+    if (count == WARD_INGEST_MAX_METRICS)
+        return fail(d, WARD_E_LIMIT, "more than %d metrics in one batch", WARD_INGEST_MAX_METRICS);
+    const struct entry *prev = count ? (const struct entry *)in->entries.data + count - 1 : NULL;
+    struct entry e = {.kind = WARD_KIND_GAUGE, .ts_ms = d->now_ms};
+    bool have_type = false, have_name = false, have_value = false, have_labels = false;
+    struct ward_json_token tok;
+    char where[64];
+    int r;
+    for (;;) {
+        if ((r = next(d, &tok, "metrics[]")) < 0)
+            return r;
+        if (tok.type == WARD_JSON_OBJECT_END)
+            break;
+        if (ward_json_key_is(&tok, "metric_type")) {
+            snprintf(where, sizeof(where), "metrics[%zu].metric_type", d->index);
+            if ((r = expect(d, WARD_JSON_STRING, &tok, where)) < 0 ||
+                (r = decode_name(d, "metric_type", tok.str, tok.len, &e.category,
+                                 prev ? prev->category : 0, prev)) < 0)
+                return r;
+            have_type = true;
+        } else if (ward_json_key_is(&tok, "metric_name")) {
+            snprintf(where, sizeof(where), "metrics[%zu].metric_name", d->index);
+            if ((r = expect(d, WARD_JSON_STRING, &tok, where)) < 0 ||
+                (r = decode_name(d, "metric_name", tok.str, tok.len, &e.name, prev ? prev->name : 0,
+                                 prev)) < 0)
+                return r;
+            have_name = true;
+        } else if (ward_json_key_is(&tok, "value")) {
+            snprintf(where, sizeof(where), "metrics[%zu].value", d->index);
+            if ((r = expect(d, WARD_JSON_DOUBLE, &tok, where)) < 0)
+                return r;
+            e.value = tok.d;
+            have_value = true;
+        } else if (ward_json_key_is(&tok, "labels")) {
+            if ((r = decode_labels(d, &e.labels)) < 0)
+                return r;
+            have_labels = true;
+        } else if (ward_json_key_is(&tok, "timestamp")) {
+            if ((r = decode_timestamp(d, &e.ts_ms)) < 0)
+                return r;
+        } else if (ward_json_key_is(&tok, "kind")) {
+            snprintf(where, sizeof(where), "metrics[%zu].kind", d->index);
+            if ((r = expect(d, WARD_JSON_STRING, &tok, where)) < 0)
+                return r;
+            if (ward_json_key_is(&tok, "gauge"))
+                e.kind = WARD_KIND_GAUGE;
+            else if (ward_json_key_is(&tok, "counter"))
+                e.kind = WARD_KIND_COUNTER;
+            else
+                return fail(d, WARD_E_JSON_TYPE, "%s: must be \"gauge\" or \"counter\"", where);
+        } else if ((r = ward_json_skip(&d->r)) < 0) {
+            return json_fail(d, r, "metrics[]");
+        }
+    }
+    const char *missing = !have_type    ? "metric_type"
+                          : !have_name  ? "metric_name"
+                          : !have_value ? "value"
+                                        : NULL;
+    if (missing)
+        return fail(d, WARD_E_JSON_TYPE, "metrics[%zu]: missing \"%s\"", d->index, missing);
+    if (!have_labels && (r = intern(d, "{}", 2, &e.labels)) < 0)
+        return r;
+    if (ward_buf_append(&in->entries, &e, sizeof(e)) < 0)
+        return fail(d, -ENOMEM, "out of memory");
+    d->index++;
+    return 0;
+}
+
+static int decode_batch(struct decoder *d)
+{
+    struct ward_json_token tok;
+    int r = expect(d, WARD_JSON_OBJECT_BEGIN, &tok, "batch");
+    bool have_seq = false, have_boot = false;
+    while (r == 0) {
+        if ((r = next(d, &tok, "batch")) < 0)
+            return r;
+        if (tok.type == WARD_JSON_OBJECT_END)
+            break;
+        int64_t *dst = ward_json_key_is(&tok, "seq")    ? &d->in->batch.seq
+                       : ward_json_key_is(&tok, "boot") ? &d->in->batch.boot
+                                                        : NULL;
+        if (!dst) {
+            r = ward_json_skip(&d->r);
+            if (r < 0)
+                return json_fail(d, r, "batch");
+            continue;
+        }
+        (dst == &d->in->batch.seq ? &have_seq : &have_boot)[0] = true;
+        if ((r = expect(d, WARD_JSON_INT, &tok, "batch")) < 0)
+            return r;
+        if (tok.i < 0)
+            return fail(d, WARD_E_JSON_TYPE, "batch: seq and boot must not be negative");
+        *dst = tok.i;
+    }
+    if (r == 0 && !(have_seq && have_boot))
+        return fail(d, WARD_E_JSON_TYPE, "batch: needs both \"seq\" and \"boot\"");
+    d->in->has_batch = r == 0;
+    return r;
+}
+
+static int decode_document(struct decoder *d)
+{
+    struct ward_json_token tok;
+    bool have_id = false, have_metrics = false;
+    int r = expect(d, WARD_JSON_OBJECT_BEGIN, &tok, "body");
+    while (r == 0) {
+        if ((r = next(d, &tok, NULL)) < 0)
+            return r;
+        if (tok.type == WARD_JSON_OBJECT_END)
+            break;
+        if (ward_json_key_is(&tok, "server_id")) {
+            if ((r = expect(d, WARD_JSON_STRING, &tok, "server_id")) < 0)
+                return r;
+            char id[WARD_UUID_STR_LEN];
+            if (tok.len != WARD_UUID_STR_LEN - 1)
+                return fail(d, WARD_E_JSON_TYPE, "server_id: not a UUID");
+            memcpy(id, tok.str, tok.len);
+            id[tok.len] = '\0';
+            if (ward_uuid_normalize(id, d->in->server_id) < 0)
+                return fail(d, WARD_E_JSON_TYPE, "server_id: not a UUID");
+            have_id = true;
+        } else if (ward_json_key_is(&tok, "batch")) {
+            r = decode_batch(d);
+        } else if (ward_json_key_is(&tok, "metrics")) {
+            if ((r = expect(d, WARD_JSON_ARRAY_BEGIN, &tok, "metrics")) < 0)
+                return r;
+            for (;;) {
+                if ((r = next(d, &tok, "metrics")) < 0)
+                    return r;
+                if (tok.type == WARD_JSON_ARRAY_END)
+                    break;
+                if (tok.type != WARD_JSON_OBJECT_BEGIN)
+                    return fail(d, WARD_E_JSON_TYPE, "metrics[%zu]: expected object, got %s",
+                                d->index, ward_json_type_name(tok.type));
+                if ((r = decode_metric(d)) < 0)
+                    return r;
+            }
+            have_metrics = true;
+        } else if ((r = ward_json_skip(&d->r)) < 0) {
+            return json_fail(d, r, NULL);
+        }
+    }
+    if (r < 0)
+        return r;
+    if ((r = next(d, &tok, NULL)) < 0)
+        return r;
+    if (!have_id)
+        return fail(d, WARD_E_JSON_TYPE, "server_id: missing");
+    if (!have_metrics)
+        return fail(d, WARD_E_JSON_TYPE, "metrics: missing");
+    return 0;
+}
+
+void ward_ingest_init(struct ward_ingest *in)
+{
+    *in = (struct ward_ingest){0};
+    ward_buf_init(&in->strings, 0);
+    ward_buf_init(&in->entries, 0);
+}
+
+void ward_ingest_done(struct ward_ingest *in)
+{
+    free(in->samples);
+    ward_buf_done(&in->strings);
+    ward_buf_done(&in->entries);
+    *in = (struct ward_ingest){0};
+}
+
+int ward_ingest_decode(struct ward_ingest *in, const char *json, size_t len, int64_t now_ms,
+                       struct ward_buf *err)
+{
+    struct decoder d = {.in = in, .err = err, .now_ms = now_ms};
+    const struct ward_json_limits lim = {
+        .max_depth = WARD_INGEST_MAX_DEPTH,
+        .max_size = len ? len : 1,
+        .max_string = WARD_INGEST_MAX_LABEL_VALUE * 4,
+    };
+    ward_json_reader_init(&d.r, json, len, &lim);
+    ward_buf_init(&d.label_text, 0);
+    int r = decode_document(&d);
+    ward_json_reader_done(&d.r);
+    ward_buf_done(&d.label_text);
+    if (r < 0)
+        return r;
+
+    size_t n = in->entries.len / sizeof(struct entry);
+    if (n) {
+        in->samples = calloc(n, sizeof(*in->samples));
+        if (!in->samples)
+            return fail(&d, -ENOMEM, "out of memory");
+    }
+    const struct entry *e = (const struct entry *)in->entries.data;
+    const char *s = in->strings.data;
+    for (size_t i = 0; i < n; i++)
+        in->samples[i] = (struct ward_sample){
+            .category = s + e[i].category,
+            .name = s + e[i].name,
+            .labels = s + e[i].labels,
+            .kind = e[i].kind,
+            .ts_ms = e[i].ts_ms,
+            .value = e[i].value,
+        };
+    in->n_samples = n;
+    return 0;
+}

@@ -1,1 +1,118 @@
-/* placeholder: being written */
+/*
+ * GET /api/v1/metrics: the samples of one server over a time range (seed 001).
+ *
+ *   ?server_id=UUID          required
+ *   &metric_type=cpu         optional category filter
+ *   &metric_name=usage       optional name filter
+ *   &from=T&to=T             RFC 3339 or Unix ms; default the last hour
+ *   &limit=N                 default 1000, at most 100000
+ *
+ * The answer is a JSON array of samples, newest first, in the shape of the
+ * seed's ingest items, so what goes in comes back out unchanged.
+ */
+#include "server/api/api.h"
+
+#include "common/error.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/parse.h"
+#include "common/time-util.h"
+#include "common/uuid.h"
+
+#include <string.h>
+
+static int write_row(const struct ward_sample_row *row, void *userdata)
+{
+    struct ward_json_writer *w = userdata;
+    char ts[WARD_RFC3339_LEN];
+    ward_time_format_rfc3339(row->ts_ms, ts);
+    ward_json_write_object_begin(w);
+    ward_json_write_keyz(w, "server_id");
+    ward_json_write_stringz(w, row->host_id);
+    ward_json_write_keyz(w, "metric_type");
+    ward_json_write_stringz(w, row->category);
+    ward_json_write_keyz(w, "metric_name");
+    ward_json_write_stringz(w, row->name);
+    ward_json_write_keyz(w, "value");
+    ward_json_write_double(w, row->value);
+    ward_json_write_keyz(w, "labels");
+    ward_json_write_raw(w, row->labels, strlen(row->labels));
+    ward_json_write_keyz(w, "timestamp");
+    ward_json_write_stringz(w, ts);
+    ward_json_write_keyz(w, "kind");
+    ward_json_write_stringz(w, row->kind == WARD_KIND_COUNTER ? "counter" : "gauge");
+    return ward_json_write_object_end(w);
+}
+
+/* Reads an optional time parameter; returns false after answering 400. */
+static bool time_param(struct ward_http_request *req, const char *name, int64_t *ms)
+{
+    const char *v = ward_http_query(req, name);
+    if (!v || !*v)
+        return true;
+    if (ward_time_parse(v, ms) == 0)
+        return true;
+    ward_http_error(req, 400, "%s: expected an RFC 3339 time or Unix milliseconds", name);
+    return false;
+}
+
+void ward_api_metrics_query(struct ward_http_request *req, void *app)
+{
+    struct ward_api *api = app;
+    const char *id = ward_http_query(req, "server_id");
+    char host[WARD_UUID_STR_LEN];
+    if (!id || !*id) {
+        ward_http_error(req, 400, "server_id: required");
+        return;
+    }
+    if (ward_uuid_normalize(id, host) < 0) {
+        ward_http_error(req, 400, "server_id: not a UUID");
+        return;
+    }
+    struct ward_query q = {
+        .host_id = host,
+        .to_ms = ward_now_ms(),
+        .limit = WARD_API_DEFAULT_LIMIT,
+    };
+    const char *type = ward_http_query(req, "metric_type");
+    const char *name = ward_http_query(req, "metric_name");
+    q.category = type && *type ? type : NULL;
+    q.name = name && *name ? name : NULL;
+    if (!time_param(req, "to", &q.to_ms))
+        return;
+    q.from_ms = q.to_ms - WARD_API_DEFAULT_WINDOW;
+    if (!time_param(req, "from", &q.from_ms))
+        return;
+    if (q.from_ms > q.to_ms) {
+        ward_http_error(req, 400, "from: must not be after to");
+        return;
+    }
+    const char *limit = ward_http_query(req, "limit");
+    if (limit && *limit) {
+        int64_t n;
+        if (ward_parse_int_range(limit, 1, WARD_API_MAX_LIMIT, &n) < 0) {
+            ward_http_error(req, 400, "limit: expected an integer from 1 to %d",
+                            WARD_API_MAX_LIMIT);
+            return;
+        }
+        q.limit = (size_t)n;
+    }
+
+    struct ward_buf out = WARD_BUF_INIT;
+    struct ward_json_writer w;
+    ward_json_writer_init(&w, &out);
+    ward_json_write_array_begin(&w);
+    int r = ward_store_query(api->store, &q, write_row, &w);
+    ward_json_write_array_end(&w);
+    if (r >= 0)
+        r = ward_json_writer_finish(&w);
+    if (r < 0) {
+        ward_log_error(ward_http_request_id(req), "query failed", "server_id", host, "error",
+                       ward_strerror(r));
+        ward_buf_done(&out);
+        ward_http_add_header(req, "Retry-After", "1");
+        ward_http_error(req, 503, "storage unavailable, retry later");
+        return;
+    }
+    ward_http_respond_buf(req, 200, "application/json", &out);
+}

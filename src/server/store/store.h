@@ -99,11 +99,17 @@ struct ward_store_ops {
      * series as needed. When batch is not NULL and (host_id, batch) was
      * stored before, nothing is written. Returns 0 when stored, 1 when the
      * batch was a duplicate, or a negative error. Returns only after commit.
+     * A missing string, a non-finite value or an unknown kind in any sample
+     * fails the whole call with -EINVAL, and nothing is written.
      */
     int (*ingest)(struct ward_store *s, const char *host_id, const struct ward_batch_key *batch,
                   const struct ward_sample *samples, size_t n);
 
-    /* Calls fn for every matching sample, newest first, at most q->limit times. */
+    /*
+     * Calls fn for every matching sample, newest first, at most q->limit
+     * times. fn must not call back into the same store. Returns 0, or the
+     * negative value fn returned, or a negative error.
+     */
     int (*query)(struct ward_store *s, const struct ward_query *q, ward_store_row_fn fn,
                  void *userdata);
 };
@@ -126,5 +132,8 @@ int ward_store_ingest(struct ward_store *s, const char *host_id, const struct wa
 /* See ward_store_ops.query. */
 int ward_store_query(struct ward_store *s, const struct ward_query *q, ward_store_row_fn fn,
                      void *userdata);
+
+/* Backends, in the order ward_store_open() asks them; the table is in store.c. */
+extern const struct ward_store_ops ward_store_sqlite_ops;
 
 #endif

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Fails when a banned C function is called (see STYLE.md, "Unsafe calls").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pattern='\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|strtok|gets)[[:space:]]*\('
+if git ls-files --cached --others --exclude-standard -- '*.c' '*.h' |
+  xargs -r grep -nE "$pattern"; then
+  echo "banned: use snprintf, the ward_buf type and ward_parse_* instead" >&2
+  exit 1
+fi
+echo "banned: no banned calls"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test suite against an ASan+UBSan build with -Werror:
+# static checks (format, banned functions), unit tests (cmocka), fuzz corpus
+# replays, then integration tests (pytest, real binaries on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=${1:-build-test}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" -Db_sanitize=address,undefined -Dwerror=true -Dbuildtype=debug
+fi
+
+echo "== static checks"
+scripts/check-format.sh
+scripts/check-banned.sh
+
+echo "== build ($build, ASan+UBSan, -Wall -Wextra -Werror)"
+ninja -C "$build"
+
+echo "== unit tests and fuzz corpus replays"
+meson test -C "$build" --suite unit --suite fuzz --print-errorlogs --num-processes 2
+
+echo "== integration tests"
+export WARD_BUILD="$PWD/$build"
+/usr/bin/python3 -m pytest -q tests/integration

@@ -1,0 +1,47 @@
+/*
+ * A batch of samples on its way from the collectors to the server.
+ *
+ * The batch is the sink collectors emit into. It stores samples compactly:
+ * category and name by pointer (collectors pass string literals), labels
+ * once each in canonical JSON form in an arena. ward_batch_encode() writes
+ * the wire document of DESIGN.md, ready for gzip.
+ */
+#ifndef WARD_BATCH_H
+#define WARD_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/collector.h"
+#include "common/buf.h"
+
+struct ward_batch {
+    struct ward_sink sink; /* first, so the sink pointer is the batch */
+    int64_t ts_ms;         /* stamped on samples emitted from now on */
+    size_t max_samples;    /* emits beyond it fail with WARD_E_LIMIT */
+    size_t dropped;        /* samples refused by the limit, in total */
+
+    /* Private. */
+    struct ward_buf entries;
+    struct ward_buf labels;
+};
+
+/* Initialises an empty batch that holds at most max_samples samples. */
+void ward_batch_init(struct ward_batch *b, size_t max_samples);
+void ward_batch_done(struct ward_batch *b);
+
+/* Empties the batch, keeping its storage and the dropped count. */
+void ward_batch_reset(struct ward_batch *b);
+
+/* Number of samples in the batch. */
+size_t ward_batch_count(const struct ward_batch *b);
+
+/*
+ * Appends the wire JSON of the batch to out:
+ * {"server_id":...,"batch":{"seq":...,"boot":...},"metrics":[...]}.
+ * Returns 0 or a negative error.
+ */
+int ward_batch_encode(const struct ward_batch *b, const char *server_id, int64_t boot, int64_t seq,
+                      struct ward_buf *out);
+
+#endif
