@@ -15,7 +15,7 @@ profile=${1:-build}
 build_pkgs=(
   build-essential meson ninja-build pkg-config
   libmicrohttpd-dev libwslay-dev libcurl4-openssl-dev libdeflate-dev libssl-dev
-  libsqlite3-dev libcyaml-dev
+  libsqlite3-dev libyaml-dev
 )
 test_pkgs=(
   libcmocka-dev libjansson-dev clang-format

@@ -23,6 +23,7 @@
 #include "ward-version.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -247,7 +248,7 @@ static int run(struct agent *a, const sigset_t *stop)
     return 0;
 }
 
-static int agent_main(const struct agent_config *cfg)
+static int agent_main(const struct agent_config *cfg, const sigset_t *stop)
 {
     struct agent *a = calloc(1, sizeof(*a));
     if (!a)
@@ -277,16 +278,9 @@ static int agent_main(const struct agent_config *cfg)
         }
     }
 
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
     ward_log_info(NULL, "ward-agent started", "version", WARD_VERSION, "id", a->id, "server",
                   ward_uploader_url(a->up));
-    status = run(a, &stop);
+    status = run(a, stop);
 
 out_batch:
     for (size_t i = 0; i < ward_n_collectors && i < WARD_ARRAY_SIZE(a->states); i++)
@@ -304,6 +298,18 @@ out:
 
 int main(int argc, char **argv)
 {
+    /*
+     * Block the stop signals first thing, before any thread exists, so every
+     * thread inherits the mask and a stop request is never lost to the
+     * default action while starting up; the main loop waits for them.
+     */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     struct agent_config cfg;
     struct ward_buf err = WARD_BUF_INIT;
     int first_arg;
@@ -330,7 +336,7 @@ int main(int argc, char **argv)
         return 2;
     }
     ward_log_setup(level, format, NULL);
-    r = agent_main(&cfg);
+    r = agent_main(&cfg, &stop);
     ward_config_done(&program, &cfg);
     return r;
 }

@@ -91,7 +91,7 @@ static int setup_logging(const struct server_config *cfg)
     return 0;
 }
 
-static int serve(const struct server_config *cfg)
+static int serve(const struct server_config *cfg, const sigset_t *stop)
 {
     struct ward_store_options sopt = {.synchronous_full = cfg->synchronous_full};
     struct ward_api api = {0};
@@ -101,14 +101,6 @@ static int serve(const struct server_config *cfg)
                        ward_strerror(r));
         return 1;
     }
-
-    /* Block the stop signals before any thread starts, so they all inherit the mask. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     struct ward_http_config hcfg = {
         .address = cfg->address,
@@ -136,7 +128,7 @@ static int serve(const struct server_config *cfg)
                   "port", port, "database", cfg->database);
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    sigwait(stop, &sig);
     ward_log_info(NULL, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     ward_http_stop(http);
     ward_store_close(api.store);
@@ -146,6 +138,18 @@ static int serve(const struct server_config *cfg)
 
 int main(int argc, char **argv)
 {
+    /*
+     * Block the stop signals first thing, before any thread exists, so every
+     * thread inherits the mask and a stop request is never lost to the
+     * default action while starting up; the main loop waits for them.
+     */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     /* DATABASE_URL (seed 001) is the fallback for DATABASE_DSN (golectra). */
     const char *url = getenv("DATABASE_URL");
     const char *dsn = getenv("DATABASE_DSN");
@@ -168,7 +172,7 @@ int main(int argc, char **argv)
         ward_config_done(&program, &cfg);
         return 2;
     }
-    r = setup_logging(&cfg) < 0 ? 1 : serve(&cfg);
+    r = setup_logging(&cfg) < 0 ? 1 : serve(&cfg, &stop);
     ward_config_done(&program, &cfg);
     return r;
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Starts ward-server (embedded SQLite in ./data) and a local ward-agent that
+# reports to it, prints where to look, and stops both on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=${1:-build}
+port=${WARD_PORT:-8080}
+url="http://127.0.0.1:$port"
+mkdir -p data/agent
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "run: stopping ward"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+"$build/ward-server" -a "127.0.0.1:$port" -d data/ward.db &
+pids+=($!)
+
+for _ in $(seq 100); do
+  if curl -fsS "$url/health" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    echo "run: ward-server did not start (is port $port free? set WARD_PORT to use another)" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+"$build/ward-agent" -a "$url" --state-dir data/agent -p 2 -r 10 &
+pids+=($!)
+
+for _ in $(seq 50); do
+  [ -s data/agent/agent-id ] && break
+  sleep 0.1
+done
+agent_id=$(cat data/agent/agent-id 2>/dev/null || echo "AGENT_ID")
+
+cat <<MSG
+
+  ward is running
+    server:    $url   (database: data/ward.db)
+    health:    $url/health
+    agent id:  $agent_id
+    query:     $build/wardctl -s $url query $agent_id cpu
+               curl '$url/api/v1/metrics?server_id=$agent_id&metric_type=ram'
+    admin:     no admin token yet: this build has no admin routes; the server
+               listens on 127.0.0.1 only.
+
+  Press Ctrl-C to stop both.
+
+MSG
+wait -n "${pids[@]}" || true
