@@ -9,6 +9,7 @@
 #include "common/error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,8 @@ void ward_buf_reset(struct ward_buf *b)
         b->data[0] = '\0';
 }
 
-int ward_buf_reserve(struct ward_buf *b, size_t extra)
+/* Grows the storage to hold len + extra + NUL; exact = no rounding up. */
+static int grow(struct ward_buf *b, size_t extra, bool exact)
 {
     size_t max = b->limit ? b->limit : SIZE_MAX / 2;
     if (extra > max || b->len > max - extra)
@@ -40,9 +42,15 @@ int ward_buf_reserve(struct ward_buf *b, size_t extra)
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need)
-        cap *= 2;
+    size_t cap = need;
+    if (!exact) {
+        cap = b->cap ? b->cap : 64;
+        while (cap < need)
+            cap *= 2;
+        /* Never allocate past the limit: a capped buffer holds at most limit + NUL. */
+        if (b->limit && cap > b->limit + 1)
+            cap = b->limit + 1;
+    }
     char *p = realloc(b->data, cap);
     if (!p)
         return -ENOMEM;
@@ -51,6 +59,16 @@ int ward_buf_reserve(struct ward_buf *b, size_t extra)
     b->data = p;
     b->cap = cap;
     return 0;
+}
+
+int ward_buf_reserve(struct ward_buf *b, size_t extra)
+{
+    return grow(b, extra, false);
+}
+
+int ward_buf_reserve_exact(struct ward_buf *b, size_t extra)
+{
+    return grow(b, extra, true);
 }
 
 int ward_buf_append(struct ward_buf *b, const void *p, size_t n)

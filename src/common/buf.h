@@ -21,7 +21,10 @@ struct ward_buf {
     size_t limit; /* 0 means no limit beyond SIZE_MAX / 2 */
 };
 
-#define WARD_BUF_INIT {0}
+#define WARD_BUF_INIT                                                                              \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* Initialises an empty buffer that refuses to grow beyond limit bytes (0 = unlimited). */
 void ward_buf_init(struct ward_buf *b, size_t limit);
@@ -35,7 +38,14 @@ void ward_buf_reset(struct ward_buf *b);
 /* Makes room for at least extra more bytes. Returns 0, -ENOMEM or WARD_E_LIMIT. */
 int ward_buf_reserve(struct ward_buf *b, size_t extra);
 
-/* Appends n bytes. Returns 0, -ENOMEM or WARD_E_LIMIT. */
+/*
+ * Like ward_buf_reserve(), but allocates exactly what is asked for instead
+ * of doubling: for a writer that knows its final size, or must never hold
+ * more than a bound (gzip output).
+ */
+int ward_buf_reserve_exact(struct ward_buf *b, size_t extra);
+
+/* Appends n bytes; p must not point into b. Returns 0, -ENOMEM or WARD_E_LIMIT. */
 int ward_buf_append(struct ward_buf *b, const void *p, size_t n);
 
 /* Appends a NUL-terminated string. */

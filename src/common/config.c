@@ -8,20 +8,13 @@
  * file, so argv is scanned first: syntax errors and the built-in flags are
  * handled at once, and the other assignments wait in a list that is applied
  * after the file and the environment. All layers hand text to one function,
- * set_value(), so "10s" means the same wherever it is written.
+ * ward_config_set_value(), so "10s" means the same wherever it is written.
  *
- * The YAML file is read whole (up to WARD_CONFIG_FILE_MAX) and walked with
- * libyaml's event parser rather than loaded through a libcyaml schema: every
- * event carries its line and column, so an unknown key, a list where a value
- * belongs, a bad value and a syntax error are all reported at their exact
- * position. libcyaml 1.3 cannot do that: its error backtraces point at the
- * enclosing mapping, and it drops libyaml's position of a syntax error. The
- * file is parsed twice, once for syntax and once for meaning, so that a
- * syntax error is never hidden behind a bad value before it.
- *
- * Nested mappings become dotted paths (collectors: {cpu: {interval: 5s}} is
- * "collectors.cpu.interval"), matched against option names, so sections need
- * only options with dotted names. Aliases are refused and nesting is bounded.
+ * This file holds the table logic: checking the table, the defaults, the
+ * environment, the flags, --help, --version and --check-config. Reading the
+ * YAML file is its own concern and lives in config-yaml.c, which reaches the
+ * value parser, the error helper and the "did you mean" search through
+ * config-internal.h.
  *
  * Nothing here logs: every failure leaves one line in the caller's buffer.
  */
@@ -29,16 +22,14 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <yaml.h>
 
 #include "common/cleanup.h"
+#include "common/config-internal.h"
 #include "common/error.h"
 #include "common/parse.h"
 
@@ -77,9 +68,6 @@ struct loader {
     size_t n_flags, cap_flags;
 };
 
-/* Values quoted in messages are cut to this many bytes. */
-#define QUOTE_MAX 64
-
 /* Words longer than this get no "did you mean" suggestion. */
 #define SUGGEST_MAX 64
 
@@ -92,19 +80,8 @@ static void loader_done(struct loader *l)
     free(l->flags);
 }
 
-static void buf_donep(struct ward_buf *b)
-{
-    ward_buf_done(b);
-}
-
-static void event_donep(yaml_event_t *e)
-{
-    yaml_event_delete(e);
-}
-
-/* Replaces the content of err with a message and returns code. */
-__attribute__((format(printf, 3, 4))) static int fail(struct ward_buf *err, int code,
-                                                      const char *fmt, ...)
+/* Shared with config-yaml.c; see config-internal.h. */
+int ward_config_fail(struct ward_buf *err, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -112,12 +89,6 @@ __attribute__((format(printf, 3, 4))) static int fail(struct ward_buf *err, int 
     ward_buf_vprintf(err, fmt, ap);
     va_end(ap);
     return code;
-}
-
-/* The character a name's character becomes in a YAML key. */
-static char yaml_char(char c)
-{
-    return c == '-' ? '_' : c;
 }
 
 static const char *metavar(const struct ward_option *o)
@@ -159,12 +130,12 @@ static void format_ms(int64_t ms, char *out, size_t size)
     snprintf(out, size, "%" PRId64 "ms", ms);
 }
 
-/* Describes why text is not a valid value for o, for set_value(). */
+/* Describes why text is not a valid value for o, for ward_config_set_value(). */
 static int bad_value(const struct ward_option *o, struct ward_buf *why, int code, const char *text)
 {
     size_t n = strlen(text);
-    ward_buf_printf(why, "'%.*s%s' ", (int)(n > QUOTE_MAX ? QUOTE_MAX : n), text,
-                    n > QUOTE_MAX ? "..." : "");
+    ward_buf_printf(why, "'%.*s%s' ", (int)(n > WARD_CONFIG_QUOTE_MAX ? WARD_CONFIG_QUOTE_MAX : n),
+                    text, n > WARD_CONFIG_QUOTE_MAX ? "..." : "");
     if (code == -EINVAL) {
         static const char *const expected[] = {
             [WARD_OPT_INT] = "is not an integer",
@@ -192,13 +163,9 @@ static int bad_value(const struct ward_option *o, struct ward_buf *why, int code
     return code;
 }
 
-/*
- * Parses text as the value of o and stores it in the field at base +
- * o->offset. Returns 0, -ENOMEM, or -EINVAL/-ERANGE after describing the
- * problem in why.
- */
-static int set_value(const struct ward_option *o, void *base, const char *text,
-                     struct ward_buf *why)
+/* Shared with config-yaml.c; see config-internal.h. */
+int ward_config_set_value(const struct ward_option *o, void *base, const char *text,
+                          struct ward_buf *why)
 {
     void *field = (char *)base + o->offset;
     int64_t min, max, i;
@@ -240,7 +207,7 @@ static int set_value(const struct ward_option *o, void *base, const char *text,
     return -EINVAL;
 }
 
-/* Maps a set_value() failure to the code of the layer it came from. */
+/* Maps a ward_config_set_value() failure to the code of the layer it came from. */
 static int value_error(int r, int code)
 {
     return r == -ENOMEM ? -ENOMEM : code;
@@ -259,7 +226,7 @@ static size_t distance(const char *a, size_t na, const char *b, size_t nb)
         row[0] = i;
         for (size_t j = 1; j <= nb; j++) {
             size_t up = row[j];
-            size_t cost = yaml_char(a[i - 1]) != yaml_char(b[j - 1]);
+            size_t cost = ward_config_yaml_char(a[i - 1]) != ward_config_yaml_char(b[j - 1]);
             size_t best = diag + cost;
             if (row[j] + 1 < best)
                 best = row[j] + 1;
@@ -272,9 +239,9 @@ static size_t distance(const char *a, size_t na, const char *b, size_t nb)
     return row[nb];
 }
 
-/* Keeps candidate in *best when it is the closest to word so far and close enough to suggest. */
-static void consider(const char *word, size_t n, const char *candidate, size_t cn,
-                     const char **best, size_t *best_len, size_t *best_d)
+/* Shared with config-yaml.c; see config-internal.h. */
+void ward_config_consider(const char *word, size_t n, const char *candidate, size_t cn,
+                          const char **best, size_t *best_len, size_t *best_d)
 {
     size_t d = distance(word, n, candidate, cn);
     if (d <= 2 && d < n && d < *best_d) {
@@ -317,13 +284,14 @@ static int unknown_long(struct loader *l, const char *name, size_t n)
     size_t best_len = 0, best_d = SIZE_MAX;
     for (size_t i = 0; i < n_known(l->prog); i++) {
         const char *candidate = known(l->prog, i)->name;
-        consider(name, n, candidate, strlen(candidate), &best, &best_len, &best_d);
+        ward_config_consider(name, n, candidate, strlen(candidate), &best, &best_len, &best_d);
     }
-    int shown = (int)(n > QUOTE_MAX ? QUOTE_MAX : n);
+    int shown = (int)(n > WARD_CONFIG_QUOTE_MAX ? WARD_CONFIG_QUOTE_MAX : n);
     if (best)
-        return fail(l->err, WARD_E_USAGE, "unknown option '--%.*s' (did you mean '--%.*s'?)", shown,
-                    name, (int)best_len, best);
-    return fail(l->err, WARD_E_USAGE, "unknown option '--%.*s'", shown, name);
+        return ward_config_fail(l->err, WARD_E_USAGE,
+                                "unknown option '--%.*s' (did you mean '--%.*s'?)", shown, name,
+                                (int)best_len, best);
+    return ward_config_fail(l->err, WARD_E_USAGE, "unknown option '--%.*s'", shown, name);
 }
 
 /* Reports a bad flag value under the spelling the user typed. */
@@ -331,9 +299,10 @@ static int flag_error(struct loader *l, const struct ward_option *o, bool is_sho
                       const struct ward_buf *why)
 {
     if (is_short)
-        return fail(l->err, value_error(r, WARD_E_USAGE), "option '-%c': %s", o->short_name,
-                    why->data);
-    return fail(l->err, value_error(r, WARD_E_USAGE), "option '--%s': %s", o->name, why->data);
+        return ward_config_fail(l->err, value_error(r, WARD_E_USAGE), "option '-%c': %s",
+                                o->short_name, why->data);
+    return ward_config_fail(l->err, value_error(r, WARD_E_USAGE), "option '--%s': %s", o->name,
+                            why->data);
 }
 
 /* Takes the value of one flag: built-in flags at once, the others later. */
@@ -345,15 +314,15 @@ static int take_flag(struct loader *l, const struct ward_option *o, bool builtin
             size_t cap = l->cap_flags ? 2 * l->cap_flags : 16;
             struct assignment *p = reallocarray(l->flags, cap, sizeof(*p));
             if (!p)
-                return fail(l->err, -ENOMEM, "out of memory");
+                return ward_config_fail(l->err, -ENOMEM, "out of memory");
             l->flags = p;
             l->cap_flags = cap;
         }
         l->flags[l->n_flags++] = (struct assignment){o, value, is_short};
         return 0;
     }
-    _cleanup_(buf_donep) struct ward_buf why = WARD_BUF_INIT;
-    int r = set_value(o, &l->builtin, value, &why);
+    _cleanup_(ward_config_buf_donep) struct ward_buf why = WARD_BUF_INIT;
+    int r = ward_config_set_value(o, &l->builtin, value, &why);
     return r < 0 ? flag_error(l, o, is_short, r, &why) : 0;
 }
 
@@ -376,8 +345,8 @@ static int scan_long(struct loader *l, int argc, char **argv, int *i)
     else if (*i + 1 < argc)
         value = argv[++*i];
     else
-        return fail(l->err, WARD_E_USAGE, "option '--%s' requires a value (--%s %s)", o->name,
-                    o->name, metavar(o));
+        return ward_config_fail(l->err, WARD_E_USAGE, "option '--%s' requires a value (--%s %s)",
+                                o->name, o->name, metavar(o));
     ++*i;
     return take_flag(l, o, builtin, value, false);
 }
@@ -389,7 +358,7 @@ static int scan_short(struct loader *l, int argc, char **argv, int *i)
         bool builtin;
         const struct ward_option *o = find_flag(l->prog, NULL, 0, *p, &builtin);
         if (!o)
-            return fail(l->err, WARD_E_USAGE, "unknown option '-%c'", *p);
+            return ward_config_fail(l->err, WARD_E_USAGE, "unknown option '-%c'", *p);
         if (o->type == WARD_OPT_BOOL) {
             int r = take_flag(l, o, builtin, "true", true);
             if (r < 0)
@@ -402,8 +371,8 @@ static int scan_short(struct loader *l, int argc, char **argv, int *i)
         else if (*i + 1 < argc)
             value = argv[++*i];
         else
-            return fail(l->err, WARD_E_USAGE, "option '-%c' requires a value (-%c %s)", *p, *p,
-                        metavar(o));
+            return ward_config_fail(l->err, WARD_E_USAGE, "option '-%c' requires a value (-%c %s)",
+                                    *p, *p, metavar(o));
         ++*i;
         return take_flag(l, o, builtin, value, true);
     }
@@ -438,381 +407,65 @@ static int check_table(const struct ward_program *prog, struct ward_buf *err)
         const struct ward_option *o = &prog->options[i];
         if (!o->name || !*o->name || o->name[0] == '-' || strchr(o->name, '=') ||
             (unsigned)o->type > WARD_OPT_DOUBLE || o->min > o->max)
-            return fail(err, -EINVAL, "%s: option table: bad entry %zu (%s)", prog->name, i,
-                        o->name ? o->name : "no name");
+            return ward_config_fail(err, -EINVAL, "%s: option table: bad entry %zu (%s)",
+                                    prog->name, i, o->name ? o->name : "no name");
         if (o->short_name && (!isalnum((unsigned char)o->short_name) || o->short_name == '-'))
-            return fail(err, -EINVAL, "%s: option table: bad short flag for '%s'", prog->name,
-                        o->name);
+            return ward_config_fail(err, -EINVAL, "%s: option table: bad short flag for '%s'",
+                                    prog->name, o->name);
         bool builtin;
         const struct ward_option *same = find_flag(prog, o->name, strlen(o->name), 0, &builtin);
         if (same != o)
-            return fail(err, -EINVAL, "%s: option table: '--%s' is defined twice", prog->name,
-                        o->name);
+            return ward_config_fail(err, -EINVAL, "%s: option table: '--%s' is defined twice",
+                                    prog->name, o->name);
         same = o->short_name ? find_flag(prog, NULL, 0, o->short_name, &builtin) : o;
         if (same != o)
-            return fail(err, -EINVAL, "%s: option table: '-%c' is used by '--%s' and '--%s'",
-                        prog->name, o->short_name, same->name, o->name);
+            return ward_config_fail(err, -EINVAL,
+                                    "%s: option table: '-%c' is used by '--%s' and '--%s'",
+                                    prog->name, o->short_name, same->name, o->name);
     }
     return 0;
 }
 
 static int apply_defaults(struct loader *l)
 {
-    _cleanup_(buf_donep) struct ward_buf why = WARD_BUF_INIT;
+    _cleanup_(ward_config_buf_donep) struct ward_buf why = WARD_BUF_INIT;
     for (size_t i = 0; i < l->prog->n_options; i++) {
         const struct ward_option *o = &l->prog->options[i];
         if (!o->def)
             continue;
-        int r = set_value(o, l->config, o->def, &why);
+        int r = ward_config_set_value(o, l->config, o->def, &why);
         if (r < 0)
-            return fail(l->err, value_error(r, -EINVAL), "%s: default of option '--%s': %s",
-                        l->prog->name, o->name, why.data);
+            return ward_config_fail(l->err, value_error(r, -EINVAL),
+                                    "%s: default of option '--%s': %s", l->prog->name, o->name,
+                                    why.data);
     }
     return 0;
 }
 
 static int apply_env(struct loader *l)
 {
-    _cleanup_(buf_donep) struct ward_buf why = WARD_BUF_INIT;
+    _cleanup_(ward_config_buf_donep) struct ward_buf why = WARD_BUF_INIT;
     for (size_t i = 0; i < l->prog->n_options; i++) {
         const struct ward_option *o = &l->prog->options[i];
         const char *v = o->env ? getenv(o->env) : NULL;
         if (!v || !*v)
             continue;
-        int r = set_value(o, l->config, v, &why);
+        int r = ward_config_set_value(o, l->config, v, &why);
         if (r < 0)
-            return fail(l->err, value_error(r, WARD_E_CONFIG), "environment variable %s: %s",
-                        o->env, why.data);
+            return ward_config_fail(l->err, value_error(r, WARD_E_CONFIG),
+                                    "environment variable %s: %s", o->env, why.data);
     }
     return 0;
 }
 
 static int apply_flags(struct loader *l)
 {
-    _cleanup_(buf_donep) struct ward_buf why = WARD_BUF_INIT;
+    _cleanup_(ward_config_buf_donep) struct ward_buf why = WARD_BUF_INIT;
     for (size_t i = 0; i < l->n_flags; i++) {
         const struct assignment *a = &l->flags[i];
-        int r = set_value(a->opt, l->config, a->value, &why);
+        int r = ward_config_set_value(a->opt, l->config, a->value, &why);
         if (r < 0)
             return flag_error(l, a->opt, a->is_short, r, &why);
-    }
-    return 0;
-}
-
-/* Reads a whole file into out, refusing files larger than WARD_CONFIG_FILE_MAX. */
-static int read_file(const char *path, struct ward_buf *out)
-{
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    ward_buf_init(out, WARD_CONFIG_FILE_MAX);
-    char chunk[16384];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return 0;
-        int r = ward_buf_append(out, chunk, (size_t)n);
-        if (r < 0)
-            return r;
-    }
-}
-
-struct yaml_reader {
-    struct loader *l;
-    const char *file;
-    yaml_parser_t parser;
-    bool parser_ready;
-    struct ward_buf key; /* dotted path of the current key, YAML spelling */
-    size_t *seen_line;   /* per option: line it was set on in this file, 0 = not yet */
-};
-
-static void reader_done(struct yaml_reader *y)
-{
-    if (y->parser_ready)
-        yaml_parser_delete(&y->parser);
-    ward_buf_done(&y->key);
-    free(y->seen_line);
-}
-
-/* Fails with a message that starts with the file name and the position of mark. */
-__attribute__((format(printf, 3, 4))) static int fail_at(struct yaml_reader *y, yaml_mark_t mark,
-                                                         const char *fmt, ...)
-{
-    struct ward_buf *err = y->l->err;
-    va_list ap;
-    va_start(ap, fmt);
-    ward_buf_reset(err);
-    ward_buf_printf(err, "%s:%zu:%zu: ", y->file, mark.line + 1, mark.column + 1);
-    ward_buf_vprintf(err, fmt, ap);
-    va_end(ap);
-    return WARD_E_CONFIG;
-}
-
-static int next_event(struct yaml_reader *y, yaml_event_t *ev)
-{
-    if (yaml_parser_parse(&y->parser, ev))
-        return 0;
-    const yaml_parser_t *p = &y->parser;
-    if (p->error == YAML_MEMORY_ERROR)
-        return fail(y->l->err, -ENOMEM, "%s: out of memory", y->file);
-    if (p->error == YAML_READER_ERROR)
-        return fail(y->l->err, WARD_E_CONFIG, "%s: byte %zu: %s", y->file, p->problem_offset,
-                    p->problem ? p->problem : "unreadable input");
-    if (p->context)
-        return fail_at(y, p->problem_mark, "YAML syntax error: %s (%s at line %zu)",
-                       p->problem ? p->problem : "unknown error", p->context,
-                       p->context_mark.line + 1);
-    return fail_at(y, p->problem_mark, "YAML syntax error: %s",
-                   p->problem ? p->problem : "unknown error");
-}
-
-static bool is_null(const yaml_event_t *ev)
-{
-    const char *v = (const char *)ev->data.scalar.value;
-    return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-           (!*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-            !strcmp(v, "NULL"));
-}
-
-/*
- * Looks up the dotted path y->key among the option names, whose YAML spelling
- * has '_' for '-'. Returns the option the path names, if any, and sets
- * *section when some option lies in a section of that name.
- */
-static const struct ward_option *lookup_key(struct yaml_reader *y, bool *section)
-{
-    const struct ward_program *prog = y->l->prog;
-    const char *path = y->key.data;
-    size_t n = y->key.len;
-    const struct ward_option *leaf = NULL;
-    *section = false;
-    for (size_t i = 0; i < prog->n_options; i++) {
-        const char *name = prog->options[i].name;
-        size_t len = strlen(name), j = 0;
-        while (j < n && j < len && yaml_char(name[j]) == path[j])
-            j++;
-        if (j < n)
-            continue;
-        if (j == len)
-            leaf = &prog->options[i];
-        else if (name[j] == '.')
-            *section = true;
-    }
-    return leaf;
-}
-
-static int unknown_key(struct yaml_reader *y, const yaml_event_t *key, size_t prefix_len)
-{
-    const struct ward_program *prog = y->l->prog;
-    const char *word = y->key.data + prefix_len;
-    size_t n = y->key.len - prefix_len;
-    const char *best = NULL;
-    size_t best_len = 0, best_d = SIZE_MAX;
-
-    /* The candidates are the names one level below the enclosing section. */
-    for (size_t i = 0; i < prog->n_options; i++) {
-        const char *name = prog->options[i].name;
-        size_t len = strlen(name), j = 0;
-        while (j < prefix_len && j < len && yaml_char(name[j]) == y->key.data[j])
-            j++;
-        if (j < prefix_len)
-            continue;
-        const char *dot = strchr(name + j, '.');
-        consider(word, n, name + j, dot ? (size_t)(dot - name - j) : len - j, &best, &best_len,
-                 &best_d);
-    }
-    int shown = (int)(n > QUOTE_MAX ? QUOTE_MAX : n);
-    int r = fail_at(y, key->start_mark, "unknown key '%.*s'", shown, word);
-    if (prefix_len > 0)
-        ward_buf_printf(y->l->err, " in '%.*s'", (int)(prefix_len - 1), y->key.data);
-    if (best) {
-        ward_buf_puts(y->l->err, " (did you mean '");
-        for (size_t i = 0; i < best_len; i++)
-            ward_buf_putc(y->l->err, yaml_char(best[i]));
-        ward_buf_puts(y->l->err, "'?)");
-    }
-    return r;
-}
-
-static const char *node_kind(const yaml_event_t *ev)
-{
-    switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        return "a single value";
-    case YAML_SEQUENCE_START_EVENT:
-        return "a list";
-    case YAML_ALIAS_EVENT:
-        return "an alias";
-    default:
-        return "a mapping";
-    }
-}
-
-static const char *value_kind(const struct ward_option *o)
-{
-    switch (o->type) {
-    case WARD_OPT_INT:
-    case WARD_OPT_DOUBLE:
-        return "a number";
-    case WARD_OPT_DURATION:
-        return "a duration";
-    case WARD_OPT_BOOL:
-        return "a boolean";
-    default:
-        return "a string";
-    }
-}
-
-/* Stores a scalar found under the key y->key into option o. */
-static int read_scalar(struct yaml_reader *y, const struct ward_option *o, const yaml_event_t *key,
-                       const yaml_event_t *value)
-{
-    const char *text = (const char *)value->data.scalar.value;
-    if (strlen(text) != value->data.scalar.length)
-        return fail_at(y, value->start_mark, "key '%s': value contains a NUL byte", y->key.data);
-    if (is_null(value))
-        return 0;
-    size_t idx = (size_t)(o - y->l->prog->options);
-    if (y->seen_line[idx])
-        return fail_at(y, key->start_mark, "duplicate key '%s' (first set on line %zu)",
-                       y->key.data, y->seen_line[idx]);
-    y->seen_line[idx] = key->start_mark.line + 1;
-
-    _cleanup_(buf_donep) struct ward_buf why = WARD_BUF_INIT;
-    int r = set_value(o, y->l->config, text, &why);
-    if (r == -ENOMEM)
-        return fail(y->l->err, r, "out of memory");
-    if (r < 0)
-        return fail_at(y, value->start_mark, "key '%s': %s", y->key.data, why.data);
-    return 0;
-}
-
-/* Reads the pairs of a mapping whose MAPPING-START event has been consumed. */
-static int read_mapping(struct yaml_reader *y, unsigned depth)
-{
-    size_t prefix_len = y->key.len;
-    for (;;) {
-        _cleanup_(event_donep) yaml_event_t key = {0};
-        _cleanup_(event_donep) yaml_event_t value = {0};
-        int r = next_event(y, &key);
-        if (r < 0)
-            return r;
-        if (key.type == YAML_MAPPING_END_EVENT)
-            return 0;
-        if (key.type != YAML_SCALAR_EVENT)
-            return fail_at(y, key.start_mark, "keys must be plain names, not %s", node_kind(&key));
-
-        y->key.len = prefix_len;
-        r = ward_buf_append(&y->key, key.data.scalar.value, key.data.scalar.length);
-        if (r < 0)
-            return fail(y->l->err, r, "%s: key too long", y->file);
-        bool section;
-        const struct ward_option *o = lookup_key(y, &section);
-        if (!o && !section)
-            return unknown_key(y, &key, prefix_len);
-
-        r = next_event(y, &value);
-        if (r < 0)
-            return r;
-        if (value.type == YAML_SCALAR_EVENT && o)
-            r = read_scalar(y, o, &key, &value);
-        else if (value.type == YAML_MAPPING_START_EVENT && section) {
-            if (depth + 1 >= WARD_CONFIG_DEPTH_MAX)
-                return fail_at(y, value.start_mark, "mappings nested too deeply");
-            r = ward_buf_putc(&y->key, '.');
-            if (r >= 0)
-                r = read_mapping(y, depth + 1);
-        } else if (value.type == YAML_ALIAS_EVENT)
-            return fail_at(y, value.start_mark, "key '%s': aliases are not supported", y->key.data);
-        else if (o)
-            return fail_at(y, value.start_mark, "key '%s' expects %s, not %s", y->key.data,
-                           value_kind(o), node_kind(&value));
-        else if (value.type == YAML_SCALAR_EVENT && is_null(&value))
-            r = 0;
-        else
-            return fail_at(y, value.start_mark, "key '%s' expects a mapping, not %s", y->key.data,
-                           node_kind(&value));
-        if (r < 0)
-            return r;
-    }
-}
-
-/* Walks the whole event stream: nothing, an empty document, or one document holding a mapping. */
-static int read_stream(struct yaml_reader *y)
-{
-    static const yaml_event_type_t frame[] = {YAML_STREAM_START_EVENT, YAML_DOCUMENT_START_EVENT, 0,
-                                              YAML_DOCUMENT_END_EVENT, YAML_STREAM_END_EVENT};
-    for (size_t step = 0; step < WARD_ARRAY_SIZE(frame); step++) {
-        _cleanup_(event_donep) yaml_event_t ev = {0};
-        int r = next_event(y, &ev);
-        if (r < 0)
-            return r;
-        if (step == 1 && ev.type == YAML_STREAM_END_EVENT)
-            return 0; /* a file with nothing but comments */
-        if (step == 2) {
-            if (ev.type == YAML_MAPPING_START_EVENT)
-                r = read_mapping(y, 0);
-            else if (ev.type != YAML_SCALAR_EVENT || !is_null(&ev))
-                return fail_at(y, ev.start_mark, "expected a mapping of keys to values, not %s",
-                               node_kind(&ev));
-            if (r < 0)
-                return r;
-        } else if (ev.type != frame[step]) {
-            return fail_at(y, ev.start_mark, "only one YAML document is allowed");
-        }
-    }
-    return 0;
-}
-
-/* Reads every event of the stream, to find syntax errors before any value is used. */
-static int check_syntax(struct yaml_reader *y)
-{
-    for (;;) {
-        _cleanup_(event_donep) yaml_event_t ev = {0};
-        int r = next_event(y, &ev);
-        if (r < 0)
-            return r;
-        if (ev.type == YAML_STREAM_END_EVENT)
-            return 0;
-    }
-}
-
-/* Loads the YAML file at path into the config. from_env says WARD_CONFIG named it. */
-static int load_file(struct loader *l, const char *path, bool from_env)
-{
-    _cleanup_(buf_donep) struct ward_buf text = WARD_BUF_INIT;
-    int r = read_file(path, &text);
-    if (r == WARD_E_LIMIT)
-        return fail(l->err, r, "%s: configuration file is larger than %d bytes", path,
-                    WARD_CONFIG_FILE_MAX);
-    if (r < 0)
-        return fail(l->err, r, "cannot read configuration file '%s'%s: %s", path,
-                    from_env ? " (named by " WARD_CONFIG_ENV ")" : "", ward_strerror(r));
-
-    /*
-     * The first pass only checks the syntax: events arrive as the parser
-     * goes, and a syntax error must not be hidden behind a complaint about
-     * a value that happened to come before it.
-     */
-    _cleanup_(reader_done) struct yaml_reader y = {.l = l, .file = path};
-    y.seen_line = calloc(l->prog->n_options + 1, sizeof(*y.seen_line));
-    if (!y.seen_line)
-        return fail(l->err, -ENOMEM, "out of memory");
-    for (int pass = 0; pass < 2; pass++) {
-        if (y.parser_ready)
-            yaml_parser_delete(&y.parser);
-        y.parser_ready = yaml_parser_initialize(&y.parser);
-        if (!y.parser_ready)
-            return fail(l->err, -ENOMEM, "out of memory");
-        yaml_parser_set_input_string(&y.parser, (const unsigned char *)(text.data ? text.data : ""),
-                                     text.len);
-        r = pass == 0 ? check_syntax(&y) : read_stream(&y);
-        if (r < 0)
-            return r;
     }
     return 0;
 }
@@ -843,7 +496,7 @@ static void zero_fields(const struct ward_program *prog, void *config)
 static int finish_output(FILE *out, struct ward_buf *err)
 {
     if (fflush(out) != 0 || ferror(out))
-        return fail(err, -EIO, "cannot write output: %s", ward_strerror(-EIO));
+        return ward_config_fail(err, -EIO, "cannot write output: %s", ward_strerror(-EIO));
     return WARD_CONFIG_EXIT;
 }
 
@@ -851,7 +504,7 @@ int ward_config_load_to(const struct ward_program *prog, void *config, int argc,
                         FILE *out, int *first_arg, struct ward_buf *err)
 {
     /* Messages need somewhere to go even when the caller does not want them. */
-    _cleanup_(buf_donep) struct ward_buf scratch = WARD_BUF_INIT;
+    _cleanup_(ward_config_buf_donep) struct ward_buf scratch = WARD_BUF_INIT;
     if (!err)
         err = &scratch;
     _cleanup_(loader_done) struct loader l = {.prog = prog, .config = config, .err = err};
@@ -867,7 +520,7 @@ int ward_config_load_to(const struct ward_program *prog, void *config, int argc,
     if (l.builtin.help) {
         r = ward_config_print_help(prog, out);
         if (r < 0)
-            return fail(err, r, "cannot write help: %s", ward_strerror(r));
+            return ward_config_fail(err, r, "cannot write help: %s", ward_strerror(r));
         *first_arg = first;
         return WARD_CONFIG_EXIT;
     }
@@ -885,7 +538,7 @@ int ward_config_load_to(const struct ward_program *prog, void *config, int argc,
                                                : NULL;
     r = apply_defaults(&l);
     if (r >= 0 && path)
-        r = load_file(&l, path, !l.builtin.config);
+        r = ward_config_load_file(prog, config, path, !l.builtin.config, err);
     if (r >= 0)
         r = apply_env(&l);
     if (r >= 0)

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,16 +41,31 @@ int ward_parse_int_range(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
+/* strtod() also reads hex floats; ward's inputs are decimal only. */
+static bool decimal(const char *s)
+{
+    return !strchr(s, 'x') && !strchr(s, 'X');
+}
+
+/*
+ * strtod() sets ERANGE on underflow too, but a subnormal or zero result is
+ * a fine value; only overflow to infinity is out of range.
+ */
+static bool overflowed(double v)
+{
+    return errno == ERANGE && isinf(v);
+}
+
 int ward_parse_double(const char *s, double *out)
 {
-    if (!s || !*s || isspace((unsigned char)*s))
+    if (!s || !*s || isspace((unsigned char)*s) || !decimal(s))
         return -EINVAL;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end)
         return -EINVAL;
-    if (errno == ERANGE || !isfinite(v))
+    if (overflowed(v) || !isfinite(v))
         return -ERANGE;
     *out = v;
     return 0;
@@ -63,12 +79,12 @@ int ward_parse_duration_ms(const char *s, int64_t *out)
     } units[] = {
         {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
     };
-    if (!s || !*s || isspace((unsigned char)*s))
+    if (!s || !*s || isspace((unsigned char)*s) || !decimal(s))
         return -EINVAL;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || errno == ERANGE || !isfinite(v) || v < 0)
+    if (end == s || overflowed(v) || !isfinite(v) || v < 0)
         return end == s ? -EINVAL : -ERANGE;
     double mult = 1000;
     if (*end) {
