@@ -49,10 +49,12 @@ struct agent_config {
     char *log_format;
 };
 
-#define OPT(name, short_name, env, type, field, def, min, max, metavar, help)                      \
+/* One option; a trailing argument may add a field such as .choices. */
+#define OPT(name_, short_, env_, type_, field, def_, min_, max_, metavar_, help_, ...)             \
     {                                                                                              \
-        name, short_name, env, type, offsetof(struct agent_config, field), def, min, max, metavar, \
-            help                                                                                   \
+        .name = name_, .short_name = short_, .env = env_, .type = type_,                           \
+        .offset = offsetof(struct agent_config, field), .def = def_, .min = min_, .max = max_,     \
+        .metavar = metavar_, .help = help_, __VA_ARGS__                                            \
     }
 
 static const struct ward_option options[] = {
@@ -69,9 +71,9 @@ static const struct ward_option options[] = {
     OPT("timeout", 0, "WARD_TIMEOUT", WARD_OPT_DURATION, timeout_ms, "10s", 100, 600000, "DURATION",
         "time limit of one upload"),
     OPT("log-level", 0, "WARD_LOG_LEVEL", WARD_OPT_STRING, log_level, "info", 0, 0, "LEVEL",
-        "debug, info, warn or error"),
+        "debug, info, warn or error", .choices = ward_log_level_choices),
     OPT("log-format", 0, "WARD_LOG_FORMAT", WARD_OPT_STRING, log_format, "text", 0, 0, "FORMAT",
-        "text or json"),
+        "text or json", .choices = ward_log_format_choices),
 };
 
 static const struct ward_program program = {
@@ -326,16 +328,7 @@ int main(int argc, char **argv)
         ward_config_done(&program, &cfg);
         return 2;
     }
-    enum ward_log_level level;
-    enum ward_log_format format;
-    if (ward_log_level_parse(cfg.log_level, &level) < 0 ||
-        ward_log_format_parse(cfg.log_format, &format) < 0) {
-        fprintf(stderr, "ward-agent: --log-level takes debug, info, warn or error; "
-                        "--log-format takes text or json\n");
-        ward_config_done(&program, &cfg);
-        return 2;
-    }
-    ward_log_setup(level, format, NULL);
+    ward_log_setup_named(cfg.log_level, cfg.log_format, NULL);
     r = agent_main(&cfg, &stop);
     ward_config_done(&program, &cfg);
     return r;

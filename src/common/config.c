@@ -43,13 +43,13 @@ struct builtins {
 
 static const struct ward_option builtin_options[] = {
     {"config", 'c', WARD_CONFIG_ENV, WARD_OPT_STRING, offsetof(struct builtins, config), NULL, 0, 0,
-     "FILE", "read settings from the YAML file FILE"},
+     "FILE", "read settings from the YAML file FILE", NULL},
     {"check-config", 0, NULL, WARD_OPT_BOOL, offsetof(struct builtins, check), NULL, 0, 0, NULL,
-     "load and check the configuration, then exit"},
+     "load and check the configuration, then exit", NULL},
     {"help", 'h', NULL, WARD_OPT_BOOL, offsetof(struct builtins, help), NULL, 0, 0, NULL,
-     "show this help and exit"},
+     "show this help and exit", NULL},
     {"version", 'V', NULL, WARD_OPT_BOOL, offsetof(struct builtins, version), NULL, 0, 0, NULL,
-     "show the version and exit"},
+     "show the version and exit", NULL},
 };
 
 /* A flag from argv, applied after the file and the environment. */
@@ -130,12 +130,26 @@ static void format_ms(int64_t ms, char *out, size_t size)
     snprintf(out, size, "%" PRId64 "ms", ms);
 }
 
+static bool is_choice(const char *const *choices, const char *text)
+{
+    for (; *choices; choices++)
+        if (strcmp(*choices, text) == 0)
+            return true;
+    return false;
+}
+
 /* Describes why text is not a valid value for o, for ward_config_set_value(). */
 static int bad_value(const struct ward_option *o, struct ward_buf *why, int code, const char *text)
 {
     size_t n = strlen(text);
     ward_buf_printf(why, "'%.*s%s' ", (int)(n > WARD_CONFIG_QUOTE_MAX ? WARD_CONFIG_QUOTE_MAX : n),
                     text, n > WARD_CONFIG_QUOTE_MAX ? "..." : "");
+    if (o->type == WARD_OPT_STRING) {
+        ward_buf_puts(why, "is not one of:");
+        for (const char *const *c = o->choices; *c; c++)
+            ward_buf_printf(why, "%s %s", c == o->choices ? "" : ",", *c);
+        return code;
+    }
     if (code == -EINVAL) {
         static const char *const expected[] = {
             [WARD_OPT_INT] = "is not an integer",
@@ -175,6 +189,8 @@ int ward_config_set_value(const struct ward_option *o, void *base, const char *t
 
     switch (o->type) {
     case WARD_OPT_STRING: {
+        if (o->choices && !is_choice(o->choices, text))
+            return bad_value(o, why, -EINVAL, text);
         char *copy = strdup(text);
         if (!copy)
             return -ENOMEM;

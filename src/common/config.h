@@ -74,6 +74,8 @@ struct ward_option {
     int64_t min, max;    /* inclusive bounds for INT and DURATION (ms); both 0 = unbounded */
     const char *metavar; /* name of the value in --help, e.g. "ADDR"; NULL picks one by type */
     const char *help;    /* one line for --help */
+    /* STRING only: NULL-terminated list of the accepted values, or NULL for any. */
+    const char *const *choices;
 };
 
 /* What a program tells ward_config_load() about itself. */

@@ -77,6 +77,19 @@ int ward_log_level_parse(const char *s, enum ward_log_level *out)
     return -EINVAL;
 }
 
+const char *const ward_log_level_choices[] = {"debug", "info", "warn", "warning", "error", NULL};
+const char *const ward_log_format_choices[] = {"text", "json", NULL};
+
+int ward_log_setup_named(const char *level, const char *format, FILE *out)
+{
+    enum ward_log_level l;
+    enum ward_log_format f;
+    if (ward_log_level_parse(level, &l) < 0 || ward_log_format_parse(format, &f) < 0)
+        return -EINVAL;
+    ward_log_setup(l, f, out);
+    return 0;
+}
+
 int ward_log_format_parse(const char *s, enum ward_log_format *out)
 {
     if (s && strcasecmp(s, "text") == 0) {

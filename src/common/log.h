@@ -57,6 +57,17 @@ int ward_log_level_parse(const char *s, enum ward_log_level *out);
 /* Parses a format name: "text" or "json", case-insensitive. Returns 0, or -EINVAL. */
 int ward_log_format_parse(const char *s, enum ward_log_format *out);
 
+/* The names the two parsers accept, NULL-terminated: for option tables. */
+extern const char *const ward_log_level_choices[];
+extern const char *const ward_log_format_choices[];
+
+/*
+ * ward_log_setup() from the names of a level and a format, as programs take
+ * them from their configuration. Returns 0, or -EINVAL when either name is
+ * not valid (nothing changes then).
+ */
+int ward_log_setup_named(const char *level, const char *format, FILE *out);
+
 /* Returns the lowercase name of a level ("info"), or "unknown". Never NULL. */
 const char *ward_log_level_name(enum ward_log_level level);
 

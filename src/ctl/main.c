@@ -33,10 +33,12 @@ struct ctl_config {
     bool json;
 };
 
-#define OPT(name, short_name, env, type, field, def, min, max, metavar, help)                      \
+/* One option; a trailing argument may add a field such as .choices. */
+#define OPT(name_, short_, env_, type_, field, def_, min_, max_, metavar_, help_, ...)             \
     {                                                                                              \
-        name, short_name, env, type, offsetof(struct ctl_config, field), def, min, max, metavar,   \
-            help                                                                                   \
+        .name = name_, .short_name = short_, .env = env_, .type = type_,                           \
+        .offset = offsetof(struct ctl_config, field), .def = def_, .min = min_, .max = max_,       \
+        .metavar = metavar_, .help = help_, __VA_ARGS__                                            \
     }
 
 static const struct ward_option options[] = {

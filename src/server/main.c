@@ -36,10 +36,12 @@ struct server_config {
     bool synchronous_full;
 };
 
-#define OPT(name, short_name, env, type, field, def, min, max, metavar, help)                      \
+/* One option; a trailing argument may add a field such as .choices. */
+#define OPT(name_, short_, env_, type_, field, def_, min_, max_, metavar_, help_, ...)             \
     {                                                                                              \
-        name, short_name, env, type, offsetof(struct server_config, field), def, min, max,         \
-            metavar, help                                                                          \
+        .name = name_, .short_name = short_, .env = env_, .type = type_,                           \
+        .offset = offsetof(struct server_config, field), .def = def_, .min = min_, .max = max_,    \
+        .metavar = metavar_, .help = help_, __VA_ARGS__                                            \
     }
 
 static const struct ward_option options[] = {
@@ -48,9 +50,9 @@ static const struct ward_option options[] = {
     OPT("database", 'd', "DATABASE_DSN", WARD_OPT_STRING, database, "ward.db", 0, 0, "DSN",
         "database: a SQLite file path or sqlite:PATH (DATABASE_URL is read too)"),
     OPT("log-level", 0, "WARD_LOG_LEVEL", WARD_OPT_STRING, log_level, "info", 0, 0, "LEVEL",
-        "debug, info, warn or error"),
+        "debug, info, warn or error", .choices = ward_log_level_choices),
     OPT("log-format", 0, "WARD_LOG_FORMAT", WARD_OPT_STRING, log_format, "text", 0, 0, "FORMAT",
-        "text or json"),
+        "text or json", .choices = ward_log_format_choices),
     OPT("threads", 0, "WARD_THREADS", WARD_OPT_INT, threads, "0", 0, 256, "N",
         "HTTP worker threads; 0 means one per CPU"),
     OPT("max-body-bytes", 0, "WARD_MAX_BODY_BYTES", WARD_OPT_INT, max_body, "10485760", 1024,
@@ -74,22 +76,6 @@ static const struct ward_program program = {
     .options = options,
     .n_options = sizeof(options) / sizeof(options[0]),
 };
-
-static int setup_logging(const struct server_config *cfg)
-{
-    enum ward_log_level level;
-    enum ward_log_format format;
-    if (ward_log_level_parse(cfg->log_level, &level) < 0) {
-        fprintf(stderr, "ward-server: --log-level: expected debug, info, warn or error\n");
-        return -1;
-    }
-    if (ward_log_format_parse(cfg->log_format, &format) < 0) {
-        fprintf(stderr, "ward-server: --log-format: expected text or json\n");
-        return -1;
-    }
-    ward_log_setup(level, format, NULL);
-    return 0;
-}
 
 static int serve(const struct server_config *cfg, const sigset_t *stop)
 {
@@ -172,7 +158,8 @@ int main(int argc, char **argv)
         ward_config_done(&program, &cfg);
         return 2;
     }
-    r = setup_logging(&cfg) < 0 ? 1 : serve(&cfg, &stop);
+    ward_log_setup_named(cfg.log_level, cfg.log_format, NULL);
+    r = serve(&cfg, &stop);
     ward_config_done(&program, &cfg);
     return r;
 }

@@ -97,3 +97,14 @@ def test_wardctl_health_and_query(server):
     r = run(binary("wardctl"), "-s", "http://127.0.0.1:1", "health")
     assert r.returncode == 1
     assert "wardctl:" in r.stderr
+
+
+def test_log_options_are_checked_with_the_configuration(tmp_path):
+    r = run(binary("ward-server"), "--log-level", "loud", "--check-config")
+    assert r.returncode == 2
+    assert "'loud' is not one of: debug, info, warn, warning, error" in r.stderr
+    conf = tmp_path / "agent.yaml"
+    conf.write_text("log_format: xml\n")
+    r = run(binary("ward-agent"), "-c", str(conf), "--check-config")
+    assert r.returncode == 1
+    assert f"{conf}:1:13" in r.stderr and "'xml' is not one of: text, json" in r.stderr

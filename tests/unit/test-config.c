@@ -38,25 +38,32 @@ struct test_config {
     bool verbose;
     double ratio;
     int64_t cpu_interval_ms;
+    char *mode;
 };
+
+static const char *const mode_choices[] = {"fast", "slow", NULL};
 
 static const struct ward_option test_options[] = {
     {"address", 'a', "WT_ADDRESS", WARD_OPT_STRING, offsetof(struct test_config, address),
-     "localhost:8080", 0, 0, "ADDR", "server address"},
+     "localhost:8080", 0, 0, "ADDR", "server address", NULL},
     {"key", 'k', "WT_KEY", WARD_OPT_STRING, offsetof(struct test_config, key), NULL, 0, 0, "KEY",
-     "signing key"},
+     "signing key", NULL},
     {"port", 'p', "WT_PORT", WARD_OPT_INT, offsetof(struct test_config, port), "8080", 1, 65535,
-     "PORT", "listen port"},
+     "PORT", "listen port", NULL},
     {"report-interval", 'r', "WT_REPORT_INTERVAL", WARD_OPT_DURATION,
-     offsetof(struct test_config, interval_ms), "10s", 1000, 86400000, NULL, "how often to report"},
+     offsetof(struct test_config, interval_ms), "10s", 1000, 86400000, NULL, "how often to report",
+     NULL},
     {"once", 'o', "WT_ONCE", WARD_OPT_BOOL, offsetof(struct test_config, once), NULL, 0, 0, NULL,
-     "run once and exit"},
+     "run once and exit", NULL},
     {"verbose", 'v', NULL, WARD_OPT_BOOL, offsetof(struct test_config, verbose), "false", 0, 0,
-     NULL, "log more"},
+     NULL, "log more", NULL},
     {"ratio", 0, "WT_RATIO", WARD_OPT_DOUBLE, offsetof(struct test_config, ratio), "0.5", 0, 0,
-     NULL, "sampling ratio"},
+     NULL, "sampling ratio", NULL},
+    {"mode", 'm', "WT_MODE", WARD_OPT_STRING, offsetof(struct test_config, mode), "fast", 0, 0,
+     NULL, "speed", mode_choices},
     {"collectors.cpu.interval", 0, NULL, WARD_OPT_DURATION,
-     offsetof(struct test_config, cpu_interval_ms), "5s", 0, 0, NULL, "CPU collector interval"},
+     offsetof(struct test_config, cpu_interval_ms), "5s", 0, 0, NULL, "CPU collector interval",
+     NULL},
 };
 
 static const struct ward_program test_program = {
@@ -68,8 +75,8 @@ static const struct ward_program test_program = {
     .n_options = sizeof(test_options) / sizeof(test_options[0]),
 };
 
-static const char *const cleared_env[] = {
-    "WT_ADDRESS", "WT_KEY", "WT_PORT", "WT_REPORT_INTERVAL", "WT_ONCE", "WT_RATIO", "WARD_CONFIG"};
+static const char *const cleared_env[] = {"WT_ADDRESS", "WT_KEY",   "WT_PORT", "WT_REPORT_INTERVAL",
+                                          "WT_ONCE",    "WT_RATIO", "WT_MODE", "WARD_CONFIG"};
 
 /* Everything a test needs: the loaded struct, the messages and the captured output. */
 struct fixture {
@@ -292,6 +299,22 @@ static void test_flag_syntax(void **state)
     assert_true(f->c.ratio == 0.75);
     assert_int_equal(load(f, "--collectors.cpu.interval=7s", NULL), WARD_CONFIG_RUN);
     assert_int_equal(f->c.cpu_interval_ms, 7000);
+}
+
+static void test_choices(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, NULL), WARD_CONFIG_RUN);
+    assert_string_equal(f->c.mode, "fast");
+    assert_int_equal(load(f, "-m", "slow", NULL), WARD_CONFIG_RUN);
+    assert_string_equal(f->c.mode, "slow");
+    assert_int_equal(load(f, "--mode=medium", NULL), WARD_E_USAGE);
+    assert_string_equal(f->err.data, "option '--mode': 'medium' is not one of: fast, slow");
+    setenv("WT_MODE", "Fast", 1);
+    assert_int_equal(load(f, NULL), WARD_E_CONFIG);
+    assert_non_null(strstr(f->err.data, "WT_MODE"));
+    assert_non_null(strstr(f->err.data, "'Fast' is not one of: fast, slow"));
+    unsetenv("WT_MODE");
 }
 
 static void test_bools(void **state)
@@ -587,6 +610,7 @@ static void test_help(void **state)
         "  -o, --once                      run once and exit (env WT_ONCE)\n"
         "  -v, --verbose                   log more (default false)\n"
         "      --ratio NUMBER              sampling ratio (env WT_RATIO, default 0.5)\n"
+        "  -m, --mode VALUE                speed (env WT_MODE, default fast)\n"
         "      --collectors.cpu.interval DURATION  CPU collector interval (default 5s)\n"
         "  -c, --config FILE               read settings from the YAML file FILE (env "
         "WARD_CONFIG)\n"
@@ -692,7 +716,7 @@ static void test_bad_table(void **state)
 
     static const struct ward_option clash[] = {
         {"count", 'c', NULL, WARD_OPT_INT, offsetof(struct test_config, port), NULL, 0, 0, NULL,
-         "clashes with -c"},
+         "clashes with -c", NULL},
     };
     struct ward_program p = test_program;
     p.options = clash;
@@ -702,8 +726,10 @@ static void test_bad_table(void **state)
                                      "'--count'");
 
     static const struct ward_option twice[] = {
-        {"port", 0, NULL, WARD_OPT_INT, offsetof(struct test_config, port), NULL, 0, 0, NULL, ""},
-        {"port", 0, NULL, WARD_OPT_INT, offsetof(struct test_config, port), NULL, 0, 0, NULL, ""},
+        {"port", 0, NULL, WARD_OPT_INT, offsetof(struct test_config, port), NULL, 0, 0, NULL, "",
+         NULL},
+        {"port", 0, NULL, WARD_OPT_INT, offsetof(struct test_config, port), NULL, 0, 0, NULL, "",
+         NULL},
     };
     p.options = twice;
     p.n_options = 2;
@@ -711,7 +737,8 @@ static void test_bad_table(void **state)
     assert_string_equal(f->err.data, "ward-test: option table: '--port' is defined twice");
 
     static const struct ward_option bad_default[] = {
-        {"port", 0, NULL, WARD_OPT_INT, offsetof(struct test_config, port), "0", 1, 10, NULL, ""},
+        {"port", 0, NULL, WARD_OPT_INT, offsetof(struct test_config, port), "0", 1, 10, NULL, "",
+         NULL},
     };
     p.options = bad_default;
     p.n_options = 1;
@@ -743,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_yaml_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_choices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_positional, setup, teardown),
