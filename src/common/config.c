@@ -653,3 +653,24 @@ int ward_config_print_help(const struct ward_program *prog, FILE *out)
         return -EIO;
     return 0;
 }
+
+int ward_config_main(const struct ward_program *prog, void *config, int argc, char **argv,
+                     int *first_arg)
+{
+    struct ward_buf err = WARD_BUF_INIT;
+    int r = ward_config_load(prog, config, argc, argv, first_arg, &err);
+    if (r < 0)
+        fprintf(stderr, "%s: %s\n", prog->name, err.data ? err.data : ward_strerror(r));
+    ward_buf_done(&err);
+    if (r == WARD_CONFIG_EXIT)
+        return 0;
+    if (r < 0)
+        return r == WARD_E_USAGE ? 2 : 1;
+    if (!prog->usage_tail && *first_arg < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", prog->name,
+                argv[*first_arg]);
+        ward_config_done(prog, config);
+        return 2;
+    }
+    return -1;
+}

@@ -143,6 +143,19 @@ int ward_config_load_to(const struct ward_program *prog, void *config, int argc,
                         FILE *out, int *first_arg, struct ward_buf *err);
 
 /*
+ * The start of every program's main(): ward_config_load() plus what each
+ * program would do with its result. When the program should not go on it
+ * prints the reason to stderr, prefixed with the program's name, frees what
+ * was loaded, and returns the exit status: 0 after --help, --version or
+ * --check-config, 2 for bad usage, 1 for a bad configuration. A program
+ * without usage_tail takes no positional arguments, and one is bad usage.
+ * Returns -1 when the program should run; config is then loaded and
+ * *first_arg set, and the caller frees config with ward_config_done().
+ */
+int ward_config_main(const struct ward_program *prog, void *config, int argc, char **argv,
+                     int *first_arg);
+
+/*
  * Frees the strings of config that ward_config_load() allocated and sets
  * those fields to NULL. Other fields are left as they are. Calling it twice,
  * or on a config that holds no allocations, is harmless.

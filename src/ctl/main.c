@@ -252,16 +252,10 @@ static int cmd_query(const struct ctl_config *cfg, int argc, char **argv)
 int main(int argc, char **argv)
 {
     struct ctl_config cfg;
-    struct ward_buf err = WARD_BUF_INIT;
     int first;
-    int r = ward_config_load(&program, &cfg, argc, argv, &first, &err);
-    if (r != WARD_CONFIG_RUN) {
-        if (r < 0)
-            fprintf(stderr, "wardctl: %s\n", err.data ? err.data : ward_strerror(r));
-        ward_buf_done(&err);
-        return r == WARD_CONFIG_EXIT ? 0 : r == WARD_E_USAGE ? 2 : 1;
-    }
-    ward_buf_done(&err);
+    int r = ward_config_main(&program, &cfg, argc, argv, &first);
+    if (r >= 0)
+        return r;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc;
     if (first >= argc) {

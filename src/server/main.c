@@ -143,21 +143,10 @@ int main(int argc, char **argv)
         setenv("DATABASE_DSN", url, 1);
 
     struct server_config cfg;
-    struct ward_buf err = WARD_BUF_INIT;
     int first_arg;
-    int r = ward_config_load(&program, &cfg, argc, argv, &first_arg, &err);
-    if (r != WARD_CONFIG_RUN) {
-        if (r < 0)
-            fprintf(stderr, "ward-server: %s\n", err.data ? err.data : ward_strerror(r));
-        ward_buf_done(&err);
-        return r == WARD_CONFIG_EXIT ? 0 : r == WARD_E_USAGE ? 2 : 1;
-    }
-    ward_buf_done(&err);
-    if (first_arg < argc) {
-        fprintf(stderr, "ward-server: unexpected argument '%s' (see --help)\n", argv[first_arg]);
-        ward_config_done(&program, &cfg);
-        return 2;
-    }
+    int r = ward_config_main(&program, &cfg, argc, argv, &first_arg);
+    if (r >= 0)
+        return r;
     ward_log_setup_named(cfg.log_level, cfg.log_format, NULL);
     r = serve(&cfg, &stop);
     ward_config_done(&program, &cfg);
