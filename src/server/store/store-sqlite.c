@@ -1,5 +1,5 @@
 /*
- * SQLite backend of the store.
+ * SQLite backend of the store: connections, schema and ingest.
  *
  * One database file in WAL mode holds hosts, series, samples and the keys of
  * the batches already delivered; docs/storage.md describes the schema, the
@@ -26,15 +26,13 @@
  * clears that cache, because it may hold ids of series that were rolled back.
  * All statements are prepared once per connection and reused.
  *
- * Query. A query returns the newest samples of a host across all its
- * matching series. A single ORDER BY ts DESC over the join would read and
- * sort every sample in the range before returning the first row. Instead we
- * list the host's matching series from the series index, read each series
- * newest first along the samples primary key (series_id, ts) in small
- * chunks, and merge the chunks with a heap. The work is about limit rows
- * plus one index seek per series, whatever the size of the table. The whole
- * query runs in one read transaction, so it sees one snapshot throughout.
+ * Query. This file picks the connection a query runs on; the query itself,
+ * a merge of per-series reads, is in store-sqlite-query.c. The statements
+ * it uses are listed here with the others, because each connection prepares
+ * and owns all of its statements. store-sqlite.h declares what the two files
+ * share.
  */
+#include "server/store/store-sqlite.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -61,12 +59,6 @@
 /* Series id cache: 2 * CACHE_SETS entries; longer keys are not cached. */
 #define CACHE_SETS    32768
 #define CACHE_MAX_KEY 512
-
-/* Query merge: rows buffered per query across all series, and per series at least. */
-#define QUERY_ROW_BUDGET 65536
-#define QUERY_MIN_CHUNK  16
-/* Series one query may merge; a host with more is refused with WARD_E_LIMIT. */
-#define QUERY_MAX_SERIES 100000
 
 /*
  * Migrations, applied in order; entry i brings the schema from version i to
@@ -111,21 +103,6 @@ static const char *const migrations[] = {
 
 _Static_assert(WARD_ARRAY_SIZE(migrations) == SCHEMA_VERSION, "one migration per version");
 
-enum stmt_id {
-    ST_BATCH_INSERT,
-    ST_HOST_UPSERT,
-    ST_SERIES_SELECT,
-    ST_SERIES_INSERT,
-    ST_SAMPLE_INSERT,
-    /* The next four are indexed by (category filter ? 1 : 0) + (name filter ? 2 : 0). */
-    ST_QUERY_SERIES,
-    ST_QUERY_SERIES_CATEGORY,
-    ST_QUERY_SERIES_NAME,
-    ST_QUERY_SERIES_CATEGORY_NAME,
-    ST_QUERY_SAMPLES,
-    ST_COUNT
-};
-
 #define QUERY_SERIES_COLUMNS                                                                       \
     "SELECT id, category, name, labels, kind FROM series WHERE host_id = ?1"
 #define QUERY_SERIES_ORDER " ORDER BY category, name, labels"
@@ -150,12 +127,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_QUERY_SAMPLES] = "SELECT ts, value FROM samples"
                          " WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3"
                          " ORDER BY ts DESC LIMIT ?4",
-};
-
-struct conn {
-    sqlite3 *db;
-    pthread_mutex_t lock;
-    sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use */
 };
 
 struct cache_entry {
@@ -184,8 +155,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Maps an SQLite result code to -errno or a project code. */
-static int map_rc(sqlite3 *db, int rc)
+int ward_sqlite_rc(sqlite3 *db, int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK:
@@ -217,22 +187,15 @@ static int map_rc(sqlite3 *db, int rc)
     }
 }
 
-static int exec(sqlite3 *db, const char *sql)
+int ward_sqlite_exec(sqlite3 *db, const char *sql)
 {
-    return map_rc(db, sqlite3_exec(db, sql, NULL, NULL, NULL));
+    return ward_sqlite_rc(db, sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
-/* Ends the open transaction, if any, without committing it. */
-static void rollback(sqlite3 *db)
+void ward_sqlite_rollback(sqlite3 *db)
 {
     if (!sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static void stmt_resetp(sqlite3_stmt **st)
-{
-    if (*st)
-        sqlite3_reset(*st);
 }
 
 static void stmt_finalizep(sqlite3_stmt **st)
@@ -240,20 +203,16 @@ static void stmt_finalizep(sqlite3_stmt **st)
     sqlite3_finalize(*st);
 }
 
-/*
- * Statements borrowed from a connection (stmt_get) are reset when done, which
- * also ends their hold on the read snapshot; one-off statements are finalized.
- */
-#define _cleanup_reset_    _cleanup_(stmt_resetp)
+/* One-off statements are finalized when done; borrowed ones are reset (_cleanup_reset_). */
 #define _cleanup_finalize_ _cleanup_(stmt_finalizep)
 
-static int stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **out)
+int ward_sqlite_stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **out)
 {
     if (!c->stmt[id]) {
         int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                     &c->stmt[id], NULL);
         if (rc != SQLITE_OK)
-            return map_rc(c->db, rc);
+            return ward_sqlite_rc(c->db, rc);
     }
     *out = c->stmt[id];
     return 0;
@@ -263,22 +222,7 @@ static int stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **out)
 static int step_done(struct conn *c, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
-    return rc == SQLITE_DONE ? 0 : map_rc(c->db, rc == SQLITE_ROW ? SQLITE_MISUSE : rc);
-}
-
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-/*
- * Binding fails only on a programming error or a string beyond SQLite's
- * limits. Callers chain binds with `rc = rc ?: bind(...)`, which stops at the
- * first failure, and convert the result here.
- */
-static int bind_rc(struct conn *c, int rc)
-{
-    return rc == SQLITE_OK ? 0 : map_rc(c->db, rc);
+    return rc == SQLITE_DONE ? 0 : ward_sqlite_rc(c->db, rc == SQLITE_ROW ? SQLITE_MISUSE : rc);
 }
 
 /* ---- DSN and opening ---- */
@@ -336,10 +280,10 @@ static int conn_open(struct conn *c, const char *path, bool reader,
         flags |= SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
     if (rc != SQLITE_OK)
-        return map_rc(c->db, rc);
+        return ward_sqlite_rc(c->db, rc);
     rc = sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
     if (rc != SQLITE_OK)
-        return map_rc(c->db, rc);
+        return ward_sqlite_rc(c->db, rc);
 
     bool full = opt != NULL && opt->synchronous_full;
     char sql[256];
@@ -353,7 +297,7 @@ static int conn_open(struct conn *c, const char *path, bool reader,
                      reader ? "ON" : "OFF");
     if (n < 0 || (size_t)n >= sizeof(sql))
         return -EOVERFLOW;
-    return exec(c->db, sql);
+    return ward_sqlite_exec(c->db, sql);
 }
 
 static void conn_close(struct conn *c, bool optimize)
@@ -371,14 +315,14 @@ static int set_wal(struct conn *c)
     _cleanup_finalize_ sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return map_rc(c->db, rc);
+        return ward_sqlite_rc(c->db, rc);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW)
-        return map_rc(c->db, rc);
+        return ward_sqlite_rc(c->db, rc);
     const unsigned char *mode = sqlite3_column_text(st, 0);
     if (mode == NULL || strcmp((const char *)mode, "wal") != 0)
         return WARD_E_STORE;
-    return exec(c->db, "PRAGMA journal_size_limit = 67108864");
+    return ward_sqlite_exec(c->db, "PRAGMA journal_size_limit = 67108864");
 }
 
 static int user_version(struct conn *c, int *out)
@@ -386,10 +330,10 @@ static int user_version(struct conn *c, int *out)
     _cleanup_finalize_ sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return map_rc(c->db, rc);
+        return ward_sqlite_rc(c->db, rc);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW)
-        return map_rc(c->db, rc);
+        return ward_sqlite_rc(c->db, rc);
     *out = sqlite3_column_int(st, 0);
     return 0;
 }
@@ -404,7 +348,7 @@ static int migrate_locked(struct conn *c)
     if (version < 0 || version > SCHEMA_VERSION)
         return WARD_E_STORE;
     for (int v = version; v < SCHEMA_VERSION; v++) {
-        r = exec(c->db, migrations[v]);
+        r = ward_sqlite_exec(c->db, migrations[v]);
         if (r < 0)
             return r;
     }
@@ -412,19 +356,19 @@ static int migrate_locked(struct conn *c)
         return 0;
     char sql[64];
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-    return exec(c->db, sql);
+    return ward_sqlite_exec(c->db, sql);
 }
 
 static int migrate(struct conn *c)
 {
-    int r = exec(c->db, "BEGIN IMMEDIATE");
+    int r = ward_sqlite_exec(c->db, "BEGIN IMMEDIATE");
     if (r < 0)
         return r;
     r = migrate_locked(c);
     if (r == 0)
-        r = exec(c->db, "COMMIT");
+        r = ward_sqlite_exec(c->db, "COMMIT");
     if (r < 0)
-        rollback(c->db);
+        ward_sqlite_rollback(c->db);
     return r;
 }
 
@@ -571,14 +515,14 @@ static void cache_put(struct sqlite_store *s, uint64_t hash, const char *key, si
 static int series_lookup(struct conn *c, const char *host, const struct ward_sample *x, int64_t *id)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = stmt_get(c, ST_SERIES_SELECT, &st);
+    int r = ward_sqlite_stmt_get(c, ST_SERIES_SELECT, &st);
     if (r < 0)
         return r;
-    int rc = bind_text(st, 1, host);
-    rc = rc ?: bind_text(st, 2, x->category);
-    rc = rc ?: bind_text(st, 3, x->name);
-    rc = rc ?: bind_text(st, 4, x->labels);
-    r = bind_rc(c, rc);
+    int rc = ward_sqlite_bind_text(st, 1, host);
+    rc = rc ?: ward_sqlite_bind_text(st, 2, x->category);
+    rc = rc ?: ward_sqlite_bind_text(st, 3, x->name);
+    rc = rc ?: ward_sqlite_bind_text(st, 4, x->labels);
+    r = ward_sqlite_bind_rc(c, rc);
     if (r < 0)
         return r;
     rc = sqlite3_step(st);
@@ -586,21 +530,21 @@ static int series_lookup(struct conn *c, const char *host, const struct ward_sam
         *id = sqlite3_column_int64(st, 0);
         return 1;
     }
-    return rc == SQLITE_DONE ? 0 : map_rc(c->db, rc);
+    return rc == SQLITE_DONE ? 0 : ward_sqlite_rc(c->db, rc);
 }
 
 static int series_create(struct conn *c, const char *host, const struct ward_sample *x, int64_t *id)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = stmt_get(c, ST_SERIES_INSERT, &st);
+    int r = ward_sqlite_stmt_get(c, ST_SERIES_INSERT, &st);
     if (r < 0)
         return r;
-    int rc = bind_text(st, 1, host);
-    rc = rc ?: bind_text(st, 2, x->category);
-    rc = rc ?: bind_text(st, 3, x->name);
-    rc = rc ?: bind_text(st, 4, x->labels);
+    int rc = ward_sqlite_bind_text(st, 1, host);
+    rc = rc ?: ward_sqlite_bind_text(st, 2, x->category);
+    rc = rc ?: ward_sqlite_bind_text(st, 3, x->name);
+    rc = rc ?: ward_sqlite_bind_text(st, 4, x->labels);
     rc = rc ?: sqlite3_bind_int(st, 5, (int)x->kind);
-    r = bind_rc(c, rc);
+    r = ward_sqlite_bind_rc(c, rc);
     if (r < 0)
         return r;
     r = step_done(c, st);
@@ -644,14 +588,14 @@ static int batch_record(struct conn *c, const char *host, const struct ward_batc
                         int64_t now)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = stmt_get(c, ST_BATCH_INSERT, &st);
+    int r = ward_sqlite_stmt_get(c, ST_BATCH_INSERT, &st);
     if (r < 0)
         return r;
-    int rc = bind_text(st, 1, host);
+    int rc = ward_sqlite_bind_text(st, 1, host);
     rc = rc ?: sqlite3_bind_int64(st, 2, batch->boot);
     rc = rc ?: sqlite3_bind_int64(st, 3, batch->seq);
     rc = rc ?: sqlite3_bind_int64(st, 4, now);
-    r = bind_rc(c, rc);
+    r = ward_sqlite_bind_rc(c, rc);
     if (r < 0)
         return r;
     r = step_done(c, st);
@@ -663,12 +607,12 @@ static int batch_record(struct conn *c, const char *host, const struct ward_batc
 static int host_touch(struct conn *c, const char *host, int64_t now)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = stmt_get(c, ST_HOST_UPSERT, &st);
+    int r = ward_sqlite_stmt_get(c, ST_HOST_UPSERT, &st);
     if (r < 0)
         return r;
-    int rc = bind_text(st, 1, host);
+    int rc = ward_sqlite_bind_text(st, 1, host);
     rc = rc ?: sqlite3_bind_int64(st, 2, now);
-    r = bind_rc(c, rc);
+    r = ward_sqlite_bind_rc(c, rc);
     if (r < 0)
         return r;
     return step_done(c, st);
@@ -677,13 +621,13 @@ static int host_touch(struct conn *c, const char *host, int64_t now)
 static int sample_insert(struct conn *c, int64_t series, const struct ward_sample *x)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = stmt_get(c, ST_SAMPLE_INSERT, &st);
+    int r = ward_sqlite_stmt_get(c, ST_SAMPLE_INSERT, &st);
     if (r < 0)
         return r;
     int rc = sqlite3_bind_int64(st, 1, series);
     rc = rc ?: sqlite3_bind_int64(st, 2, x->ts_ms);
     rc = rc ?: sqlite3_bind_double(st, 3, x->value);
-    r = bind_rc(c, rc);
+    r = ward_sqlite_bind_rc(c, rc);
     if (r < 0)
         return r;
     return step_done(c, st);
@@ -725,13 +669,13 @@ static int sqlite_ingest(struct ward_store *base, const char *host_id,
     struct conn *c = &s->writer;
 
     pthread_mutex_lock(&c->lock);
-    int r = exec(c->db, "BEGIN IMMEDIATE");
+    int r = ward_sqlite_exec(c->db, "BEGIN IMMEDIATE");
     if (r == 0) {
         r = ingest_tx(s, host_id, batch, samples, n);
         if (r == 0)
-            r = exec(c->db, "COMMIT");
+            r = ward_sqlite_exec(c->db, "COMMIT");
         if (r != 0)
-            rollback(c->db);
+            ward_sqlite_rollback(c->db);
         if (r < 0)
             cache_clear(s);
     }
@@ -741,256 +685,11 @@ static int sqlite_ingest(struct ward_store *base, const char *host_id,
 
 /* ---- Query ---- */
 
-struct qrow {
-    int64_t ts;
-    double value;
-};
-
-/* One series of a query with the chunk of its rows not yet merged. */
-struct qseries {
-    int64_t id;
-    char *category;
-    char *name;
-    char *labels;
-    enum ward_metric_kind kind;
-    struct qrow *rows;
-    size_t nrows, pos, cap;
-    size_t chunk;   /* rows to ask for on the next fetch */
-    bool exhausted; /* the last fetch returned everything left in range */
-};
-
-struct merge {
-    struct conn *c;
-    const struct ward_query *q;
-    struct qseries *series;
-    size_t nseries, cap;
-    size_t *heap; /* indices into series, newest head first */
-    size_t nheap;
-    size_t chunk_max;
-};
-
-static void merge_done(struct merge *m)
-{
-    for (size_t i = 0; i < m->nseries; i++) {
-        free(m->series[i].category);
-        free(m->series[i].name);
-        free(m->series[i].labels);
-        free(m->series[i].rows);
-    }
-    free(m->series);
-    free(m->heap);
-}
-
-static int column_dup(struct conn *c, sqlite3_stmt *st, int col, char **out)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    if (t == NULL)
-        return sqlite3_errcode(c->db) == SQLITE_NOMEM ? -ENOMEM : WARD_E_STORE;
-    *out = strdup((const char *)t);
-    return *out ? 0 : -ENOMEM;
-}
-
-static int load_series(struct merge *m)
-{
-    const struct ward_query *q = m->q;
-    enum stmt_id id = ST_QUERY_SERIES + (q->category ? 1 : 0) + (q->name ? 2 : 0);
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = stmt_get(m->c, id, &st);
-    if (r < 0)
-        return r;
-    /* Each variant has only the parameters of its filters. */
-    int rc = bind_text(st, 1, q->host_id);
-    if (q->category)
-        rc = rc ?: bind_text(st, 2, q->category);
-    if (q->name)
-        rc = rc ?: bind_text(st, 3, q->name);
-    r = bind_rc(m->c, rc);
-    if (r < 0)
-        return r;
-
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (m->nseries == QUERY_MAX_SERIES)
-            return WARD_E_LIMIT;
-        if (m->nseries == m->cap) {
-            size_t cap = m->cap ? 2 * m->cap : 16;
-            struct qseries *p = reallocarray(m->series, cap, sizeof(*p));
-            if (p == NULL)
-                return -ENOMEM;
-            m->series = p;
-            m->cap = cap;
-        }
-        struct qseries *x = &m->series[m->nseries++];
-        *x = (struct qseries){.id = sqlite3_column_int64(st, 0),
-                              .kind = (enum ward_metric_kind)sqlite3_column_int(st, 4)};
-        r = column_dup(m->c, st, 1, &x->category);
-        if (r == 0)
-            r = column_dup(m->c, st, 2, &x->name);
-        if (r == 0)
-            r = column_dup(m->c, st, 3, &x->labels);
-        if (r < 0)
-            return r;
-    }
-    return rc == SQLITE_DONE ? 0 : map_rc(m->c->db, rc);
-}
-
-/* Reads the next chunk of x: its newest rows in [from, upper]. */
-static int fetch(struct merge *m, struct qseries *x, int64_t upper)
-{
-    size_t want = x->chunk;
-    if (x->cap < want) {
-        struct qrow *p = reallocarray(x->rows, want, sizeof(*p));
-        if (p == NULL)
-            return -ENOMEM;
-        x->rows = p;
-        x->cap = want;
-    }
-    x->nrows = 0;
-    x->pos = 0;
-
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = stmt_get(m->c, ST_QUERY_SAMPLES, &st);
-    if (r < 0)
-        return r;
-    int rc = sqlite3_bind_int64(st, 1, x->id);
-    rc = rc ?: sqlite3_bind_int64(st, 2, m->q->from_ms);
-    rc = rc ?: sqlite3_bind_int64(st, 3, upper);
-    rc = rc ?: sqlite3_bind_int64(st, 4, (sqlite3_int64)want);
-    r = bind_rc(m->c, rc);
-    if (r < 0)
-        return r;
-    /* LIMIT keeps the rows within want; the bound on the loop makes that local. */
-    rc = SQLITE_DONE;
-    while (x->nrows < want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        x->rows[x->nrows++] =
-            (struct qrow){.ts = sqlite3_column_int64(st, 0), .value = sqlite3_column_double(st, 1)};
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return map_rc(m->c->db, rc);
-
-    x->exhausted = x->nrows < want;
-    /* A series that is read again is likely to be read further: grow its chunk. */
-    x->chunk = want > m->chunk_max / 2 ? m->chunk_max : 2 * want;
-    return 0;
-}
-
-/* True when series a should come out before series b: newer head, then series order. */
-static bool heap_before(const struct merge *m, size_t a, size_t b)
-{
-    const struct qseries *x = &m->series[a], *y = &m->series[b];
-    int64_t tx = x->rows[x->pos].ts, ty = y->rows[y->pos].ts;
-    return tx > ty || (tx == ty && a < b);
-}
-
-static void heap_down(struct merge *m, size_t i)
-{
-    for (;;) {
-        size_t best = i, l = 2 * i + 1, r = l + 1;
-        if (l < m->nheap && heap_before(m, m->heap[l], m->heap[best]))
-            best = l;
-        if (r < m->nheap && heap_before(m, m->heap[r], m->heap[best]))
-            best = r;
-        if (best == i)
-            return;
-        size_t t = m->heap[i];
-        m->heap[i] = m->heap[best];
-        m->heap[best] = t;
-        i = best;
-    }
-}
-
-static int merge_start(struct merge *m)
-{
-    int r = load_series(m);
-    if (r < 0 || m->nseries == 0)
-        return r;
-
-    m->heap = calloc(m->nseries, sizeof(*m->heap));
-    if (m->heap == NULL)
-        return -ENOMEM;
-
-    /*
-     * Bound the rows held at once. When series advance at the same rate, the
-     * newest limit rows take about limit / nseries from each, so that is the
-     * first chunk; a series that runs dry early is read again in larger ones.
-     */
-    m->chunk_max = QUERY_ROW_BUDGET / m->nseries;
-    if (m->chunk_max < QUERY_MIN_CHUNK)
-        m->chunk_max = QUERY_MIN_CHUNK;
-    size_t first = m->q->limit / m->nseries;
-    first = first >= m->chunk_max ? m->chunk_max : first + 1;
-
-    for (size_t i = 0; i < m->nseries; i++) {
-        struct qseries *x = &m->series[i];
-        x->chunk = first;
-        r = fetch(m, x, m->q->to_ms);
-        if (r < 0)
-            return r;
-        if (x->nrows > 0)
-            m->heap[m->nheap++] = i;
-    }
-    for (size_t i = m->nheap / 2; i-- > 0;)
-        heap_down(m, i);
-    return 0;
-}
-
-static int merge_run(struct merge *m, ward_store_row_fn fn, void *userdata)
-{
-    const struct ward_query *q = m->q;
-    size_t emitted = 0;
-
-    while (m->nheap > 0 && emitted < q->limit) {
-        struct qseries *x = &m->series[m->heap[0]];
-        struct qrow row = x->rows[x->pos++];
-        struct ward_sample_row out = {
-            .host_id = q->host_id,
-            .category = x->category,
-            .name = x->name,
-            .labels = x->labels,
-            .kind = x->kind,
-            .ts_ms = row.ts,
-            .value = row.value,
-        };
-        int r = fn(&out, userdata);
-        if (r < 0)
-            return r;
-        emitted++;
-
-        if (x->pos == x->nrows) {
-            if (!x->exhausted && row.ts > q->from_ms) {
-                r = fetch(m, x, row.ts - 1);
-                if (r < 0)
-                    return r;
-            }
-            if (x->pos == x->nrows) {
-                m->heap[0] = m->heap[--m->nheap];
-                if (m->nheap == 0)
-                    break;
-            }
-        }
-        heap_down(m, 0);
-    }
-    return 0;
-}
-
-static int query_locked(struct conn *c, const struct ward_query *q, ward_store_row_fn fn,
-                        void *userdata)
-{
-    /* One read transaction: every chunk of every series comes from the same snapshot. */
-    int r = exec(c->db, "BEGIN");
-    if (r < 0)
-        return r;
-    struct merge m = {.c = c, .q = q};
-    r = merge_start(&m);
-    if (r == 0)
-        r = merge_run(&m, fn, userdata);
-    merge_done(&m);
-    if (r == 0)
-        r = exec(c->db, "COMMIT");
-    if (r < 0)
-        rollback(c->db);
-    return r;
-}
-
+/*
+ * Locks a connection for a query: the writer when there is no reader pool,
+ * else the first free reader, trying them from a start that rotates on every
+ * call, else the reader at that start once it is free.
+ */
 static struct conn *reader_lock(struct sqlite_store *s)
 {
     if (s->nreaders == 0) {
@@ -1012,11 +711,12 @@ static int sqlite_query(struct ward_store *base, const struct ward_query *q, war
                         void *userdata)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
+    /* Nothing can match: answer without taking a connection. */
     if (q->limit == 0 || q->from_ms > q->to_ms)
         return 0;
 
     struct conn *c = reader_lock(s);
-    int r = query_locked(c, q, fn, userdata);
+    int r = ward_sqlite_query(c, q, fn, userdata);
     pthread_mutex_unlock(&c->lock);
     return r;
 }
