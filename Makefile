@@ -27,8 +27,8 @@ test:
 	scripts/test.sh $(TEST_BUILD)
 
 bench:
-	scripts/deps.sh build
-	@[ -f $(REL_BUILD)/build.ninja ] || meson setup $(REL_BUILD) --buildtype=release
+	scripts/deps.sh test
+	@[ -f $(REL_BUILD)/build.ninja ] || meson setup $(REL_BUILD) --buildtype=release -Dtests=enabled
 	ninja -C $(REL_BUILD)
 	scripts/bench.sh $(REL_BUILD)
 

@@ -9,30 +9,35 @@ port=${WARD_PORT:-8080}
 url="http://127.0.0.1:$port"
 mkdir -p data/agent
 
-pids=()
+# Both run in their own sessions, so Ctrl-C reaches only this script, which
+# then stops the agent first (it sends what it holds) and the server last.
+server=""
+agent=""
 stop() {
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
   echo
   echo "run: stopping ward"
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
+  for pid in $agent $server; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
 }
-trap stop INT TERM EXIT
+trap stop INT TERM HUP EXIT
 
-"$build/ward-server" -a "127.0.0.1:$port" -d data/ward.db &
-pids+=($!)
+setsid "$build/ward-server" -a "127.0.0.1:$port" -d data/ward.db &
+server=$!
 
 for _ in $(seq 100); do
   if curl -fsS "$url/health" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+  if ! kill -0 "$server" 2>/dev/null; then
     echo "run: ward-server did not start (is port $port free? set WARD_PORT to use another)" >&2
     exit 1
   fi
   sleep 0.1
 done
 
-"$build/ward-agent" -a "$url" --state-dir data/agent -p 2 -r 10 &
-pids+=($!)
+setsid "$build/ward-agent" -a "$url" --state-dir data/agent -p 2 -r 10 &
+agent=$!
 
 for _ in $(seq 50); do
   [ -s data/agent/agent-id ] && break
@@ -54,4 +59,4 @@ cat <<MSG
   Press Ctrl-C to stop both.
 
 MSG
-wait -n "${pids[@]}" || true
+wait -n "$server" "$agent" || true

@@ -10,7 +10,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_strin
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" -Db_sanitize=address,undefined -Dwerror=true -Dbuildtype=debug
+  meson setup "$build" -Dtests=enabled -Db_sanitize=address,undefined -Dwerror=true -Dbuildtype=debug
 fi
 
 echo "== static checks"
