@@ -19,10 +19,8 @@
 #define NO_LABELS SIZE_MAX
 
 struct entry {
-    const char *category;
-    const char *name;
+    const struct ward_metric *metric;
     size_t labels; /* offset into the label arena, or NO_LABELS */
-    enum ward_sample_kind kind;
     int64_t ts_ms;
     double value;
 };
@@ -62,9 +60,8 @@ static int write_labels(struct ward_batch *b, const struct ward_label *labels, s
     return 0;
 }
 
-static int batch_emit(struct ward_sink *sink, const char *category, const char *name,
-                      enum ward_sample_kind kind, double value, const struct ward_label *labels,
-                      size_t n_labels)
+static int batch_emit(struct ward_sink *sink, const struct ward_metric *m, double value,
+                      const struct ward_label *labels, size_t n_labels)
 {
     struct ward_batch *b = (struct ward_batch *)sink;
     if (!isfinite(value))
@@ -74,10 +71,8 @@ static int batch_emit(struct ward_sink *sink, const char *category, const char *
         return WARD_E_LIMIT;
     }
     struct entry e = {
-        .category = category,
-        .name = name,
+        .metric = m,
         .labels = NO_LABELS,
-        .kind = kind,
         .ts_ms = b->ts_ms,
         .value = value,
     };
@@ -132,9 +127,9 @@ int ward_batch_encode(const struct ward_batch *b, const char *server_id, int64_t
     for (size_t i = 0, n = ward_batch_count(b); i < n; i++) {
         ward_json_write_object_begin(&w);
         ward_json_write_keyz(&w, "metric_type");
-        ward_json_write_stringz(&w, e[i].category);
+        ward_json_write_stringz(&w, e[i].metric->category);
         ward_json_write_keyz(&w, "metric_name");
-        ward_json_write_stringz(&w, e[i].name);
+        ward_json_write_stringz(&w, e[i].metric->name);
         ward_json_write_keyz(&w, "value");
         ward_json_write_double(&w, e[i].value);
         if (e[i].labels != NO_LABELS) {
@@ -144,7 +139,7 @@ int ward_batch_encode(const struct ward_batch *b, const char *server_id, int64_t
         }
         ward_json_write_keyz(&w, "timestamp");
         ward_json_write_int(&w, e[i].ts_ms);
-        if (e[i].kind == WARD_SAMPLE_COUNTER) {
+        if (e[i].metric->kind == WARD_SAMPLE_COUNTER) {
             ward_json_write_keyz(&w, "kind");
             ward_json_write_stringz(&w, "counter");
         }

@@ -2,8 +2,8 @@
  * A batch of samples on its way from the collectors to the server.
  *
  * The batch is the sink collectors emit into. It stores samples compactly:
- * category and name by pointer (collectors pass string literals), labels
- * once each in canonical JSON form in an arena. ward_batch_encode() writes
+ * the metric by pointer to its static description, labels once each in
+ * canonical JSON form in an arena. ward_batch_encode() writes
  * the wire document of DESIGN.md, ready for gzip.
  */
 #ifndef WARD_BATCH_H

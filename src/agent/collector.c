@@ -1,49 +1,92 @@
 /*
- * The collector table and the helpers collectors share.
+ * The helpers collectors share.
  *
  * Collectors only see this file's helpers and their sink, never the
  * scheduler or the uploader: that keeps each one testable against a
- * recorded tree with a sink that just records what it got.
+ * recorded tree with a sink that just records what it got. The helpers
+ * exist because every /proc and /sys reader needs the same few things: a
+ * path under the host root, a small attribute file, a row of numbers, and
+ * a counter that survives wraps and resets.
  */
 #include "agent/collector.h"
 
+#include "common/cleanup.h"
+#include "common/parse.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-extern const struct ward_collector ward_collector_proc_stat;
-extern const struct ward_collector ward_collector_proc_meminfo;
-
-const struct ward_collector *const ward_collectors[] = {
-    &ward_collector_proc_stat,
-    &ward_collector_proc_meminfo,
-};
-const size_t ward_n_collectors = sizeof(ward_collectors) / sizeof(ward_collectors[0]);
-
-int ward_emit(const struct ward_collect_ctx *ctx, const char *category, const char *name,
-              enum ward_sample_kind kind, double value)
+int ward_emit(const struct ward_collect_ctx *ctx, const struct ward_metric *m, double value,
+              const struct ward_label *labels, size_t n)
 {
-    return ctx->sink->emit(ctx->sink, category, name, kind, value, NULL, 0);
+    return ctx->sink->emit(ctx->sink, m, value, labels, n);
 }
 
-int ward_emit1(const struct ward_collect_ctx *ctx, const char *category, const char *name,
-               enum ward_sample_kind kind, double value, const char *key, const char *label)
+int ward_emit0(const struct ward_collect_ctx *ctx, const struct ward_metric *m, double value)
+{
+    return ctx->sink->emit(ctx->sink, m, value, NULL, 0);
+}
+
+int ward_emit1(const struct ward_collect_ctx *ctx, const struct ward_metric *m, double value,
+               const char *key, const char *label)
 {
     struct ward_label l = {key, label};
-    return ctx->sink->emit(ctx->sink, category, name, kind, value, &l, 1);
+    return ctx->sink->emit(ctx->sink, m, value, &l, 1);
+}
+
+int ward_collect_path(const struct ward_collect_ctx *ctx, const char *path, char *out, size_t size)
+{
+    int n = snprintf(out, size, "%s%s", ctx->root ? ctx->root : "", path);
+    if (n < 0 || (size_t)n >= size)
+        return -ENAMETOOLONG;
+    return 0;
 }
 
 FILE *ward_collect_open(const struct ward_collect_ctx *ctx, const char *path)
 {
     char full[4096];
-    int n = snprintf(full, sizeof(full), "%s%s", ctx->root ? ctx->root : "", path);
-    if (n < 0 || (size_t)n >= sizeof(full)) {
-        errno = ENAMETOOLONG;
+    int r = ward_collect_path(ctx, path, full, sizeof(full));
+    if (r < 0) {
+        errno = -r;
         return NULL;
     }
     return fopen(full, "re");
+}
+
+int ward_collect_read(const struct ward_collect_ctx *ctx, const char *path, char *out, size_t size)
+{
+    char full[4096];
+    int r = ward_collect_path(ctx, path, full, sizeof(full));
+    if (r < 0)
+        return r;
+    if (size == 0)
+        return -EINVAL;
+    _cleanup_close_ int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    ssize_t n;
+    do
+        n = read(fd, out, size - 1);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ' || out[n - 1] == '\t'))
+        n--;
+    out[n] = '\0';
+    return (int)n;
+}
+
+int ward_collect_read_int(const struct ward_collect_ctx *ctx, const char *path, int64_t *out)
+{
+    char text[64];
+    int r = ward_collect_read(ctx, path, text, sizeof(text));
+    if (r < 0)
+        return r;
+    return ward_parse_int64(text, out) < 0 ? -EINVAL : 0;
 }
 
 size_t ward_parse_u64_fields(const char *s, uint64_t *out, size_t max)
@@ -62,4 +105,44 @@ size_t ward_parse_u64_fields(const char *s, uint64_t *out, size_t max)
         out[n++] = v;
     }
     return n;
+}
+
+double ward_counter_update(struct ward_counter *c, uint64_t raw)
+{
+    if (!c->valid) {
+        *c = (struct ward_counter){.last_raw = raw, .total = (double)raw, .valid = true};
+        return c->total;
+    }
+    if (raw >= c->last_raw) {
+        c->total += (double)(raw - c->last_raw);
+    } else {
+        /* A 32-bit counter that wrapped moves forward by less than half its range. */
+        uint64_t wrapped = raw + (UINT64_C(1) << 32) - c->last_raw;
+        if (c->last_raw <= UINT32_MAX && wrapped < (UINT64_C(1) << 31))
+            c->total += (double)wrapped;
+        else
+            c->total += (double)raw; /* a reset: count from zero again */
+    }
+    c->last_raw = raw;
+    return c->total;
+}
+
+bool ward_match_any(const char *patterns, const char *name)
+{
+    if (!patterns)
+        return false;
+    const char *p = patterns;
+    while (*p) {
+        const char *end = strchrnul(p, ',');
+        size_t len = (size_t)(end - p);
+        char pat[128];
+        if (len > 0 && len < sizeof(pat)) {
+            memcpy(pat, p, len);
+            pat[len] = '\0';
+            if (fnmatch(pat, name, 0) == 0)
+                return true;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return false;
 }

@@ -29,7 +29,11 @@ def test_agent_reports_cpu_and_memory(server, agent_factory, workdir):
         what="the agent to write its id",
     )
 
-    cpu = wait_for(lambda: query(server, agent_id, metric_type="cpu"), 60, "CPU samples")
+    cpu = wait_for(
+        lambda: query(server, agent_id, metric_type="cpu", metric_name="usage_percent"),
+        60,
+        "CPU usage samples",
+    )
     for m in cpu:
         assert m["server_id"] == agent_id
         assert m["metric_type"] == "cpu"

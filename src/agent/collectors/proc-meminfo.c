@@ -30,6 +30,19 @@ static const char *const keys[N_KEYS] = {
     [SWAP_FREE] = "SwapFree:",
 };
 
+/* In the order of the values computed below. */
+static const struct ward_metric metrics[] = {
+    {"ram", "total_bytes", WARD_SAMPLE_GAUGE, "Usable RAM (MemTotal)."},
+    {"ram", "available_bytes", WARD_SAMPLE_GAUGE, "RAM available for new work without swapping."},
+    {"ram", "used_bytes", WARD_SAMPLE_GAUGE, "RAM in use: total minus available."},
+    {"ram", "free_bytes", WARD_SAMPLE_GAUGE, "RAM not used at all (MemFree)."},
+    {"ram", "buffers_bytes", WARD_SAMPLE_GAUGE, "RAM in block device buffers."},
+    {"ram", "cached_bytes", WARD_SAMPLE_GAUGE, "RAM in the page cache."},
+    {"ram", "usage_percent", WARD_SAMPLE_GAUGE, "Used RAM as a share of the total."},
+    {"ram", "swap_total_bytes", WARD_SAMPLE_GAUGE, "Swap space."},
+    {"ram", "swap_used_bytes", WARD_SAMPLE_GAUGE, "Swap space in use."},
+};
+
 static int meminfo_collect(void *state, const struct ward_collect_ctx *ctx)
 {
     (void)state;
@@ -59,31 +72,25 @@ static int meminfo_collect(void *state, const struct ward_collect_ctx *ctx)
     double used = v[TOTAL] - v[AVAILABLE];
     double swap_used = v[SWAP_TOTAL] > v[SWAP_FREE] ? v[SWAP_TOTAL] - v[SWAP_FREE] : 0;
 
-    const struct {
-        const char *name;
-        double value;
-    } out[] = {
-        {"total_bytes", v[TOTAL]},
-        {"available_bytes", v[AVAILABLE]},
-        {"used_bytes", used},
-        {"free_bytes", v[FREE]},
-        {"buffers_bytes", v[BUFFERS]},
-        {"cached_bytes", v[CACHED]},
-        {"usage_percent", v[TOTAL] > 0 ? 100.0 * used / v[TOTAL] : 0},
-        {"swap_total_bytes", v[SWAP_TOTAL]},
-        {"swap_used_bytes", swap_used},
+    const double values[] = {
+        v[TOTAL],
+        v[AVAILABLE],
+        used,
+        v[FREE],
+        v[BUFFERS],
+        v[CACHED],
+        v[TOTAL] > 0 ? 100.0 * used / v[TOTAL] : 0,
+        v[SWAP_TOTAL],
+        swap_used,
     };
-    for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
-        int r = ward_emit(ctx, "ram", out[i].name, WARD_SAMPLE_GAUGE, out[i].value);
-        if (r < 0)
-            return r;
-    }
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+        ward_emit0(ctx, &metrics[i], values[i]);
     return 0;
 }
 
 const struct ward_collector ward_collector_proc_meminfo = {
     .size = sizeof(struct ward_collector),
     .name = "memory",
-    .default_interval_ms = 1000,
+    .default_interval_ms = 10000,
     .collect = meminfo_collect,
 };

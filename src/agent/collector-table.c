@@ -1,0 +1,17 @@
+/*
+ * The table of collectors, in the order they run.
+ *
+ * Adding a data source is its file in collectors/ plus one line here. The
+ * table lives apart from the shared helpers so that a collector's tests link
+ * that collector alone.
+ */
+#include "agent/collector.h"
+
+extern const struct ward_collector ward_collector_proc_stat;
+extern const struct ward_collector ward_collector_proc_meminfo;
+
+const struct ward_collector *const ward_collectors[] = {
+    &ward_collector_proc_stat,
+    &ward_collector_proc_meminfo,
+};
+const size_t ward_n_collectors = sizeof(ward_collectors) / sizeof(ward_collectors[0]);

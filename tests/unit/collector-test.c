@@ -1,0 +1,107 @@
+/*
+ * Harness for collector tests; see collector-test.h.
+ */
+#include "collector-test.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static int record(struct ward_sink *sink, const struct ward_metric *m, double value,
+                  const struct ward_label *labels, size_t n_labels)
+{
+    struct recorder *r = (struct recorder *)sink;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        struct rec_sample *p = realloc(r->samples, cap * sizeof(*p));
+        assert_non_null(p);
+        r->samples = p;
+        r->cap = cap;
+    }
+    struct rec_sample *s = &r->samples[r->n++];
+    *s = (struct rec_sample){.metric = m, .value = value};
+    size_t used = 0;
+    for (size_t i = 0; i < n_labels; i++) {
+        int w = snprintf(s->labels + used, sizeof(s->labels) - used, "%s%s=%s", i ? "," : "",
+                         labels[i].key, labels[i].value);
+        assert_true(w > 0 && used + (size_t)w < sizeof(s->labels));
+        used += (size_t)w;
+    }
+    return 0;
+}
+
+void rec_init(struct recorder *r)
+{
+    *r = (struct recorder){.sink.emit = record};
+}
+
+void rec_done(struct recorder *r)
+{
+    free(r->samples);
+    *r = (struct recorder){0};
+}
+
+int collector_run(const struct ward_collector *c, void *state, const char *root,
+                  const struct ward_collect_settings *settings, struct recorder *r)
+{
+    static const struct ward_collect_settings defaults = {
+        .net_exclude = WARD_NET_EXCLUDE_DEFAULT,
+        .net_max_interfaces = WARD_NET_MAX_INTERFACES,
+        .top_n = WARD_TOP_N_DEFAULT,
+        .statvfs_timeout_ms = WARD_STATVFS_TIMEOUT_MS,
+    };
+    r->n = 0;
+    r->sink.emit = record;
+    struct ward_collect_ctx ctx = {
+        .root = root,
+        .now_ms = 1700000000000,
+        .settings = settings ? settings : &defaults,
+        .sink = &r->sink,
+    };
+    return c->collect(state, &ctx);
+}
+
+static bool name_is(const struct ward_metric *m, const char *name)
+{
+    if (strcmp(m->name, name) == 0)
+        return true;
+    size_t n = strlen(m->category);
+    return strncmp(name, m->category, n) == 0 && name[n] == '_' &&
+           strcmp(name + n + 1, m->name) == 0;
+}
+
+const struct rec_sample *rec_find(const struct recorder *r, const char *name, const char *labels)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (name_is(r->samples[i].metric, name) && strcmp(r->samples[i].labels, labels) == 0)
+            return &r->samples[i];
+    return NULL;
+}
+
+double rec_value(const struct recorder *r, const char *name, const char *labels)
+{
+    const struct rec_sample *found = NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        if (!name_is(r->samples[i].metric, name) || strcmp(r->samples[i].labels, labels) != 0)
+            continue;
+        if (found)
+            fail_msg("sample %s{%s} emitted twice", name, labels);
+        found = &r->samples[i];
+    }
+    if (!found)
+        fail_msg("no sample %s{%s}", name, labels);
+    return found->value;
+}
+
+size_t rec_count(const struct recorder *r, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += name_is(r->samples[i].metric, name);
+    return n;
+}

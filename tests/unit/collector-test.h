@@ -1,0 +1,58 @@
+/*
+ * Harness for collector tests: a sink that records every sample, and lookups
+ * by metric name and labels.
+ *
+ * A test runs a collector on a fixture tree with collector_run() and then
+ * asserts exact values with rec_value(), which fails the test when the
+ * sample is missing or appears twice.
+ */
+#ifndef WARD_COLLECTOR_TEST_H
+#define WARD_COLLECTOR_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/collector.h"
+
+/* Fixture trees of the project, and the node_exporter trees beside the repository. */
+#define FIXTURES     WARD_SOURCE_ROOT "/tests/fixtures"
+#define NODE_FIXTURE WARD_SOURCE_ROOT "/../shared/fixtures/node_exporter"
+
+struct rec_sample {
+    const struct ward_metric *metric;
+    double value;
+    char labels[256]; /* "k1=v1,k2=v2" in the order emitted */
+};
+
+struct recorder {
+    struct ward_sink sink; /* first */
+    struct rec_sample *samples;
+    size_t n, cap;
+};
+
+/* Prepares an empty recorder. */
+void rec_init(struct recorder *r);
+/* Frees the recorder's samples. */
+void rec_done(struct recorder *r);
+
+/*
+ * Runs c->collect on root with settings (NULL for the defaults), after
+ * emptying r. Returns what collect returned.
+ */
+int collector_run(const struct ward_collector *c, void *state, const char *root,
+                  const struct ward_collect_settings *settings, struct recorder *r);
+
+/*
+ * Returns the sample of the metric named name ("category_name" or just
+ * "name") whose labels are exactly labels ("k1=v1,k2=v2" in emitted order,
+ * "" for none), or NULL.
+ */
+const struct rec_sample *rec_find(const struct recorder *r, const char *name, const char *labels);
+
+/* Like rec_find(), but fails the test unless exactly one such sample exists. */
+double rec_value(const struct recorder *r, const char *name, const char *labels);
+
+/* Number of samples of the metric named name. */
+size_t rec_count(const struct recorder *r, const char *name);
+
+#endif
