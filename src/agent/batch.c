@@ -106,6 +106,17 @@ size_t ward_batch_count(const struct ward_batch *b)
     return b->entries.len / sizeof(struct entry);
 }
 
+void ward_batch_get(const struct ward_batch *b, size_t i, struct ward_batch_sample *out)
+{
+    const struct entry *e = (const struct entry *)b->entries.data + i;
+    *out = (struct ward_batch_sample){
+        .metric = e->metric,
+        .labels = e->labels == NO_LABELS ? NULL : b->labels.data + e->labels,
+        .ts_ms = e->ts_ms,
+        .value = e->value,
+    };
+}
+
 int ward_batch_encode(const struct ward_batch *b, const char *server_id, int64_t boot, int64_t seq,
                       struct ward_buf *out)
 {

@@ -36,6 +36,17 @@ void ward_batch_reset(struct ward_batch *b);
 /* Number of samples in the batch. */
 size_t ward_batch_count(const struct ward_batch *b);
 
+/* One sample of a batch, as ward_batch_get() returns it. */
+struct ward_batch_sample {
+    const struct ward_metric *metric;
+    const char *labels; /* canonical JSON object ("{\"core\":\"0\"}"), or NULL for none */
+    int64_t ts_ms;
+    double value;
+};
+
+/* Reads sample i (< ward_batch_count()); pointers stay valid until the batch changes. */
+void ward_batch_get(const struct ward_batch *b, size_t i, struct ward_batch_sample *out);
+
 /*
  * Appends the wire JSON of the batch to out:
  * {"server_id":...,"batch":{"seq":...,"boot":...},"metrics":[...]}.

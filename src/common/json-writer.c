@@ -518,13 +518,13 @@ static int short_printf(double a, char *digits, int *point)
     return nd;
 }
 
-int ward_json_write_double(struct ward_json_writer *w, double v)
+size_t ward_json_format_double(double v, char out[WARD_JSON_DOUBLE_MAX])
 {
-    if (w->error)
-        return w->error;
-    if (!isfinite(v))
-        return set_error(w, WARD_E_JSON_NUMBER);
-    char out[64], digits[32];
+    if (!isfinite(v)) {
+        out[0] = '\0';
+        return 0;
+    }
+    char digits[32];
     bool neg = signbit(v);
     double a = fabs(v);
     size_t n;
@@ -541,6 +541,18 @@ int ward_json_write_double(struct ward_json_writer *w, double v)
         nd = short_printf(a, digits, &point);
         n = layout_decimal(out, neg, digits, nd, point);
     }
+    out[n] = '\0';
+    return n;
+}
+
+int ward_json_write_double(struct ward_json_writer *w, double v)
+{
+    if (w->error)
+        return w->error;
+    char out[WARD_JSON_DOUBLE_MAX];
+    size_t n = ward_json_format_double(v, out);
+    if (n == 0)
+        return set_error(w, WARD_E_JSON_NUMBER);
     return put_value(w, out, n);
 }
 

@@ -289,6 +289,16 @@ int ward_json_write_uint(struct ward_json_writer *w, uint64_t v);
  */
 int ward_json_write_double(struct ward_json_writer *w, double v);
 
+/* Room for any formatted double, with its NUL. */
+#define WARD_JSON_DOUBLE_MAX 64
+
+/*
+ * Formats v as ward_json_write_double() writes it, NUL-terminated, for other
+ * text formats that want the same shortest round-trip form. Returns the
+ * length, or 0 (and "") for NaN and the infinities.
+ */
+size_t ward_json_format_double(double v, char out[WARD_JSON_DOUBLE_MAX]);
+
 int ward_json_write_bool(struct ward_json_writer *w, bool v);
 int ward_json_write_null(struct ward_json_writer *w);
 

@@ -131,7 +131,15 @@ def agent_factory(workdir):
     started = []
 
     def start(server_url, extra_args=(), env=None):
-        args = [binary("ward-agent"), "-a", server_url, "--state-dir", str(workdir / "agent")]
+        args = [
+            binary("ward-agent"),
+            "-a",
+            server_url,
+            "--state-dir",
+            str(workdir / "agent"),
+            "--listen",
+            "127.0.0.1:0",
+        ]
         a = Process(args + list(extra_args), workdir, "ward-agent", env)
         started.append(a)
         return a

@@ -54,10 +54,10 @@ def test_check_config(tmp_path):
     assert f"{bad}:2:1" in r.stderr and "adress" in r.stderr
 
     agent = tmp_path / "agent.yaml"
-    agent.write_text("poll_interval: 0.01s\n")
+    agent.write_text("report_interval: 0.01s\n")
     r = run(binary("ward-agent"), "-c", str(agent), "--check-config")
     assert r.returncode == 1
-    assert "poll_interval" in r.stderr or "poll-interval" in r.stderr
+    assert f"{agent}:1:18" in r.stderr and "report_interval" in r.stderr
 
 
 def test_server_reports_a_busy_port(server):

@@ -1,1 +1,436 @@
-/* placeholder: being written */
+/*
+ * Processes from /proc/PID/stat: how many there are in each scheduler state,
+ * how many threads they run, and the few that use the most CPU and memory.
+ *
+ * One scan walks the numeric directories of /proc (at most MAX_PROCS) and
+ * reads each one's stat, a single line of a few hundred bytes, into a buffer
+ * on the stack. Nothing else is read per process: cmdline and environ are
+ * never touched (reading them takes the target's mm lock and can hang on a
+ * stuck process, and they may hold secrets), and status is read only for the
+ * handful of processes that make it into a top list, to name their real
+ * user. RSS comes from stat's rss field times the page size, the same mm
+ * counter that status shows as VmRSS, so choosing the largest processes
+ * costs no extra read.
+ *
+ * A process is known by pid and start time (in ticks since boot), so a pid
+ * reused between two scans is not mistaken for the old process. The CPU
+ * share is the delta of utime + stime between two scans over the wall-clock
+ * time between them (ctx->now_ms), where 100 means one core busy; threads
+ * add up, so a process can exceed 100. The ticks of the previous scan live in
+ * an open-addressing hash table; two tables alternate, so the table for the
+ * next scan holds only the processes alive now and a vanished process simply
+ * drops out. Their size follows the number of processes (never more than
+ * twice MAX_PROCS slots) and stops allocating once it has grown.
+ *
+ * The first scan only sets the baseline. A process that started after the
+ * previous scan (its start time is later than any start time that scan saw)
+ * counts from its start, so a short busy job shows up at once; a process
+ * that is missing from the previous table but is older than that (the scan
+ * missed it) only sets its baseline. A tick count that goes backwards, or a
+ * delta that would mean more than MAX_CPUS busy cores, is dropped as corrupt.
+ * Scans closer together than MIN_ELAPSED_MS keep the older baseline, since
+ * tick granularity makes short intervals noisy; a clock that went backwards
+ * starts a new baseline.
+ *
+ * The top lists are chosen with a fixed-size min-heap per list (O(n log N)
+ * over all processes, no sort of the whole set), hold only processes with a
+ * non-zero value, and break ties by the lower pid, so equal readings give
+ * the same list every time. Labels are pid, name (comm: between the first
+ * '(' and the last ')' of stat, since comm may itself hold parentheses and
+ * spaces) and user, the name of the real uid from status, looked up in
+ * root/etc/passwd by a small cache that is dropped when the file changes;
+ * users only known to NSS (LDAP, sssd) show as their number. When status
+ * cannot be read the owner of /proc/PID stands in (the effective uid).
+ */
+#include "agent/collector.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_PROCS        65536 /* pid directories examined per scan */
+#define MAX_TOP_N        100   /* longest top list, whatever the setting */
+#define MAX_CPUS         4096  /* a CPU delta above this many busy cores is corrupt */
+#define MAX_THREADS      (UINT64_C(1) << 30) /* the kernel's tid space */
+#define MIN_ELAPSED_MS   1000  /* shorter scan intervals keep the older baseline */
+#define MIN_TABLE_SLOTS  1024  /* initial slots of a tick table (a power of two) */
+#define NAME_MAX_LEN     64    /* bytes of a name label; kernel worker names reach 64 */
+#define USER_MAX_LEN     32    /* bytes of a user label, as useradd allows */
+#define STAT_BUF         1024  /* stat's fields up to rss fit well within this */
+#define STATUS_BUF       2048  /* status's Uid: line comes within its first lines */
+#define MAX_CACHED_USERS 256   /* uid -> name entries before the cache starts over */
+#define PASSWD_LINE_MAX  1024  /* longer passwd lines are skipped */
+#define PASSWD_MAX_LINES 65536 /* lines of passwd read per lookup */
+
+enum {
+    ST_RUNNING,
+    ST_SLEEPING,
+    ST_DISK_SLEEP,
+    ST_ZOMBIE,
+    ST_STOPPED,
+    ST_TRACING_STOP,
+    ST_IDLE,
+    ST_DEAD,
+    ST_PARKED,
+    ST_PAGING,
+    ST_OTHER,
+    N_STATES
+};
+
+static const char *const state_names[N_STATES] = {
+    "running", "sleeping", "disk_sleep", "zombie", "stopped", "tracing_stop",
+    "idle",    "dead",     "parked",     "paging", "other",
+};
+
+static const struct ward_metric count_m = {
+    "processes", "count", WARD_SAMPLE_GAUGE,
+    "Processes in each scheduler state (letters unknown to ward count as other)."};
+static const struct ward_metric pids_m = {"processes", "pids", WARD_SAMPLE_GAUGE,
+                                          "Processes (thread groups) on the host."};
+static const struct ward_metric threads_m = {"processes", "threads", WARD_SAMPLE_GAUGE,
+                                             "Threads of all processes."};
+static const struct ward_metric top_cpu_m = {
+    "processes", "top_cpu_percent", WARD_SAMPLE_GAUGE,
+    "CPU use of the busiest processes since the previous scan; 100 is one core."};
+static const struct ward_metric top_rss_m = {"processes", "top_rss_bytes", WARD_SAMPLE_GAUGE,
+                                             "Resident memory of the largest processes."};
+
+/* What one stat line says; comm points into the line. */
+struct pstat {
+    const char *comm;
+    size_t comm_len;
+    char state;
+    uint64_t ticks; /* utime + stime */
+    uint64_t threads;
+    uint64_t start; /* ticks after boot */
+    uint64_t rss_pages;
+};
+
+/* A process's ticks at a scan; pid 0 marks a free slot. */
+struct slot {
+    uint64_t start;
+    uint64_t ticks;
+    int32_t pid;
+};
+
+struct table {
+    struct slot *slots;
+    size_t cap; /* a power of two */
+    size_t n;
+};
+
+struct top_entry {
+    double value;
+    int32_t pid;
+    char name[NAME_MAX_LEN + 1];
+};
+
+/* A min-heap: e[0] is the entry that leaves first. */
+struct heap {
+    struct top_entry e[MAX_TOP_N];
+    size_t n;
+};
+
+struct user_entry {
+    uint32_t uid;
+    char name[USER_MAX_LEN + 1];
+};
+
+/* Identifies one version of passwd, so the cache knows when to start over. */
+struct file_id {
+    bool present;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+struct state {
+    double hz;
+    uint64_t page_size;
+    struct table tables[2];
+    int prev; /* index of the previous scan's table */
+    bool have_prev;
+    int64_t prev_ms;
+    uint64_t prev_max_start;
+    struct heap cpu, rss;
+    struct user_entry users[MAX_CACHED_USERS];
+    size_t n_users;
+    struct file_id passwd_id;
+};
+
+static int state_index(char c)
+{
+    switch (c) {
+    case 'R':
+        return ST_RUNNING;
+    case 'S':
+        return ST_SLEEPING;
+    case 'D':
+        return ST_DISK_SLEEP;
+    case 'Z':
+        return ST_ZOMBIE;
+    case 'T':
+        return ST_STOPPED;
+    case 't':
+        return ST_TRACING_STOP;
+    case 'I':
+        return ST_IDLE;
+    case 'X':
+    case 'x':
+        return ST_DEAD;
+    case 'P':
+        return ST_PARKED;
+    case 'W':
+        return ST_PAGING;
+    default:
+        return ST_OTHER;
+    }
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t cp, min;
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xe0) == 0xc0) {
+        len = 2, cp = s[0] & 0x1f, min = 0x80;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        len = 3, cp = s[0] & 0x0f, min = 0x800;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        len = 4, cp = s[0] & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/*
+ * Copies len bytes of src into a label of size bytes: control characters and
+ * bytes that are not UTF-8 become '?', and a character that does not fit is
+ * left out whole.
+ */
+static void label_copy(char *dst, size_t size, const char *src, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(s + i, len - i);
+        if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
+            if (o + 1 >= size)
+                break;
+            dst[o++] = '?';
+            i += k ? k : 1;
+            continue;
+        }
+        if (o + k >= size)
+            break;
+        memcpy(dst + o, s + i, k);
+        o += k;
+        i += k;
+    }
+    dst[o] = '\0';
+}
+
+/* Parses a whole token of decimal digits, saturating at UINT64_MAX. */
+static bool parse_u64(const char *s, const char *end, uint64_t *out)
+{
+    if (s == end)
+        return false;
+    uint64_t v = 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned d = (unsigned)(*s - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/*
+ * Parses a stat line (proc(5): "pid (comm) state ppid ..."). Fields are
+ * numbered from 1 as in proc(5); comm is field 2 and state field 3. Returns
+ * 0, or -EINVAL when a field up to rss (24) is missing or not a number.
+ */
+static int parse_stat(const char *line, struct pstat *out)
+{
+    const char *open = strchr(line, '(');
+    const char *close = strrchr(line, ')');
+    if (!open || !close || close < open || close[1] != ' ' || !close[2])
+        return -EINVAL;
+    struct pstat ps = {.comm = open + 1, .comm_len = (size_t)(close - open - 1)};
+    ps.state = close[2];
+    uint64_t utime = 0, stime = 0;
+    const char *p = close + 3;
+    int field = 3;
+    while (field < 24) {
+        if (*p != ' ')
+            return -EINVAL;
+        while (*p == ' ')
+            p++;
+        const char *end = p + strcspn(p, " \n");
+        field++;
+        uint64_t *dst = field == 14   ? &utime
+                        : field == 15 ? &stime
+                        : field == 20 ? &ps.threads
+                        : field == 22 ? &ps.start
+                        : field == 24 ? &ps.rss_pages
+                                      : NULL;
+        if (end == p || (dst && !parse_u64(p, end, dst)))
+            return -EINVAL;
+        p = end;
+    }
+    if (ps.threads > MAX_THREADS)
+        return -EINVAL;
+    ps.ticks = add_sat(utime, stime);
+    *out = ps;
+    return 0;
+}
+
+/* Returns the pid a /proc entry names, or 0 when it is not a process directory. */
+static int32_t entry_pid(const struct dirent *de)
+{
+    if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+        return 0;
+    uint64_t v;
+    const char *name = de->d_name;
+    if (name[0] == '0' || !parse_u64(name, name + strlen(name), &v) || v > INT32_MAX)
+        return 0;
+    return (int32_t)v;
+}
+
+static size_t slot_of(const struct table *t, int32_t pid)
+{
+    return ((uint32_t)pid * UINT32_C(2654435761)) & (t->cap - 1);
+}
+
+static const struct slot *table_find(const struct table *t, int32_t pid, uint64_t start)
+{
+    if (t->n == 0)
+        return NULL;
+    for (size_t i = slot_of(t, pid);; i = (i + 1) & (t->cap - 1)) {
+        const struct slot *s = &t->slots[i];
+        if (s->pid == 0)
+            return NULL;
+        if (s->pid == pid)
+            return s->start == start ? s : NULL;
+    }
+}
+
+static void table_insert(struct table *t, int32_t pid, uint64_t start, uint64_t ticks)
+{
+    size_t i = slot_of(t, pid);
+    while (t->slots[i].pid != 0 && t->slots[i].pid != pid)
+        i = (i + 1) & (t->cap - 1);
+    if (t->slots[i].pid == 0)
+        t->n++;
+    t->slots[i] = (struct slot){.start = start, .ticks = ticks, .pid = pid};
+}
+
+/* Records a process; keeps the load at most one half, growing when it can. */
+static int table_put(struct table *t, int32_t pid, uint64_t start, uint64_t ticks)
+{
+    if ((t->n + 1) * 2 > t->cap) {
+        struct table bigger = {.cap = t->cap * 2};
+        bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+        if (!bigger.slots)
+            return -ENOMEM;
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slots[i].pid != 0)
+                table_insert(&bigger, t->slots[i].pid, t->slots[i].start, t->slots[i].ticks);
+        free(t->slots);
+        *t = bigger;
+    }
+    table_insert(t, pid, start, ticks);
+    return 0;
+}
+
+static void table_clear(struct table *t)
+{
+    memset(t->slots, 0, t->cap * sizeof(*t->slots));
+    t->n = 0;
+}
+
+/* True when a ranks above b: a larger value, or the same value and a lower pid. */
+static bool ranks_above(const struct top_entry *a, const struct top_entry *b)
+{
+    return a->value > b->value || (a->value == b->value && a->pid < b->pid);
+}
+
+static void heap_swap(struct heap *h, size_t a, size_t b)
+{
+    struct top_entry t = h->e[a];
+    h->e[a] = h->e[b];
+    h->e[b] = t;
+}
+
+/* The root holds the lowest-ranked entry: no parent ranks above its children. */
+static void sift_up(struct heap *h, size_t i)
+{
+    while (i > 0 && ranks_above(&h->e[(i - 1) / 2], &h->e[i])) {
+        heap_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void sift_down(struct heap *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && ranks_above(&h->e[m], &h->e[l]))
+            m = l;
+        if (r < h->n && ranks_above(&h->e[m], &h->e[r]))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(h, i, m);
+        i = m;
+    }
+}
+
+/* Offers a process to a list of at most n entries; the name is copied only on entry. */
+static void heap_offer(struct heap *h, size_t n, double v, int32_t pid, const struct pstat *ps)
+{
+    struct top_entry cand = {.value = v, .pid = pid};
+    size_t i;
+    if (h->n < n)
+        i = h->n++;
+    else if (n > 0 && ranks_above(&cand, &h->e[0]))
+        i = 0;
+    else
+        return;
+    h->e[i] = cand;
+    label_copy(h->e[i].name, sizeof(h->e[i].name), ps->comm, ps->comm_len);
+    if (i == 0)
+        sift_down(h, 0);
+    else
+        sift_up(h, i);
+}
+
+static int rank_cmp(const void *a, const void *b)
+{
+    return ranks_above(a, b) ? -1 : ranks_above(b, a) ? 1 : 0;
+}

@@ -1,1 +1,492 @@
-/* placeholder: being written */
+/*
+ * Temperatures and fan speeds from the hwmon class, /sys/class/hwmon.
+ *
+ * Each hwmonN entry stands for one sensor chip; the kernel's
+ * Documentation/hwmon/sysfs-interface.rst defines its attributes: "name"
+ * (the chip), temp<N>_input in millidegrees Celsius with the optional
+ * temp<N>_max and temp<N>_crit limits, fan<N>_input in RPM, and an
+ * optional <sensor>_label naming what the sensor measures. Old drivers
+ * keep the attributes in the parent device's directory instead (the hwmon
+ * directory then holds only the "device" link), so the chip directory is
+ * the hwmon directory when it has a "name" and the device's otherwise.
+ *
+ * Every entry is a symlink into /sys/devices. Links are resolved here, by
+ * text, relative to the link and inside the host root, rather than left to
+ * the kernel: that keeps every read under the root whatever a tree holds,
+ * and gives the device's own name. Recorded trees store a link as a small
+ * file holding its target (their archives do not keep links); a regular
+ * file never appears where sysfs has a link, so such a file is read as the
+ * link it stands for.
+ *
+ * Labels, in this order: chip (the "name" attribute, or the hwmonN entry
+ * when a chip has none), device (the base name of the chip's "device" link,
+ * such as "coretemp.0" or "0000:00:18.3", "" for a chip without a device),
+ * sensor ("temp1", "fan2") and label (from <sensor>_label, "" when there is
+ * none, so every series of a metric has the same keys). chip and device
+ * together tell apart two chips with the same name, two CPU packages'
+ * "coretemp" for instance, without the hwmonN numbers, which change from
+ * one boot to the next. Two chips that still share both get the later
+ * one's hwmonN appended to its device, so no series is emitted twice.
+ *
+ * Readings outside what the sensors can physically report (below absolute
+ * zero, above 1000 C, negative or absurd RPM) are dropped: they are the
+ * error codes of broken drivers, not temperatures. A sensor whose input
+ * cannot be read (EIO or ENODATA is how drivers report an absent probe)
+ * is skipped and the others are still emitted.
+ */
+#include "agent/collector.h"
+
+#include "common/cleanup.h"
+#include "common/parse.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Chips looked at per collection; more is a misconfigured or hostile tree. */
+#define HWMON_MAX_CHIPS 64
+/* Sensors emitted per collection, all chips together. */
+#define HWMON_MAX_SENSORS 256
+/* Directory entries looked at per directory, to bound the time spent on a huge one. */
+#define HWMON_MAX_DIR_ENTRIES 4096
+/* Longest label value kept (chip, device, label); longer values are cut. */
+#define HWMON_MAX_LABEL 64
+/* Longest root-relative path built; sysfs device paths are much shorter. */
+#define HWMON_MAX_PATH 512
+/* Path components a resolved link may have. */
+#define HWMON_MAX_DEPTH 64
+/* Highest sensor number accepted in temp<N>/fan<N>. */
+#define HWMON_MAX_INDEX 9999
+
+/* Plausible readings: millidegrees Celsius and RPM. */
+#define TEMP_MIN_MC (-273150)
+#define TEMP_MAX_MC 1000000
+#define FAN_MAX_RPM 1000000
+
+static const struct ward_metric temp_input = {"sensors", "temperature_celsius", WARD_SAMPLE_GAUGE,
+                                              "Temperature of an hwmon sensor."};
+static const struct ward_metric temp_max = {
+    "sensors", "temperature_max_celsius", WARD_SAMPLE_GAUGE,
+    "High limit of an hwmon temperature sensor (temp<N>_max), when the chip has one."};
+static const struct ward_metric temp_crit = {
+    "sensors", "temperature_crit_celsius", WARD_SAMPLE_GAUGE,
+    "Critical limit of an hwmon temperature sensor (temp<N>_crit), when the chip has one."};
+static const struct ward_metric fan_input = {"sensors", "fan_rpm", WARD_SAMPLE_GAUGE,
+                                             "Speed of a fan in revolutions per minute."};
+
+enum kind {
+    KIND_TEMP,
+    KIND_FAN,
+};
+
+static const char *const kind_prefix[] = {[KIND_TEMP] = "temp", [KIND_FAN] = "fan"};
+
+struct sensor {
+    enum kind kind;
+    unsigned index;
+};
+
+struct chip_id {
+    char chip[HWMON_MAX_LABEL + 1];
+    char device[HWMON_MAX_LABEL + 1];
+};
+
+struct state {
+    unsigned entries[HWMON_MAX_CHIPS]; /* N of each hwmonN, sorted */
+    struct chip_id seen[HWMON_MAX_CHIPS];
+    struct sensor sensors[HWMON_MAX_SENSORS];
+};
+
+/* What one collection found, for its return value. */
+struct tally {
+    size_t inputs;  /* temp/fan inputs found */
+    size_t emitted; /* of which were read and emitted */
+    size_t budget;  /* sensors still allowed this collection */
+    int err;        /* first read error */
+};
+
+static int hwmon_init(void **state)
+{
+    struct state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    *state = st;
+    return 0;
+}
+
+static void hwmon_done(void *state)
+{
+    free(state);
+}
+
+/*
+ * Joins rel to the directory base (both root-relative; rel may be absolute,
+ * meaning from the root) and removes ".", ".." and empty components. A path
+ * climbing above the root is refused with -EINVAL, so the result always
+ * stays under the root. Writes out only on success.
+ */
+static int join_path(const char *base, const char *rel, char *out, size_t size)
+{
+    char tmp[HWMON_MAX_PATH];
+    size_t marks[HWMON_MAX_DEPTH];
+    size_t len = 0, depth = 0;
+    const char *parts[2] = {rel[0] == '/' ? "" : base, rel};
+    for (size_t i = 0; i < 2; i++) {
+        const char *p = parts[i];
+        while (*p) {
+            p += strspn(p, "/");
+            size_t n = strcspn(p, "/");
+            if (n == 0 || (n == 1 && p[0] == '.')) {
+                /* nothing to add */
+            } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+                if (depth == 0)
+                    return -EINVAL;
+                len = marks[--depth];
+            } else {
+                if (depth == HWMON_MAX_DEPTH || len + 1 + n >= sizeof(tmp))
+                    return -ENAMETOOLONG;
+                marks[depth++] = len;
+                tmp[len++] = '/';
+                memcpy(tmp + len, p, n);
+                len += n;
+            }
+            p += n;
+        }
+    }
+    if (len == 0)
+        tmp[len++] = '/';
+    if (len >= size)
+        return -ENAMETOOLONG;
+    memcpy(out, tmp, len);
+    out[len] = '\0';
+    return 0;
+}
+
+/*
+ * Resolves the link at path (root-relative) to the root-relative path it
+ * names. A directory resolves to itself; a symlink and a recorded link (a
+ * regular file holding a relative or absolute target) are joined to the
+ * directory holding them. Returns 0 or a negative errno.
+ */
+static int resolve_link(const struct ward_collect_ctx *ctx, const char *path, char *out,
+                        size_t size)
+{
+    char full[4096], target[HWMON_MAX_PATH];
+    int r = ward_collect_path(ctx, path, full, sizeof(full));
+    if (r < 0)
+        return r;
+    struct stat sb;
+    if (lstat(full, &sb) < 0)
+        return -errno;
+    if (S_ISDIR(sb.st_mode)) {
+        if (strlen(path) >= size)
+            return -ENAMETOOLONG;
+        memcpy(out, path, strlen(path) + 1);
+        return 0;
+    }
+    if (S_ISLNK(sb.st_mode)) {
+        ssize_t n = readlink(full, target, sizeof(target));
+        if (n < 0)
+            return -errno;
+        if ((size_t)n >= sizeof(target))
+            return -ENAMETOOLONG;
+        target[n] = '\0';
+    } else if (S_ISREG(sb.st_mode)) {
+        r = ward_collect_read(ctx, path, target, sizeof(target));
+        if (r < 0)
+            return r;
+        if (target[0] != '.' && target[0] != '/')
+            return -ENOTDIR;
+    } else {
+        return -ENOTDIR;
+    }
+    char base[HWMON_MAX_PATH];
+    const char *slash = strrchr(path, '/');
+    size_t blen = slash ? (size_t)(slash - path) : 0;
+    if (blen >= sizeof(base))
+        return -ENAMETOOLONG;
+    memcpy(base, path, blen);
+    base[blen] = '\0';
+    return join_path(base, target, out, size);
+}
+
+/* Replaces what is not printable ASCII, so a label is safe in any output format. */
+static void sanitize(char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e)
+            *s = '_';
+}
+
+/*
+ * Reads the attribute dir/attr as a label value into out (HWMON_MAX_LABEL
+ * bytes at most, cut beyond). Returns its length or a negative errno.
+ */
+static int read_label(const struct ward_collect_ctx *ctx, const char *dir, const char *attr,
+                      char out[HWMON_MAX_LABEL + 1])
+{
+    char path[HWMON_MAX_PATH];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, attr);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    int r = ward_collect_read(ctx, path, out, HWMON_MAX_LABEL + 1);
+    if (r < 0)
+        return r;
+    sanitize(out);
+    return r;
+}
+
+/* Reads dir/<prefix><index><suffix> as one integer. Returns 0 or a negative errno. */
+static int read_attr(const struct ward_collect_ctx *ctx, const char *dir, const struct sensor *s,
+                     const char *suffix, int64_t *out)
+{
+    char path[HWMON_MAX_PATH];
+    int n = snprintf(path, sizeof(path), "%s/%s%u%s", dir, kind_prefix[s->kind], s->index, suffix);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    return ward_collect_read_int(ctx, path, out);
+}
+
+/* Parses "<digits>" at s ending exactly at end, no leading zero. Returns the number or 0. */
+static unsigned parse_index(const char *s, const char *end)
+{
+    if (s == end || *s == '0' || end - s > 4)
+        return 0;
+    unsigned v = 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    return v <= HWMON_MAX_INDEX ? v : 0;
+}
+
+/* Recognizes temp<N>_input and fan<N>_input. */
+static bool parse_sensor(const char *name, struct sensor *out)
+{
+    for (size_t k = 0; k < sizeof(kind_prefix) / sizeof(kind_prefix[0]); k++) {
+        size_t plen = strlen(kind_prefix[k]);
+        if (strncmp(name, kind_prefix[k], plen) != 0)
+            continue;
+        const char *us = strchr(name + plen, '_');
+        if (!us || strcmp(us, "_input") != 0)
+            return false;
+        unsigned idx = parse_index(name + plen, us);
+        if (!idx)
+            return false;
+        *out = (struct sensor){.kind = (enum kind)k, .index = idx};
+        return true;
+    }
+    return false;
+}
+
+static int cmp_sensor(const void *a, const void *b)
+{
+    const struct sensor *x = a, *y = b;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Lists the temp/fan inputs of dir into out (at most max), sorted. Returns
+ * how many, or a negative errno when dir cannot be opened.
+ */
+static int list_sensors(const struct ward_collect_ctx *ctx, const char *dir, struct sensor *out,
+                        size_t max)
+{
+    char full[4096];
+    int r = ward_collect_path(ctx, dir, full, sizeof(full));
+    if (r < 0)
+        return r;
+    DIR *d = opendir(full);
+    if (!d)
+        return -errno;
+    size_t n = 0, looked = 0;
+    struct dirent *e;
+    while (n < max && looked++ < HWMON_MAX_DIR_ENTRIES && (e = readdir(d)))
+        if (parse_sensor(e->d_name, &out[n]))
+            n++;
+    closedir(d);
+    qsort(out, n, sizeof(*out), cmp_sensor);
+    return (int)n;
+}
+
+static void emit_temp(const struct ward_collect_ctx *ctx, const struct ward_metric *m,
+                      const struct ward_label *labels, int64_t mc)
+{
+    if (mc >= TEMP_MIN_MC && mc <= TEMP_MAX_MC)
+        ward_emit(ctx, m, (double)mc / 1000.0, labels, 4);
+}
+
+/* Emits one sensor. Returns 0 when its input was emitted, or a negative errno. */
+static int emit_sensor(const struct ward_collect_ctx *ctx, const struct chip_id *id,
+                       const char *dir, const struct sensor *s)
+{
+    int64_t v;
+    int r = read_attr(ctx, dir, s, "_input", &v);
+    if (r < 0)
+        return r;
+    if (s->kind == KIND_TEMP ? (v < TEMP_MIN_MC || v > TEMP_MAX_MC) : (v < 0 || v > FAN_MAX_RPM))
+        return -ERANGE;
+    char sensor[16], attr[32], label[HWMON_MAX_LABEL + 1];
+    snprintf(sensor, sizeof(sensor), "%s%u", kind_prefix[s->kind], s->index);
+    snprintf(attr, sizeof(attr), "%s_label", sensor);
+    if (read_label(ctx, dir, attr, label) < 0)
+        label[0] = '\0';
+    const struct ward_label labels[4] = {
+        {"chip", id->chip}, {"device", id->device}, {"sensor", sensor}, {"label", label}};
+    if (s->kind == KIND_FAN) {
+        ward_emit(ctx, &fan_input, (double)v, labels, 4);
+        return 0;
+    }
+    emit_temp(ctx, &temp_input, labels, v);
+    if (read_attr(ctx, dir, s, "_max", &v) == 0)
+        emit_temp(ctx, &temp_max, labels, v);
+    if (read_attr(ctx, dir, s, "_crit", &v) == 0)
+        emit_temp(ctx, &temp_crit, labels, v);
+    return 0;
+}
+
+/* Copies the last component of path into out, cut to HWMON_MAX_LABEL bytes. */
+static void base_name(const char *path, char out[HWMON_MAX_LABEL + 1])
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, HWMON_MAX_LABEL + 1, "%s", b);
+    sanitize(out);
+}
+
+/*
+ * Finds the chip directory of hwmon entry n and names the chip. Returns 0
+ * or a negative errno when the entry does not resolve.
+ */
+static int locate_chip(const struct ward_collect_ctx *ctx, unsigned n, char *dir, size_t size,
+                       struct chip_id *id)
+{
+    char entry[64], hw[HWMON_MAX_PATH], link[HWMON_MAX_PATH], dev[HWMON_MAX_PATH];
+    snprintf(entry, sizeof(entry), "/sys/class/hwmon/hwmon%u", n);
+    int r = resolve_link(ctx, entry, hw, sizeof(hw));
+    if (r < 0)
+        return r;
+    id->device[0] = '\0';
+    bool has_dev = false;
+    r = snprintf(link, sizeof(link), "%s/device", hw);
+    if (r > 0 && (size_t)r < sizeof(link) && resolve_link(ctx, link, dev, sizeof(dev)) == 0) {
+        has_dev = true;
+        base_name(dev, id->device);
+    }
+    const char *chip_dir = hw;
+    if (read_label(ctx, hw, "name", id->chip) <= 0) {
+        if (has_dev && read_label(ctx, dev, "name", id->chip) > 0)
+            chip_dir = dev;
+        else
+            snprintf(id->chip, sizeof(id->chip), "hwmon%u", n);
+    }
+    if (strlen(chip_dir) >= size)
+        return -ENAMETOOLONG;
+    memcpy(dir, chip_dir, strlen(chip_dir) + 1);
+    return 0;
+}
+
+/* Lists the hwmonN entries of the class directory, sorted by N. Returns how many or an error. */
+static int list_entries(const struct ward_collect_ctx *ctx, unsigned *out, size_t max)
+{
+    char full[4096];
+    int r = ward_collect_path(ctx, "/sys/class/hwmon", full, sizeof(full));
+    if (r < 0)
+        return r;
+    DIR *d = opendir(full);
+    if (!d)
+        return -errno;
+    size_t n = 0, looked = 0;
+    struct dirent *e;
+    while (n < max && looked++ < HWMON_MAX_DIR_ENTRIES && (e = readdir(d))) {
+        if (strncmp(e->d_name, "hwmon", 5) != 0)
+            continue;
+        const char *num = e->d_name + 5;
+        int64_t v;
+        if (*num == '0' && num[1])
+            continue; /* "hwmon01" is not a kernel name */
+        if (ward_parse_int_range(num, 0, 999999, &v) == 0 && *num >= '0' && *num <= '9')
+            out[n++] = (unsigned)v;
+    }
+    closedir(d);
+    qsort(out, n, sizeof(*out), cmp_unsigned);
+    return (int)n;
+}
+
+/* Makes id unique among the n chips already seen by appending the hwmon entry to its device. */
+static void make_unique(struct state *st, size_t n, struct chip_id *id, unsigned entry)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(st->seen[i].chip, id->chip) != 0 || strcmp(st->seen[i].device, id->device) != 0)
+            continue;
+        char dev[HWMON_MAX_LABEL + 1];
+        snprintf(dev, sizeof(dev), "%s", id->device);
+        snprintf(id->device, sizeof(id->device), "%.40s%shwmon%u", dev, dev[0] ? ":" : "", entry);
+        return;
+    }
+}
+
+static void collect_chip(struct state *st, const struct ward_collect_ctx *ctx, size_t slot,
+                         struct tally *t)
+{
+    char dir[HWMON_MAX_PATH];
+    struct chip_id *id = &st->seen[slot];
+    int r = locate_chip(ctx, st->entries[slot], dir, sizeof(dir), id);
+    if (r < 0) {
+        id->chip[0] = id->device[0] = '\0';
+        return;
+    }
+    make_unique(st, slot, id, st->entries[slot]);
+    int n = list_sensors(ctx, dir, st->sensors, t->budget);
+    if (n < 0) {
+        if (!t->err)
+            t->err = n;
+        return;
+    }
+    t->budget -= (size_t)n;
+    for (int i = 0; i < n; i++) {
+        t->inputs++;
+        r = emit_sensor(ctx, id, dir, &st->sensors[i]);
+        if (r == 0)
+            t->emitted++;
+        else if (!t->err)
+            t->err = r;
+    }
+}
+
+static int hwmon_collect(void *state, const struct ward_collect_ctx *ctx)
+{
+    struct state *st = state;
+    int n = list_entries(ctx, st->entries, HWMON_MAX_CHIPS);
+    if (n < 0)
+        return n;
+    struct tally t = {.budget = HWMON_MAX_SENSORS};
+    for (int i = 0; i < n && t.budget > 0; i++)
+        collect_chip(st, ctx, (size_t)i, &t);
+    if (t.emitted > 0)
+        return 0;
+    if (t.inputs == 0)
+        return -ENOENT; /* no temperature or fan sensor on this machine */
+    return t.err ? t.err : -ENODATA;
+}
+
+const struct ward_collector ward_collector_sys_hwmon = {
+    .size = sizeof(struct ward_collector),
+    .name = "temperature",
+    .default_interval_ms = 10000,
+    .init = hwmon_init,
+    .collect = hwmon_collect,
+    .done = hwmon_done,
+};

@@ -19,6 +19,7 @@
 #include "common/gzip.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/parse.h"
 #include "common/time-util.h"
 
@@ -404,48 +405,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     ward_log_warn(NULL, "http", "detail", msg);
 }
 
-/* Splits "host:port", ":port" or "[v6]:port" and resolves it to one socket address. */
-static int resolve(const char *address, struct sockaddr_storage *ss, struct ward_buf *err)
-{
-    char host[256] = "";
-    const char *colon = strrchr(address, ':');
-    if (!colon) {
-        ward_buf_printf(err, "listen address '%s' has no port; use HOST:PORT or :PORT", address);
-        return -EINVAL;
-    }
-    size_t hlen = (size_t)(colon - address);
-    const char *h = address;
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof(host)) {
-        ward_buf_printf(err, "listen address '%s': host name too long", address);
-        return -EINVAL;
-    }
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    int64_t port;
-    if (ward_parse_int_range(colon + 1, 0, 65535, &port) < 0) {
-        ward_buf_printf(err, "listen address '%s': port must be 0-65535", address);
-        return -EINVAL;
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    int g = getaddrinfo(hlen ? host : NULL, colon + 1, &hints, &res);
-    if (g != 0) {
-        ward_buf_printf(err, "listen address '%s': %s", address, gai_strerror(g));
-        return -EINVAL;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return 0;
-}
-
 int ward_http_start(const struct ward_http_config *cfg, struct ward_http_server **out,
                     struct ward_buf *err)
 {
     struct sockaddr_storage ss = {0};
-    int r = resolve(cfg->address, &ss, err);
+    int r = ward_listen_address(cfg->address, &ss, err);
     if (r < 0)
         return r;
 

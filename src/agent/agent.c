@@ -1,0 +1,327 @@
+/*
+ * ward-agent's main loop.
+ *
+ * One thread does the work: it sleeps until the next collector is due or
+ * the next report is, whichever comes first, in sigtimedwait() on the stop
+ * signals, so a stop ends the wait at once. Collectors run through the
+ * scheduler into the open batch; every report interval the batch is sealed
+ * (it gets the next seq of this boot), encoded, gzip-compressed and queued,
+ * and the queue is sent oldest first until the server fails to take a
+ * batch. The queue is bounded and drops its oldest batch when full,
+ * counting what it dropped. The listener answers /metrics and /health from
+ * its own thread, reading the scheduler's snapshots and the health set.
+ */
+#include "agent/agent.h"
+
+#include "agent/batch.h"
+#include "agent/exposition.h"
+#include "agent/health.h"
+#include "agent/identity.h"
+#include "agent/listener.h"
+#include "agent/uploader.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/gzip.h"
+#include "common/log.h"
+#include "common/time-util.h"
+#include "ward-version.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Batches kept while the server is unreachable: an hour at the default report interval. */
+#define QUEUE_MAX 360
+/* Samples in one batch; more are dropped and counted. */
+#define BATCH_MAX_SAMPLES 100000
+
+struct pending {
+    char *body; /* gzip-compressed JSON */
+    size_t len;
+    int64_t seq;
+};
+
+struct agent {
+    const struct agent_config *cfg;
+    char id[WARD_UUID_STR_LEN];
+    int64_t boot;
+    int64_t seq;
+    struct ward_batch batch;
+    struct ward_uploader *up;
+    struct ward_health *health;
+    struct pending queue[QUEUE_MAX];
+    size_t head, count;
+    uint64_t dropped_batches;
+    bool failing;
+};
+
+static const char *const collector_names[] = {
+#define X(name) #name,
+    WARD_AGENT_COLLECTORS
+#undef X
+};
+
+/* The scheduler's view of the configuration. */
+static int start_scheduler(const struct agent_config *cfg, struct ward_health *health,
+                           struct ward_collect_settings *settings, struct ward_scheduler **out)
+{
+    struct ward_collector_config cc[WARD_AGENT_N_COLLECTORS];
+    for (size_t i = 0; i < WARD_AGENT_N_COLLECTORS; i++)
+        cc[i] = (struct ward_collector_config){
+            .name = collector_names[i],
+            .enabled = cfg->collectors[i].enabled,
+            .interval_ms = cfg->collectors[i].interval_ms,
+        };
+    *settings = (struct ward_collect_settings){
+        .net_exclude = cfg->net_exclude,
+        .net_max_interfaces = cfg->net_max_interfaces,
+        .top_n = cfg->top_n,
+        .statvfs_timeout_ms = cfg->statvfs_timeout_ms,
+    };
+    struct ward_scheduler_config sc = {
+        .root = cfg->root,
+        .settings = settings,
+        .collectors = cc,
+        .n_collectors = WARD_AGENT_N_COLLECTORS,
+        .poll_ms = cfg->poll_ms,
+        .health = health,
+    };
+    struct ward_buf err = WARD_BUF_INIT;
+    int r = ward_scheduler_new(&sc, out, &err);
+    if (r < 0)
+        ward_log_error(NULL, "cannot start collectors", "error",
+                       err.data ? err.data : ward_strerror(r));
+    ward_buf_done(&err);
+    return r;
+}
+
+static void enqueue(struct agent *a, char *body, size_t len, int64_t seq)
+{
+    if (a->count == QUEUE_MAX) {
+        struct pending *old = &a->queue[a->head];
+        free(old->body);
+        a->head = (a->head + 1) % QUEUE_MAX;
+        a->count--;
+        a->dropped_batches++;
+        char n[24];
+        snprintf(n, sizeof(n), "%llu", (unsigned long long)a->dropped_batches);
+        ward_log_warn(NULL, "queue full, dropped the oldest batch", "dropped_total", n);
+    }
+    a->queue[(a->head + a->count) % QUEUE_MAX] = (struct pending){body, len, seq};
+    a->count++;
+}
+
+/* Seals the open batch into the queue. */
+static void seal(struct agent *a)
+{
+    if (ward_batch_count(&a->batch) == 0)
+        return;
+    struct ward_buf json = WARD_BUF_INIT, gz = WARD_BUF_INIT;
+    int64_t seq = ++a->seq;
+    int r = ward_batch_encode(&a->batch, a->id, a->boot, seq, &json);
+    if (r == 0)
+        r = ward_gzip_compress(json.data, json.len, 0, &gz);
+    ward_batch_reset(&a->batch);
+    ward_buf_done(&json);
+    if (r < 0) {
+        ward_log_error(NULL, "cannot encode batch", "error", ward_strerror(r));
+        ward_buf_done(&gz);
+        return;
+    }
+    size_t len = gz.len;
+    enqueue(a, ward_buf_steal(&gz), len, seq);
+}
+
+/* Sends queued batches oldest first; stops at the first one the server does not take. */
+static void deliver(struct agent *a)
+{
+    struct ward_buf err = WARD_BUF_INIT, resp = WARD_BUF_INIT;
+    while (a->count) {
+        struct pending *p = &a->queue[a->head];
+        long status = 0;
+        ward_buf_reset(&resp);
+        int r =
+            ward_uploader_post_gzip(a->up, "/api/v1/ingest", p->body, p->len, &status, &resp, &err);
+        char code[16];
+        snprintf(code, sizeof(code), "%ld", status);
+        bool done = r == 0 && status >= 200 && status < 300;
+        bool rejected = r == 0 && status >= 400 && status < 500 && status != 408 && status != 429;
+        if (!done && !rejected) {
+            char reason[160];
+            snprintf(reason, sizeof(reason), "uploads to %s failing: %s", ward_uploader_url(a->up),
+                     r < 0 ? (err.data ? err.data : "") : code);
+            ward_health_set(a->health, "upload", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
+            if (!a->failing)
+                ward_log_warn(NULL, "upload failed, will retry", "url", ward_uploader_url(a->up),
+                              "status", code, "error",
+                              r < 0       ? err.data
+                              : resp.data ? resp.data
+                                          : "");
+            a->failing = true;
+            break;
+        }
+        if (rejected)
+            ward_log_error(NULL, "server rejected a batch, dropping it", "status", code, "response",
+                           resp.data ? resp.data : "");
+        else if (a->failing)
+            ward_log_info(NULL, "uploads recovered");
+        ward_health_set(a->health, "upload", WARD_HEALTH_OK, NULL, ward_now_ms());
+        a->failing = false;
+        free(p->body);
+        a->head = (a->head + 1) % QUEUE_MAX;
+        a->count--;
+    }
+    ward_buf_done(&err);
+    ward_buf_done(&resp);
+}
+
+/* Waits until the monotonic deadline; returns true when a stop signal came. */
+static bool wait_until(int64_t deadline_ms, const sigset_t *stop)
+{
+    int64_t left = deadline_ms - ward_mono_ms();
+    if (left <= 0)
+        return false;
+    struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
+    for (;;) {
+        int sig = sigtimedwait(stop, NULL, &ts);
+        if (sig > 0)
+            return true;
+        if (errno == EAGAIN)
+            return false;
+        /* EINTR: another signal; wait again for what is left. */
+        left = deadline_ms - ward_mono_ms();
+        if (left <= 0)
+            return false;
+        ts = (struct timespec){.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
+    }
+}
+
+/* Advances a periodic deadline past now without bursts after a stall. */
+static int64_t next_tick(int64_t tick, int64_t period, int64_t now)
+{
+    tick += period;
+    return tick > now ? tick : now + period;
+}
+
+static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *stop)
+{
+    int64_t now = ward_mono_ms();
+    int64_t next_collect = now, next_report = now + a->cfg->report_ms;
+    for (;;) {
+        int64_t deadline = next_collect < next_report ? next_collect : next_report;
+        if (wait_until(deadline, stop))
+            break;
+        now = ward_mono_ms();
+        if (now >= next_collect)
+            next_collect = ward_scheduler_run_due(sched, now, &a->batch);
+        if (now >= next_report) {
+            seal(a);
+            deliver(a);
+            next_report = next_tick(next_report, a->cfg->report_ms, ward_mono_ms());
+        }
+    }
+    ward_log_info(NULL, "stopping: sending what is collected");
+    seal(a);
+    deliver(a);
+    if (a->count) {
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", a->count);
+        ward_log_warn(NULL, "batches not delivered at exit", "batches", n);
+    }
+    return 0;
+}
+
+int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
+{
+    struct agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return 1;
+    a->cfg = cfg;
+    a->boot = ward_now_ms();
+    ward_batch_init(&a->batch, BATCH_MAX_SAMPLES);
+    int status = 1;
+    struct ward_buf err = WARD_BUF_INIT;
+    struct ward_collect_settings settings;
+    struct ward_scheduler *sched = NULL;
+    struct ward_listener *listener = NULL;
+
+    a->health = ward_health_new();
+    if (!a->health)
+        goto out;
+    int r = ward_identity_load(cfg->state_dir, a->id, &err);
+    if (r < 0) {
+        ward_log_error(NULL, "cannot load agent id", "error", err.data ? err.data : "");
+        goto out;
+    }
+    r = ward_uploader_new(cfg->address, (long)cfg->timeout_ms, &a->up);
+    if (r < 0) {
+        ward_log_error(NULL, "bad server address; expected http(s)://HOST:PORT or HOST:PORT",
+                       "address", cfg->address);
+        goto out;
+    }
+    if (start_scheduler(cfg, a->health, &settings, &sched) < 0)
+        goto out;
+    if (cfg->listen && *cfg->listen) {
+        r = ward_listener_start(cfg->listen, sched, a->health, &listener, &err);
+        if (r < 0) {
+            ward_log_error(NULL, "cannot start the metrics listener", "error", err.data);
+            goto out;
+        }
+    }
+    char port[8] = "";
+    if (listener)
+        snprintf(port, sizeof(port), "%u", ward_listener_port(listener));
+    ward_log_info(NULL, "ward-agent started", "version", WARD_VERSION, "id", a->id, "server",
+                  ward_uploader_url(a->up), "listen", listener ? cfg->listen : "off", "listen_port",
+                  port);
+    status = loop(a, sched, stop);
+
+out:
+    ward_listener_stop(listener);
+    ward_scheduler_free(sched);
+    ward_batch_done(&a->batch);
+    for (size_t i = 0; i < a->count; i++)
+        free(a->queue[(a->head + i) % QUEUE_MAX].body);
+    ward_uploader_free(a->up);
+    ward_health_free(a->health);
+    ward_buf_done(&err);
+    free(a);
+    return status;
+}
+
+int ward_agent_once(const struct agent_config *cfg)
+{
+    struct ward_collect_settings settings;
+    struct ward_scheduler *sched = NULL;
+    if (start_scheduler(cfg, NULL, &settings, &sched) < 0)
+        return 1;
+    struct ward_batch batch;
+    ward_batch_init(&batch, BATCH_MAX_SAMPLES);
+    /* A baseline round, so that rates and percentages have a previous reading. */
+    ward_scheduler_run_all(sched, &batch);
+    ward_batch_reset(&batch);
+    usleep(1000 * 1000);
+    ward_scheduler_run_all(sched, &batch);
+
+    struct ward_buf out = WARD_BUF_INIT;
+    int r;
+    if (strcmp(cfg->format, "prom") == 0) {
+        r = ward_scheduler_exposition(sched, &out);
+    } else {
+        char id[WARD_UUID_STR_LEN] = "00000000-0000-0000-0000-000000000000";
+        r = ward_batch_encode(&batch, id, 0, 0, &out);
+        if (r == 0)
+            r = ward_buf_putc(&out, '\n');
+    }
+    if (r == 0 && fwrite(out.data ? out.data : "", 1, out.len, stdout) != out.len)
+        r = -EIO;
+    if (r < 0)
+        fprintf(stderr, "ward-agent: cannot print the collection: %s\n", ward_strerror(r));
+    ward_buf_done(&out);
+    ward_batch_done(&batch);
+    ward_scheduler_free(sched);
+    return r < 0 ? 1 : 0;
+}

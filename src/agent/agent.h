@@ -1,0 +1,64 @@
+/*
+ * ward-agent's run modes, apart from option parsing (main.c).
+ */
+#ifndef WARD_AGENT_H
+#define WARD_AGENT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/collector.h"
+#include "agent/scheduler.h"
+
+/* Collector names that have configuration keys (collectors.NAME.enabled and .interval). */
+/* clang-format off */
+#define WARD_AGENT_COLLECTORS \
+    X(cpu)                    \
+    X(memory)                 \
+    X(agent)
+/* clang-format on */
+
+enum {
+#define X(name) WARD_COLLECTOR_CFG_##name,
+    WARD_AGENT_COLLECTORS
+#undef X
+        WARD_AGENT_N_COLLECTORS
+};
+
+struct agent_config {
+    char *address;
+    int64_t poll_ms;
+    int64_t report_ms;
+    char *state_dir;
+    char *root;
+    int64_t timeout_ms;
+    char *listen;
+    bool once;
+    char *format;
+    char *log_level;
+    char *log_format;
+    char *net_exclude;
+    int64_t net_max_interfaces;
+    int64_t top_n;
+    int64_t statvfs_timeout_ms;
+    struct {
+        bool enabled;
+        int64_t interval_ms;
+    } collectors[WARD_AGENT_N_COLLECTORS];
+};
+
+/*
+ * Runs until a signal in stop arrives: collects on schedule, ships batches
+ * every report interval, serves the listener. Returns the exit status.
+ */
+int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop);
+
+/*
+ * Collects once (after a baseline round, so rates have something to
+ * compare with), prints the samples to stdout as the wire JSON ("json") or
+ * Prometheus text ("prom"), and returns the exit status.
+ */
+int ward_agent_once(const struct agent_config *cfg);
+
+#endif
