@@ -6,3 +6,9 @@ cd "$(dirname "$0")/.."
 build=${1:-build-release}
 echo "== JSON reader and writer against jansson"
 "$build/bench/bench-json"
+echo
+echo "== collectors"
+"$build/bench/bench-collectors"
+echo
+echo "== footprint against node_exporter (${BENCH_SECONDS:-60} s; BENCH_SECONDS=3600 for the documented hour)"
+bench/footprint.sh "$build" "${BENCH_SECONDS:-60}"
