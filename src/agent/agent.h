@@ -16,6 +16,8 @@
 #define WARD_AGENT_COLLECTORS \
     X(cpu)                    \
     X(memory)                 \
+    X(network)                \
+    X(wifi)                   \
     X(agent)
 /* clang-format on */
 

@@ -9,9 +9,13 @@
 
 extern const struct ward_collector ward_collector_proc_stat;
 extern const struct ward_collector ward_collector_proc_meminfo;
+extern const struct ward_collector ward_collector_proc_net_dev;
+extern const struct ward_collector ward_collector_proc_net_wireless;
 
 const struct ward_collector *const ward_collectors[] = {
     &ward_collector_proc_stat,
     &ward_collector_proc_meminfo,
+    &ward_collector_proc_net_dev,
+    &ward_collector_proc_net_wireless,
 };
 const size_t ward_n_collectors = sizeof(ward_collectors) / sizeof(ward_collectors[0]);

@@ -127,6 +127,20 @@ double ward_counter_update(struct ward_counter *c, uint64_t raw)
     return c->total;
 }
 
+bool ward_valid_ifname(const char *name, size_t len)
+{
+    if (len == 0 || len >= 16) /* IFNAMSIZ */
+        return false;
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == ':' || ch == '|')
+            return false;
+    }
+    return true;
+}
+
 bool ward_match_any(const char *patterns, const char *name)
 {
     if (!patterns)

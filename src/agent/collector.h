@@ -157,6 +157,13 @@ struct ward_counter {
 
 double ward_counter_update(struct ward_counter *c, uint64_t raw);
 
+/*
+ * Returns true when the len bytes at name could be a kernel network
+ * interface name, and so are safe in a path and a label: 1 to 15 printable
+ * ASCII bytes without '/', ':' or '|', and not "." or "..".
+ */
+bool ward_valid_ifname(const char *name, size_t len);
+
 /* Returns true when name matches one of the comma-separated glob patterns. */
 bool ward_match_any(const char *patterns, const char *name);
 

@@ -106,12 +106,29 @@ static void interface_patterns(void **unused)
     assert_true(ward_match_any("eth*,,wl*", "wlan0"));
 }
 
+static void interface_names(void **unused)
+{
+    (void)unused;
+    assert_true(ward_valid_ifname("eth0", 4));
+    assert_true(ward_valid_ifname("wlp2s0mon", 9));
+    assert_true(ward_valid_ifname("a23456789012345", 15));
+    assert_false(ward_valid_ifname("a234567890123456", 16));
+    assert_false(ward_valid_ifname("", 0));
+    assert_false(ward_valid_ifname(".", 1));
+    assert_false(ward_valid_ifname("..", 2));
+    assert_true(ward_valid_ifname("...", 3));
+    assert_false(ward_valid_ifname("a/b", 3));
+    assert_false(ward_valid_ifname("eth0:1", 6));
+    assert_false(ward_valid_ifname("a b", 3));
+    assert_false(ward_valid_ifname("caf\xc3\xa9", 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_under_the_root), cmocka_unit_test(long_paths_are_refused),
         cmocka_unit_test(number_rows),          cmocka_unit_test(counters_survive_wraps_and_resets),
-        cmocka_unit_test(interface_patterns),
+        cmocka_unit_test(interface_patterns),   cmocka_unit_test(interface_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,9 @@
  *   network_interfaces_dropped. A new interface may take a slot freed in the
  *   same read, so churn beyond the cap costs no extra interval.
  *
- * A line whose name is unusable is ignored. A line whose numbers are broken
+ * A line whose name is unusable is ignored: no colon, too long, or bytes
+ * outside printable ASCII (legal in kernel names, but rare, and unsafe in a
+ * label or a path). A line whose numbers are broken
  * (missing, not decimal, saturated) is skipped for that read only, and its
  * interface keeps its state rather than counting as gone. Lines are read into
  * a fixed buffer and the table is allocated once per cap, so a steady-state
@@ -44,8 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Upper bound of the configurable cap, whatever the configuration says. */
-#define NET_HARD_MAX_INTERFACES 1024
+/* Upper bound of the cap, whatever the settings say (network.max-interfaces allows 1..4096). */
+#define NET_HARD_MAX_INTERFACES 4096
 /* Lines read from /proc/net/dev at most; the rest of a longer file is ignored. */
 #define NET_MAX_LINES 65536
 /* Longest line accepted: 16 columns of 20 digits plus the name fit with room to spare. */
@@ -75,7 +77,7 @@ static const struct stat_column stats[] = {
 
 static const struct ward_metric dropped_metric = {
     "network", "interfaces_dropped", WARD_SAMPLE_GAUGE,
-    "Interfaces not reported because of the network_max_interfaces cap."};
+    "Interfaces not reported because of the network.max-interfaces cap."};
 
 struct iface {
     char name[IFNAMSIZ];
@@ -138,21 +140,6 @@ static int read_line(FILE *f, char *buf, size_t size)
     return bad ? -2 : (int)len;
 }
 
-/* Whether name could be a kernel interface name, so safe in a path and a label. */
-static bool valid_name(const char *name, size_t len)
-{
-    if (len == 0 || len >= IFNAMSIZ)
-        return false;
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '|')
-            return false;
-    }
-    return true;
-}
-
 /*
  * Splits a line into name and the columns we export. Returns 1 when both
  * are good, 0 when only the name is, -1 when the line names no interface.
@@ -169,7 +156,7 @@ static int parse_line(const char *line, char *name, uint64_t *value)
         return -1;
     memcpy(name, line, len);
     name[len] = '\0';
-    if (!valid_name(name, len))
+    if (!ward_valid_ifname(name, len))
         return -1;
     uint64_t col[NET_DEV_COLUMNS];
     if (ward_parse_u64_fields(colon + 1, col, NET_DEV_COLUMNS) < NET_DEV_COLUMNS)
@@ -337,6 +324,7 @@ static int dev_collect(void *state, const struct ward_collect_ctx *ctx)
             continue;
         dropped += handle(st, ctx, name, good > 0, value);
     }
+    bool failed = ferror(f);
     fclose(f);
 
     forget_gone(st);
@@ -347,7 +335,7 @@ static int dev_collect(void *state, const struct ward_collect_ctx *ctx)
             dropped++;
     }
     if (!any)
-        return -ENODATA;
+        return failed ? -EIO : -ENODATA;
     ward_emit0(ctx, &dropped_metric, (double)dropped);
     return 0;
 }
