@@ -18,6 +18,8 @@
     X(memory)                 \
     X(network)                \
     X(wifi)                   \
+    X(processes)              \
+    X(system)                 \
     X(agent)
 /* clang-format on */
 

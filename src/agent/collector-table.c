@@ -11,11 +11,15 @@ extern const struct ward_collector ward_collector_proc_stat;
 extern const struct ward_collector ward_collector_proc_meminfo;
 extern const struct ward_collector ward_collector_proc_net_dev;
 extern const struct ward_collector ward_collector_proc_net_wireless;
+extern const struct ward_collector ward_collector_proc_pid;
+extern const struct ward_collector ward_collector_system;
 
 const struct ward_collector *const ward_collectors[] = {
     &ward_collector_proc_stat,
     &ward_collector_proc_meminfo,
     &ward_collector_proc_net_dev,
     &ward_collector_proc_net_wireless,
+    &ward_collector_proc_pid,
+    &ward_collector_system,
 };
 const size_t ward_n_collectors = sizeof(ward_collectors) / sizeof(ward_collectors[0]);
