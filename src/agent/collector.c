@@ -11,6 +11,7 @@
 #include "agent/collector.h"
 
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/parse.h"
 
 #include <errno.h>
@@ -139,6 +140,30 @@ bool ward_valid_ifname(const char *name, size_t len)
             return false;
     }
     return true;
+}
+
+void ward_label_copy(char *dst, size_t size, const char *src, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0;
+    if (size == 0)
+        return;
+    for (size_t i = 0; i < len;) {
+        int k = ward_json_utf8_sequence(s + i, len - i);
+        if (k < 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
+            if (o + 1 >= size)
+                break;
+            dst[o++] = '?';
+            i += k < 0 ? (size_t)-k : 1;
+            continue;
+        }
+        if (o + (size_t)k >= size)
+            break;
+        memcpy(dst + o, s + i, (size_t)k);
+        o += (size_t)k;
+        i += (size_t)k;
+    }
+    dst[o] = '\0';
 }
 
 bool ward_match_any(const char *patterns, const char *name)

@@ -164,6 +164,13 @@ double ward_counter_update(struct ward_counter *c, uint64_t raw);
  */
 bool ward_valid_ifname(const char *name, size_t len);
 
+/*
+ * Copies len bytes of src into a label buffer of size bytes, NUL-terminated:
+ * control characters and bytes that are not UTF-8 become '?', and a
+ * character that does not fit is left out whole.
+ */
+void ward_label_copy(char *dst, size_t size, const char *src, size_t len);
+
 /* Returns true when name matches one of the comma-separated glob patterns. */
 bool ward_match_any(const char *patterns, const char *name);
 

@@ -123,6 +123,26 @@ static void interface_names(void **unused)
     assert_false(ward_valid_ifname("caf\xc3\xa9", 5));
 }
 
+static void label_copies(void **unused)
+{
+    (void)unused;
+    char out[8];
+    ward_label_copy(out, sizeof(out), "sshd", 4);
+    assert_string_equal(out, "sshd");
+    ward_label_copy(out, sizeof(out), "a\nb\x7f", 4);
+    assert_string_equal(out, "a?b?");
+    ward_label_copy(out, sizeof(out), "x\xffy", 3);
+    assert_string_equal(out, "x?y");
+    /* "caf\u00e9!!!" is 8 bytes: the last '!' does not fit with the NUL. */
+    ward_label_copy(out, sizeof(out), "caf\xc3\xa9!!!", 8);
+    assert_string_equal(out, "caf\xc3\xa9!!");
+    /* A character that does not fit is left out whole, never split. */
+    ward_label_copy(out, sizeof(out), "abcdef\xc3\xa9", 8);
+    assert_string_equal(out, "abcdef");
+    ward_label_copy(out, 1, "abc", 3);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {

@@ -199,61 +199,6 @@ static int state_index(char c)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t cp, min;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2, cp = s[0] & 0x1f, min = 0x80;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3, cp = s[0] & 0x0f, min = 0x800;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4, cp = s[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/*
- * Copies len bytes of src into a label of size bytes: control characters and
- * bytes that are not UTF-8 become '?', and a character that does not fit is
- * left out whole.
- */
-static void label_copy(char *dst, size_t size, const char *src, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)src;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(s + i, len - i);
-        if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
-            if (o + 1 >= size)
-                break;
-            dst[o++] = '?';
-            i += k ? k : 1;
-            continue;
-        }
-        if (o + k >= size)
-            break;
-        memcpy(dst + o, s + i, k);
-        o += k;
-        i += k;
-    }
-    dst[o] = '\0';
-}
-
 /* Parses a whole token of decimal digits, saturating at UINT64_MAX. */
 static bool parse_u64(const char *s, const char *end, uint64_t *out)
 {
@@ -428,7 +373,7 @@ static void heap_offer(struct heap *h, size_t n, double v, int32_t pid, const st
     else
         return;
     h->e[i] = cand;
-    label_copy(h->e[i].name, sizeof(h->e[i].name), ps->comm, ps->comm_len);
+    ward_label_copy(h->e[i].name, sizeof(h->e[i].name), ps->comm, ps->comm_len);
     if (i == 0)
         sift_down(h, 0);
     else
@@ -487,7 +432,7 @@ static bool passwd_find(const struct ward_collect_ctx *ctx, uint32_t uid, char *
         uint64_t v;
         if (!c3 || c1 == line || !parse_u64(c2 + 1, c3, &v) || v != uid)
             continue;
-        label_copy(out, size, line, (size_t)(c1 - line));
+        ward_label_copy(out, size, line, (size_t)(c1 - line));
         return true;
     }
     return false;

@@ -69,61 +69,6 @@ static const struct ward_metric users_m = {"system", "users", WARD_SAMPLE_GAUGE,
 static const struct ward_metric info_m = {"system", "info", WARD_SAMPLE_GAUGE,
                                           "Always 1; the labels name the OS, kernel and host."};
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t cp, min;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2, cp = s[0] & 0x1f, min = 0x80;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3, cp = s[0] & 0x0f, min = 0x800;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4, cp = s[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/*
- * Copies len bytes of src into a label of size bytes: control characters and
- * bytes that are not UTF-8 become '?', and a character that does not fit is
- * left out whole.
- */
-static void label_copy(char *dst, size_t size, const char *src, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)src;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(s + i, len - i);
-        if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
-            if (o + 1 >= size)
-                break;
-            dst[o++] = '?';
-            i += k ? k : 1;
-            continue;
-        }
-        if (o + k >= size)
-            break;
-        memcpy(dst + o, s + i, k);
-        o += k;
-        i += k;
-    }
-    dst[o] = '\0';
-}
-
 /* Keeps the first error, so a collector that emitted nothing says why. */
 static void note_error(int *first, int r)
 {
@@ -366,7 +311,7 @@ static int read_os(const struct ward_collect_ctx *ctx, char *os, size_t size)
         line = end + 1;
     }
     if (found)
-        label_copy(os, size, value, value_len);
+        ward_label_copy(os, size, value, value_len);
     else
         snprintf(os, size, "Linux");
     return 0;
@@ -381,7 +326,7 @@ static int read_attr(const struct ward_collect_ctx *ctx, const char *path, char 
         return r;
     if (r == 0)
         return -ENODATA;
-    label_copy(out, size, buf, (size_t)r);
+    ward_label_copy(out, size, buf, (size_t)r);
     return 0;
 }
 
@@ -400,7 +345,7 @@ static int collect_info(const struct ward_collect_ctx *ctx)
         if (f && fgets(line, sizeof(line), f)) {
             size_t n = strcspn(line, " \t\n");
             if (n > 0) {
-                label_copy(host, sizeof(host), line, n);
+                ward_label_copy(host, sizeof(host), line, n);
                 r_host = 0;
             }
         }
