@@ -149,6 +149,7 @@ int main(void)
         cmocka_unit_test(reads_under_the_root), cmocka_unit_test(long_paths_are_refused),
         cmocka_unit_test(number_rows),          cmocka_unit_test(counters_survive_wraps_and_resets),
         cmocka_unit_test(interface_patterns),   cmocka_unit_test(interface_names),
+        cmocka_unit_test(label_copies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
