@@ -16,6 +16,8 @@
 #define WARD_AGENT_COLLECTORS \
     X(cpu)                    \
     X(memory)                 \
+    X(disk)                   \
+    X(diskio)                 \
     X(network)                \
     X(wifi)                   \
     X(processes)              \

@@ -9,6 +9,8 @@
 
 extern const struct ward_collector ward_collector_proc_stat;
 extern const struct ward_collector ward_collector_proc_meminfo;
+extern const struct ward_collector ward_collector_proc_mountinfo;
+extern const struct ward_collector ward_collector_proc_diskstats;
 extern const struct ward_collector ward_collector_proc_net_dev;
 extern const struct ward_collector ward_collector_proc_net_wireless;
 extern const struct ward_collector ward_collector_proc_pid;
@@ -17,6 +19,8 @@ extern const struct ward_collector ward_collector_system;
 const struct ward_collector *const ward_collectors[] = {
     &ward_collector_proc_stat,
     &ward_collector_proc_meminfo,
+    &ward_collector_proc_mountinfo,
+    &ward_collector_proc_diskstats,
     &ward_collector_proc_net_dev,
     &ward_collector_proc_net_wireless,
     &ward_collector_proc_pid,

@@ -1,1 +1,693 @@
-/* placeholder: being written */
+/*
+ * Filesystem sizes of the real mounts: the mount table from
+ * /proc/self/mountinfo, the sizes from statvfs(3).
+ *
+ * The mount table. Under a host root other than the real one (an agent in
+ * a container looking at the host through /host), the mounts that matter
+ * are the host's, whose mount points are relative to that root: those are
+ * in <root>/proc/1/mountinfo, which only a privileged reader may open. So
+ * with a host root the collector tries proc/1/mountinfo first, and in all
+ * cases then proc/self/mountinfo and, for kernels or chroots without it,
+ * /proc/mounts (no device numbers there, hence weaker de-duplication).
+ * Fields are escaped by the kernel with octal escapes ("\040" for a space),
+ * which are decoded; a line is read into a fixed buffer, and of an overlong
+ * line only the leading fields that fit are used.
+ *
+ * Which mounts. Pseudo and container filesystems (proc, sysfs, cgroup,
+ * overlay, squashfs, ...; also rootfs, the initial filesystem hidden under
+ * the real /, ramfs, which has no size, and efivarfs), and mount points
+ * under /dev, /proc and /sys, under /run/credentials, /var/lib/docker and
+ * /var/lib/containers/storage (those three themselves kept, as they are
+ * often a dedicated disk) are skipped: they have no size worth watching or
+ * belong to containers. tmpfs is kept:
+ * a full /tmp or /run breaks a host as surely as a full disk, and /dev/shm
+ * is already under /dev. autofs is skipped because statvfs on it would
+ * trigger the automount; once mounted, the real filesystem has its own
+ * line. A mount point mounted over hides what was there, so a later line
+ * with the same mount point replaces the earlier one (even when the later
+ * one is of a skipped type). Bind mounts and btrfs subvolumes of one
+ * filesystem share a device number and report the same sizes, so each
+ * filesystem is reported once: at its first mount of the whole filesystem
+ * (root "/"), else at its first mount. Without device numbers only mounts
+ * of the same /dev node are merged. (A filesystem whose kept mount is
+ * later mounted over is then not reported at its other mount points; that
+ * case is too rare for a second pass.) At most MAX_MOUNTS are kept;
+ * disk_mounts_dropped counts the rest and those with overlong labels.
+ *
+ * The deadline. statvfs on a dead NFS server or a wedged FUSE daemon can
+ * block forever, and nothing can interrupt it, so it runs on a worker
+ * thread while the collector waits on a condition variable with a timeout
+ * (settings.statvfs_timeout_ms). One worker serves the calls in turn and
+ * stays for the next collection. When a call times out, the mount is
+ * reported with disk_device_error 1, and the worker is detached and left
+ * to finish alone: it frees itself when the call returns. While it is
+ * stuck, its mount is reported as an error at once, without a new thread.
+ * At most MAX_STUCK workers may be stuck; beyond that every mount is an
+ * error until one returns, so the threads a bad mount can hold are
+ * bounded. A whole collection waits at most WAIT_BUDGET timeouts, after
+ * which the remaining mounts are reported as errors for this round.
+ *
+ * used_percent is used / (used + available), as df(1) computes it, so
+ * blocks reserved for root count neither way; it is not rounded up.
+ */
+#include "agent/collectors/proc-mountinfo.h"
+#include "agent/collector.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Mounts reported per collection. */
+#define MAX_MOUNTS 256
+/* Workers that may be left blocked in statvfs at any time. */
+#define MAX_STUCK 8
+/* Longest device or mount point label, in bytes, NUL included. */
+#define MAX_LABEL 512
+/* Longest filesystem type, NUL included. */
+#define MAX_FSTYPE 64
+/* Bytes of a mount table line looked at; the rest of a longer line is skipped. */
+#define LINE_BYTES 8192
+/* Fields of a mountinfo line looked at (optional fields included). */
+#define MAX_FIELDS 32
+/* Timeouts one collection may spend waiting, in total. */
+#define WAIT_BUDGET 4
+/* Bounds of the configured timeout. */
+#define MAX_TIMEOUT_MS 60000
+/* Stack of a worker thread: statvfs needs little. */
+#define WORKER_STACK (256 * 1024)
+
+int (*ward_disk_statvfs)(const char *path, struct statvfs *out) = statvfs;
+
+static const struct ward_metric total_bytes = {"disk", "total_bytes", WARD_SAMPLE_GAUGE,
+                                               "Size of the filesystem."};
+static const struct ward_metric free_bytes = {"disk", "free_bytes", WARD_SAMPLE_GAUGE,
+                                              "Free space, blocks reserved for root included."};
+static const struct ward_metric avail_bytes = {"disk", "avail_bytes", WARD_SAMPLE_GAUGE,
+                                               "Free space available to unprivileged users."};
+static const struct ward_metric used_bytes = {"disk", "used_bytes", WARD_SAMPLE_GAUGE,
+                                              "Space in use: total minus free."};
+static const struct ward_metric used_percent = {"disk", "used_percent", WARD_SAMPLE_GAUGE,
+                                                "Used space as a share of used plus available, "
+                                                "as df computes it."};
+static const struct ward_metric inodes_total = {"disk", "inodes_total", WARD_SAMPLE_GAUGE,
+                                                "Inodes of the filesystem."};
+static const struct ward_metric inodes_free = {"disk", "inodes_free", WARD_SAMPLE_GAUGE,
+                                               "Free inodes."};
+static const struct ward_metric device_error = {"disk", "device_error", WARD_SAMPLE_GAUGE,
+                                                "1 when the size query failed or timed out."};
+static const struct ward_metric mounts_dropped = {
+    "disk", "mounts_dropped", WARD_SAMPLE_GAUGE,
+    "Mounts not reported because of the mount cap or an overlong label."};
+
+static const char *const skipped_types[] = {
+    "autofs",     "binfmt_misc", "bpf",       "cgroup",   "cgroup2",   "configfs", "debugfs",
+    "devpts",     "devtmpfs",    "efivarfs",  "fusectl",  "hugetlbfs", "iso9660",  "mqueue",
+    "nsfs",       "overlay",     "proc",      "procfs",   "pstore",    "ramfs",    "rootfs",
+    "rpc_pipefs", "securityfs",  "selinuxfs", "squashfs", "sysfs",     "tracefs",
+};
+
+/* Mount point prefixes skipped; "self" also skips the prefix itself. */
+static const struct {
+    const char *path;
+    bool self;
+} skipped_paths[] = {
+    {"/dev", true},
+    {"/proc", true},
+    {"/sys", true},
+    {"/run/credentials", false},
+    {"/var/lib/docker", false},
+    {"/var/lib/containers/storage", false},
+};
+
+struct mount {
+    char device[MAX_LABEL];
+    char mountpoint[MAX_LABEL];
+    char fstype[MAX_FSTYPE];
+    unsigned major, minor;
+    bool have_dev;   /* major:minor known (mountinfo) */
+    bool whole_root; /* the whole filesystem is mounted here, not a subtree */
+};
+
+/*
+ * A thread that runs statvfs calls one at a time. The collector and the
+ * thread each hold a reference; the last to let go frees it, so a worker
+ * left blocked outlives the collector's state safely.
+ */
+struct worker {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* a job was posted, a job finished, or retired */
+    int refs;
+    bool busy;    /* a job is posted and not finished */
+    bool retired; /* exit once idle; no job will be posted again */
+    int (*fn)(const char *path, struct statvfs *out);
+    char path[PATH_MAX];
+    struct statvfs result;
+    int err; /* errno of the finished job, or 0 */
+};
+
+struct state {
+    struct mount mounts[MAX_MOUNTS];
+    size_t n_mounts;
+    size_t dropped;
+    struct worker *idle;             /* serves the next call, or NULL */
+    struct worker *stuck[MAX_STUCK]; /* timed out, call still running */
+    size_t n_stuck;
+    char line[LINE_BYTES];
+};
+
+enum parsed {
+    PARSED,
+    MALFORMED,
+    TOO_LONG,
+};
+
+static void worker_release(struct worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    bool last = --w->refs == 0;
+    pthread_mutex_unlock(&w->lock);
+    if (!last)
+        return;
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->busy && !w->retired)
+            pthread_cond_wait(&w->cond, &w->lock);
+        if (!w->busy)
+            break;
+        /* The collector leaves path and fn alone while busy. */
+        pthread_mutex_unlock(&w->lock);
+        struct statvfs sv = {0};
+        errno = 0;
+        int r = w->fn(w->path, &sv);
+        int err = r == 0 ? 0 : (errno > 0 ? errno : EIO);
+        pthread_mutex_lock(&w->lock);
+        w->result = sv;
+        w->err = err;
+        w->busy = false;
+        pthread_cond_broadcast(&w->cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+    worker_release(w);
+    return NULL;
+}
+
+static int worker_new(struct worker **out)
+{
+    struct worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int r = pthread_cond_init(&w->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (r != 0) {
+        free(w);
+        return -r;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    w->refs = 2;
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
+    /* The agent's signals belong to its main loop, not to this thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    r = pthread_create(&w->thread, &attr, worker_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (r != 0) {
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+        return -r;
+    }
+    *out = w;
+    return 0;
+}
+
+/* Drops the workers whose blocked call has returned since. */
+static void reap_stuck(struct state *st)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < st->n_stuck; i++) {
+        struct worker *w = st->stuck[i];
+        pthread_mutex_lock(&w->lock);
+        bool finished = !w->busy;
+        pthread_mutex_unlock(&w->lock);
+        if (finished)
+            worker_release(w);
+        else
+            st->stuck[kept++] = w;
+    }
+    st->n_stuck = kept;
+}
+
+static bool is_stuck(const struct state *st, const char *path)
+{
+    /* A stuck worker's path no longer changes; only its thread reads it. */
+    for (size_t i = 0; i < st->n_stuck; i++)
+        if (strcmp(st->stuck[i]->path, path) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Runs statvfs(path) on the worker and waits until deadline (CLOCK_MONOTONIC).
+ * Returns 0, -errno of the call, -ETIMEDOUT, or -EAGAIN when too many
+ * workers are stuck to start another.
+ */
+static int timed_statvfs(struct state *st, const char *path, const struct timespec *deadline,
+                         struct statvfs *out)
+{
+    if (strlen(path) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    if (!st->idle) {
+        if (st->n_stuck >= MAX_STUCK)
+            return -EAGAIN;
+        int r = worker_new(&st->idle);
+        if (r < 0)
+            return r;
+    }
+    struct worker *w = st->idle;
+    pthread_mutex_lock(&w->lock);
+    memcpy(w->path, path, strlen(path) + 1);
+    w->fn = ward_disk_statvfs;
+    w->busy = true;
+    pthread_cond_broadcast(&w->cond);
+    /* 0 is a wakeup; ETIMEDOUT, or any error, ends the wait. */
+    int waited = 0;
+    while (w->busy && waited == 0)
+        waited = pthread_cond_timedwait(&w->cond, &w->lock, deadline);
+    bool finished = !w->busy;
+    int err = w->err;
+    if (finished)
+        *out = w->result;
+    else
+        w->retired = true;
+    pthread_mutex_unlock(&w->lock);
+    if (finished)
+        return -err;
+    /* Idle workers exist only while fewer than MAX_STUCK are stuck. */
+    pthread_detach(w->thread);
+    st->stuck[st->n_stuck++] = w;
+    st->idle = NULL;
+    return -ETIMEDOUT;
+}
+
+static int disk_init(void **state)
+{
+    struct state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    *state = st;
+    return 0;
+}
+
+static void disk_done(void *state)
+{
+    struct state *st = state;
+    if (!st)
+        return;
+    if (st->idle) {
+        struct worker *w = st->idle;
+        pthread_mutex_lock(&w->lock);
+        w->retired = true;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+        worker_release(w);
+    }
+    for (size_t i = 0; i < st->n_stuck; i++)
+        worker_release(st->stuck[i]);
+    free(st);
+}
+
+/*
+ * Reads one line into buf, keeping at most size - 1 bytes and skipping the
+ * rest of a longer line. Returns the length kept, or -1 at the end of the
+ * file. *cut is set when bytes were skipped, *nul when the line held a NUL.
+ */
+static ssize_t read_line(FILE *f, char *buf, size_t size, bool *cut, bool *nul)
+{
+    size_t n = 0;
+    int ch;
+    *cut = *nul = false;
+    while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
+        if (ch == '\0')
+            *nul = true;
+        if (n + 1 < size)
+            buf[n++] = (char)ch;
+        else
+            *cut = true;
+    }
+    if (ch == EOF && n == 0 && !*cut && !*nul)
+        return -1;
+    buf[n] = '\0';
+    return (ssize_t)n;
+}
+
+/* Splits s in place at runs of blanks. Returns the number of fields, at most max. */
+static size_t split(char *s, char **fields, size_t max)
+{
+    size_t n = 0;
+    while (n < max) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        fields[n++] = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+        if (*s)
+            *s++ = '\0';
+    }
+    return n;
+}
+
+static bool is_octal(char c)
+{
+    return c >= '0' && c <= '7';
+}
+
+/* Decodes the kernel's octal escapes of in into out (size bytes). */
+static enum parsed unescape(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    while (*in) {
+        unsigned char c = (unsigned char)*in;
+        if (c == '\\' && in[1] >= '0' && in[1] <= '3' && is_octal(in[2]) && is_octal(in[3])) {
+            c = (unsigned char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+            if (c == '\0')
+                return MALFORMED;
+            in += 4;
+        } else {
+            in++;
+        }
+        if (n + 1 >= size)
+            return TOO_LONG;
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return PARSED;
+}
+
+/* True for an absolute path without empty, "." or ".." components (but "/"). */
+static bool is_canonical(const char *p)
+{
+    if (p[0] != '/')
+        return false;
+    if (p[1] == '\0')
+        return true;
+    const char *c = p + 1;
+    for (;;) {
+        const char *end = strchrnul(c, '/');
+        size_t len = (size_t)(end - c);
+        if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+            return false;
+        if (!*end)
+            return true;
+        c = end + 1;
+    }
+}
+
+static bool is_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* Parses "major:minor". */
+static bool parse_dev(const char *s, unsigned *major, unsigned *minor)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon || colon == s || colon - s > 10 || strlen(colon + 1) > 10)
+        return false;
+    char maj[16];
+    memcpy(maj, s, (size_t)(colon - s));
+    maj[colon - s] = '\0';
+    if (!is_digits(maj) || !is_digits(colon + 1))
+        return false;
+    unsigned long a = strtoul(maj, NULL, 10), b = strtoul(colon + 1, NULL, 10);
+    if (a > UINT_MAX || b > UINT_MAX)
+        return false;
+    *major = (unsigned)a;
+    *minor = (unsigned)b;
+    return true;
+}
+
+/* Fills m from the decoded device, mount point and type fields. */
+static enum parsed fill(struct mount *m, const char *device, const char *mountpoint,
+                        const char *fstype)
+{
+    enum parsed r = unescape(mountpoint, m->mountpoint, sizeof(m->mountpoint));
+    if (r == PARSED)
+        r = unescape(device, m->device, sizeof(m->device));
+    if (r == PARSED)
+        r = unescape(fstype, m->fstype, sizeof(m->fstype));
+    if (r == PARSED && !is_canonical(m->mountpoint))
+        r = MALFORMED;
+    return r;
+}
+
+/*
+ * A mountinfo line: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...]
+ * - FSTYPE SOURCE SUPEROPTIONS (proc(5)).
+ */
+static enum parsed parse_mountinfo(char *line, struct mount *m)
+{
+    char *f[MAX_FIELDS];
+    size_t n = split(line, f, MAX_FIELDS);
+    if (n < 9 || !is_digits(f[0]) || !is_digits(f[1]) || !parse_dev(f[2], &m->major, &m->minor))
+        return MALFORMED;
+    size_t sep = 6;
+    while (sep < n && strcmp(f[sep], "-") != 0)
+        sep++;
+    if (sep + 2 >= n)
+        return MALFORMED;
+    m->have_dev = true;
+    m->whole_root = strcmp(f[3], "/") == 0;
+    return fill(m, f[sep + 2], f[4], f[sep + 1]);
+}
+
+/* A /proc/mounts line: SOURCE MOUNTPOINT FSTYPE OPTIONS FREQ PASSNO (fstab(5)). */
+static enum parsed parse_mounts(char *line, struct mount *m)
+{
+    char *f[4];
+    if (split(line, f, 4) < 3)
+        return MALFORMED;
+    m->have_dev = false;
+    m->whole_root = true;
+    return fill(m, f[0], f[1], f[2]);
+}
+
+static bool skipped(const struct mount *m)
+{
+    for (size_t i = 0; i < sizeof(skipped_types) / sizeof(skipped_types[0]); i++)
+        if (strcmp(m->fstype, skipped_types[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(skipped_paths) / sizeof(skipped_paths[0]); i++) {
+        size_t len = strlen(skipped_paths[i].path);
+        if (strncmp(m->mountpoint, skipped_paths[i].path, len) != 0)
+            continue;
+        char next = m->mountpoint[len];
+        if ((next == '/' && m->mountpoint[len + 1]) || (next == '\0' && skipped_paths[i].self))
+            return true;
+    }
+    return false;
+}
+
+static bool same_filesystem(const struct mount *a, const struct mount *b)
+{
+    if (a->have_dev && b->have_dev)
+        return a->major == b->major && a->minor == b->minor;
+    return strncmp(a->device, "/dev/", 5) == 0 && strcmp(a->device, b->device) == 0 &&
+           strcmp(a->fstype, b->fstype) == 0;
+}
+
+static void add_mount(struct state *st, const struct mount *m)
+{
+    /* Mounting over a mount point hides what was mounted there. */
+    for (size_t i = 0; i < st->n_mounts; i++) {
+        if (strcmp(st->mounts[i].mountpoint, m->mountpoint) == 0) {
+            if (i != --st->n_mounts)
+                st->mounts[i] = st->mounts[st->n_mounts];
+            break;
+        }
+    }
+    if (skipped(m))
+        return;
+    for (size_t i = 0; i < st->n_mounts; i++) {
+        if (same_filesystem(&st->mounts[i], m)) {
+            if (m->whole_root && !st->mounts[i].whole_root)
+                st->mounts[i] = *m;
+            return;
+        }
+    }
+    if (st->n_mounts == MAX_MOUNTS) {
+        st->dropped++;
+        return;
+    }
+    st->mounts[st->n_mounts++] = *m;
+}
+
+static FILE *open_table(const struct ward_collect_ctx *ctx, bool *mountinfo)
+{
+    static const char *const tables[] = {"/proc/1/mountinfo", "/proc/self/mountinfo",
+                                         "/proc/mounts"};
+    bool host_root = ctx->root && ctx->root[0] && strcmp(ctx->root, "/") != 0;
+    int err = ENOENT;
+    for (size_t i = host_root ? 0 : 1; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        FILE *f = ward_collect_open(ctx, tables[i]);
+        if (f) {
+            *mountinfo = i < 2;
+            return f;
+        }
+        if (errno != ENOENT)
+            err = errno;
+    }
+    errno = err;
+    return NULL;
+}
+
+/* Reads the mount table into st->mounts. Returns 0, or a negative errno. */
+static int read_mounts(struct state *st, const struct ward_collect_ctx *ctx)
+{
+    bool mountinfo;
+    FILE *f = open_table(ctx, &mountinfo);
+    if (!f)
+        return -errno;
+    st->n_mounts = 0;
+    st->dropped = 0;
+    size_t parsed = 0;
+    bool cut, nul;
+    ssize_t len;
+    while ((len = read_line(f, st->line, sizeof(st->line), &cut, &nul)) >= 0) {
+        if (nul)
+            continue;
+        if (cut) {
+            /* Keep only the fields that ended within the buffer. */
+            char *last = strrchr(st->line, ' ');
+            if (!last)
+                continue;
+            *last = '\0';
+        }
+        struct mount m;
+        enum parsed r = mountinfo ? parse_mountinfo(st->line, &m) : parse_mounts(st->line, &m);
+        if (r == TOO_LONG)
+            st->dropped++;
+        if (r != PARSED)
+            continue;
+        parsed++;
+        add_mount(st, &m);
+    }
+    int err = ferror(f) ? (errno > 0 ? errno : EIO) : 0;
+    fclose(f);
+    if (err)
+        return -err;
+    return parsed ? 0 : -ENODATA;
+}
+
+static struct timespec after_ms(const struct timespec *t, int64_t ms)
+{
+    struct timespec r = {.tv_sec = t->tv_sec + (time_t)(ms / 1000),
+                         .tv_nsec = t->tv_nsec + (long)(ms % 1000) * 1000000L};
+    if (r.tv_nsec >= 1000000000L) {
+        r.tv_sec++;
+        r.tv_nsec -= 1000000000L;
+    }
+    return r;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void emit_sizes(const struct ward_collect_ctx *ctx, const struct statvfs *sv,
+                       const struct ward_label *l)
+{
+    double frsize = (double)(sv->f_frsize ? sv->f_frsize : sv->f_bsize);
+    uint64_t used_blocks = sv->f_blocks > sv->f_bfree ? sv->f_blocks - sv->f_bfree : 0;
+    double used = (double)used_blocks * frsize;
+    double avail = (double)sv->f_bavail * frsize;
+    ward_emit(ctx, &total_bytes, (double)sv->f_blocks * frsize, l, 3);
+    ward_emit(ctx, &free_bytes, (double)sv->f_bfree * frsize, l, 3);
+    ward_emit(ctx, &avail_bytes, avail, l, 3);
+    ward_emit(ctx, &used_bytes, used, l, 3);
+    ward_emit(ctx, &used_percent, used + avail > 0 ? used / (used + avail) * 100.0 : 0.0, l, 3);
+    ward_emit(ctx, &inodes_total, (double)sv->f_files, l, 3);
+    ward_emit(ctx, &inodes_free, (double)sv->f_ffree, l, 3);
+}
+
+static int disk_collect(void *state, const struct ward_collect_ctx *ctx)
+{
+    struct state *st = state;
+    int r = read_mounts(st, ctx);
+    if (r < 0)
+        return r;
+
+    int64_t timeout = ctx->settings ? ctx->settings->statvfs_timeout_ms : 0;
+    if (timeout <= 0)
+        timeout = WARD_STATVFS_TIMEOUT_MS;
+    if (timeout > MAX_TIMEOUT_MS)
+        timeout = MAX_TIMEOUT_MS;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct timespec budget_end = after_ms(&now, timeout * WAIT_BUDGET);
+
+    reap_stuck(st);
+    for (size_t i = 0; i < st->n_mounts; i++) {
+        const struct mount *m = &st->mounts[i];
+        const struct ward_label l[3] = {
+            {"device", m->device}, {"mountpoint", m->mountpoint}, {"fstype", m->fstype}};
+        char path[PATH_MAX];
+        struct statvfs sv;
+        r = ward_collect_path(ctx, m->mountpoint, path, sizeof(path));
+        if (r == 0 && is_stuck(st, path))
+            r = -ETIMEDOUT;
+        if (r == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            struct timespec deadline = after_ms(&now, timeout);
+            if (before(&budget_end, &deadline))
+                deadline = budget_end;
+            r = before(&now, &deadline) ? timed_statvfs(st, path, &deadline, &sv) : -ETIMEDOUT;
+        }
+        if (r == 0)
+            emit_sizes(ctx, &sv, l);
+        ward_emit(ctx, &device_error, r == 0 ? 0.0 : 1.0, l, 3);
+    }
+    ward_emit0(ctx, &mounts_dropped, (double)st->dropped);
+    return 0;
+}
+
+const struct ward_collector ward_collector_proc_mountinfo = {
+    .size = sizeof(struct ward_collector),
+    .name = "disk",
+    .default_interval_ms = 60000,
+    .init = disk_init,
+    .collect = disk_collect,
+    .done = disk_done,
+};
