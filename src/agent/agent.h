@@ -15,6 +15,7 @@
 /* clang-format off */
 #define WARD_AGENT_COLLECTORS \
     X(cpu)                    \
+    X(load)                   \
     X(memory)                 \
     X(disk)                   \
     X(diskio)                 \
@@ -22,6 +23,9 @@
     X(wifi)                   \
     X(processes)              \
     X(system)                 \
+    X(temperature)            \
+    X(thermal)                \
+    X(rpi)                    \
     X(agent)
 /* clang-format on */
 

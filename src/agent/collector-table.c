@@ -8,6 +8,7 @@
 #include "agent/collector.h"
 
 extern const struct ward_collector ward_collector_proc_stat;
+extern const struct ward_collector ward_collector_proc_loadavg;
 extern const struct ward_collector ward_collector_proc_meminfo;
 extern const struct ward_collector ward_collector_proc_mountinfo;
 extern const struct ward_collector ward_collector_proc_diskstats;
@@ -15,9 +16,13 @@ extern const struct ward_collector ward_collector_proc_net_dev;
 extern const struct ward_collector ward_collector_proc_net_wireless;
 extern const struct ward_collector ward_collector_proc_pid;
 extern const struct ward_collector ward_collector_system;
+extern const struct ward_collector ward_collector_sys_hwmon;
+extern const struct ward_collector ward_collector_sys_thermal;
+extern const struct ward_collector ward_collector_rpi;
 
 const struct ward_collector *const ward_collectors[] = {
     &ward_collector_proc_stat,
+    &ward_collector_proc_loadavg,
     &ward_collector_proc_meminfo,
     &ward_collector_proc_mountinfo,
     &ward_collector_proc_diskstats,
@@ -25,5 +30,8 @@ const struct ward_collector *const ward_collectors[] = {
     &ward_collector_proc_net_wireless,
     &ward_collector_proc_pid,
     &ward_collector_system,
+    &ward_collector_sys_hwmon,
+    &ward_collector_sys_thermal,
+    &ward_collector_rpi,
 };
 const size_t ward_n_collectors = sizeof(ward_collectors) / sizeof(ward_collectors[0]);

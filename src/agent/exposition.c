@@ -1,6 +1,10 @@
 /*
  * Prometheus text exposition.
  *
+ * Family names follow Prometheus conventions (see put_name()), so a
+ * collector may keep a name another system made popular, such as golectra's
+ * PollCount, on the wire.
+ *
  * The format wants every sample of a family together under one HELP and
  * TYPE line, while collectors emit in whatever order suits them. So the
  * samples of all batches are first gathered as (family, position) pairs and
@@ -41,20 +45,37 @@ static int cmp_items(const void *a, const void *b)
     return c;
 }
 
-/* Writes a metric name with every character outside [a-zA-Z0-9_:] replaced by '_'. */
+/*
+ * Writes the family name: category_name in snake_case ("PollCount" becomes
+ * "poll_count"), every character outside [a-z0-9_:] replaced by '_', and
+ * "_total" added to a counter that lacks it, as Prometheus names them.
+ */
 static void put_name(struct ward_buf *out, const struct ward_metric *m)
 {
+    size_t start = out->len;
     const char *parts[2] = {m->category, m->name};
     for (int p = 0; p < 2; p++) {
         if (p)
             ward_buf_putc(out, '_');
+        char prev = '_';
         for (const char *s = parts[p]; *s; s++) {
             char c = *s;
-            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-                      (c >= '0' && c <= '9');
-            ward_buf_putc(out, ok ? c : '_');
+            if (c >= 'A' && c <= 'Z') {
+                if ((prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9'))
+                    ward_buf_putc(out, '_');
+                c = (char)(c - 'A' + 'a');
+            } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':')) {
+                c = '_';
+            }
+            ward_buf_putc(out, c);
+            prev = *s;
         }
     }
+    static const char total[] = "_total";
+    size_t n = out->len - start, t = sizeof(total) - 1;
+    if (m->kind == WARD_SAMPLE_COUNTER &&
+        (n < t || memcmp(out->data + out->len - t, total, t) != 0))
+        ward_buf_puts(out, total);
 }
 
 static void put_escaped(struct ward_buf *out, const char *s, size_t len, bool quote_too)

@@ -80,7 +80,8 @@ def test_metrics_endpoint_passes_promtool(agent):
     samples, types = promtext.parse(r.text)
     assert types["cpu_seconds_total"] == "counter"
     assert types["ram_total_bytes"] == "gauge"
-    assert types["agent_PollCount"] == "counter"
+    assert types["agent_poll_count_total"] == "counter"
+    assert types["agent_random_value"] == "gauge"
     assert promtext.value(samples, "agent_collector_up", collector="cpu") == 1.0
 
 

@@ -69,7 +69,7 @@ static int run_at(void *st, const char *root, int64_t now_ms, int64_t top_n, str
 static void check_states(const struct recorder *r, const char *const *names, const double *want,
                          size_t n)
 {
-    assert_int_equal(rec_count(r, "processes_count"), 11);
+    assert_int_equal(rec_count(r, "processes_state"), 11);
     for (size_t i = 0; i < sizeof(all_states) / sizeof(all_states[0]); i++) {
         double v = 0;
         for (size_t j = 0; j < n; j++)
@@ -77,7 +77,7 @@ static void check_states(const struct recorder *r, const char *const *names, con
                 v = want[j];
         char l[64];
         snprintf(l, sizeof(l), "state=%s", all_states[i]);
-        near(rec_value(r, "processes_count", l), v);
+        near(rec_value(r, "processes_state", l), v);
     }
 }
 

@@ -14,7 +14,8 @@
  *
  * The line is short and read whole into a fixed buffer. Each field is
  * checked on its own, so a damaged field costs only its own sample; a file
- * with no usable field is an error.
+ * with no usable field is an error. Values above the number of tasks a
+ * system can have are refused.
  */
 #include "agent/collector.h"
 
@@ -27,6 +28,12 @@
 #define LOADAVG_MAX_BYTES 256
 /* Fields of interest: three load averages and "runnable/existing". */
 #define LOADAVG_FIELDS 4
+/*
+ * Bound of every value: loads and counts are numbers of tasks, and a
+ * system has at most PID_MAX_LIMIT (2^22) of them. A larger value is a
+ * damaged file, not a busy machine.
+ */
+#define LOADAVG_MAX_TASKS 4194304
 
 static const struct ward_metric loads[3] = {
     {"cpu", "load1", WARD_SAMPLE_GAUGE, "Load average over 1 minute."},
@@ -64,8 +71,8 @@ static int parse_tasks(char *field, int64_t *run, int64_t *all)
         return -EINVAL;
     *slash = '\0';
     int64_t r, a;
-    if (ward_parse_int_range(field, 0, INT64_MAX, &r) < 0 ||
-        ward_parse_int_range(slash + 1, 0, INT64_MAX, &a) < 0)
+    if (ward_parse_int_range(field, 0, LOADAVG_MAX_TASKS, &r) < 0 ||
+        ward_parse_int_range(slash + 1, 0, LOADAVG_MAX_TASKS, &a) < 0)
         return -EINVAL;
     *run = r;
     *all = a;
@@ -79,6 +86,11 @@ static int loadavg_collect(void *state, const struct ward_collect_ctx *ctx)
     int r = ward_collect_read(ctx, "/proc/loadavg", text, sizeof(text));
     if (r < 0)
         return r;
+    if ((size_t)r == sizeof(text) - 1) {
+        /* The file is longer than any /proc/loadavg: its last field may be cut. */
+        char *cut = strrchr(text, ' ');
+        *(cut ? cut : text) = '\0';
+    }
     char *fields[LOADAVG_FIELDS];
     size_t n = split(text, fields, LOADAVG_FIELDS);
     int emitted = 0;
@@ -88,7 +100,8 @@ static int loadavg_collect(void *state, const struct ward_collect_ctx *ctx)
          * The kernel prints no sign; ward_parse_double() refuses hex, inf,
          * nan and overflow.
          */
-        if (fields[i][0] < '0' || fields[i][0] > '9' || ward_parse_double(fields[i], &v) < 0)
+        if (fields[i][0] < '0' || fields[i][0] > '9' || ward_parse_double(fields[i], &v) < 0 ||
+            v > LOADAVG_MAX_TASKS)
             continue;
         ward_emit0(ctx, &loads[i], v);
         emitted++;

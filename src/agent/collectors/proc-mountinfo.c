@@ -96,7 +96,7 @@ static const struct ward_metric used_bytes = {"disk", "used_bytes", WARD_SAMPLE_
 static const struct ward_metric used_percent = {"disk", "used_percent", WARD_SAMPLE_GAUGE,
                                                 "Used space as a share of used plus available, "
                                                 "as df computes it."};
-static const struct ward_metric inodes_total = {"disk", "inodes_total", WARD_SAMPLE_GAUGE,
+static const struct ward_metric inodes_total = {"disk", "inodes", WARD_SAMPLE_GAUGE,
                                                 "Inodes of the filesystem."};
 static const struct ward_metric inodes_free = {"disk", "inodes_free", WARD_SAMPLE_GAUGE,
                                                "Free inodes."};

@@ -94,7 +94,7 @@ static const char *const state_names[N_STATES] = {
 };
 
 static const struct ward_metric count_m = {
-    "processes", "count", WARD_SAMPLE_GAUGE,
+    "processes", "state", WARD_SAMPLE_GAUGE,
     "Processes in each scheduler state (letters unknown to ward count as other)."};
 static const struct ward_metric pids_m = {"processes", "pids", WARD_SAMPLE_GAUGE,
                                           "Processes (thread groups) on the host."};

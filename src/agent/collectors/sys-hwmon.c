@@ -13,10 +13,10 @@
  * Every entry is a symlink into /sys/devices. Links are resolved here, by
  * text, relative to the link and inside the host root, rather than left to
  * the kernel: that keeps every read under the root whatever a tree holds,
- * and gives the device's own name. Recorded trees store a link as a small
- * file holding its target (their archives do not keep links); a regular
- * file never appears where sysfs has a link, so such a file is read as the
- * link it stands for.
+ * and gives the device's own name. Some recorded trees (node_exporter's,
+ * as unpacked in our fixtures) store a link as a small regular file holding
+ * its target; a regular file never appears where sysfs has a link, so such
+ * a file, when it holds a path, is read as the link it stands for.
  *
  * Labels, in this order: chip (the "name" attribute, or the hwmonN entry
  * when a chip has none), device (the base name of the chip's "device" link,
@@ -32,11 +32,12 @@
  * zero, above 1000 C, negative or absurd RPM) are dropped: they are the
  * error codes of broken drivers, not temperatures. A sensor whose input
  * cannot be read (EIO or ENODATA is how drivers report an absent probe)
- * is skipped and the others are still emitted.
+ * is skipped and the others are still emitted. At most 64 chips and 256
+ * sensors are read per collection, the lowest-numbered first, so what is
+ * kept never depends on the order a directory lists its entries in.
  */
 #include "agent/collector.h"
 
-#include "common/cleanup.h"
 #include "common/parse.h"
 
 #include <dirent.h>
@@ -213,30 +214,23 @@ static int resolve_link(const struct ward_collect_ctx *ctx, const char *path, ch
     return join_path(base, target, out, size);
 }
 
-/* Replaces what is not printable ASCII, so a label is safe in any output format. */
-static void sanitize(char *s)
-{
-    for (; *s; s++)
-        if (*s < 0x20 || *s > 0x7e)
-            *s = '_';
-}
-
 /*
- * Reads the attribute dir/attr as a label value into out (HWMON_MAX_LABEL
- * bytes at most, cut beyond). Returns its length or a negative errno.
+ * Reads the attribute dir/attr as a label value into out: at most
+ * HWMON_MAX_LABEL bytes, cut beyond, made safe by ward_label_copy().
+ * Returns its length or a negative errno.
  */
 static int read_label(const struct ward_collect_ctx *ctx, const char *dir, const char *attr,
                       char out[HWMON_MAX_LABEL + 1])
 {
-    char path[HWMON_MAX_PATH];
+    char path[HWMON_MAX_PATH], raw[HWMON_MAX_LABEL + 1];
     int n = snprintf(path, sizeof(path), "%s/%s", dir, attr);
     if (n < 0 || (size_t)n >= sizeof(path))
         return -ENAMETOOLONG;
-    int r = ward_collect_read(ctx, path, out, HWMON_MAX_LABEL + 1);
+    int r = ward_collect_read(ctx, path, raw, sizeof(raw));
     if (r < 0)
         return r;
-    sanitize(out);
-    return r;
+    ward_label_copy(out, HWMON_MAX_LABEL + 1, raw, (size_t)r);
+    return (int)strlen(out);
 }
 
 /* Reads dir/<prefix><index><suffix> as one integer. Returns 0 or a negative errno. */
@@ -298,8 +292,29 @@ static int cmp_unsigned(const void *a, const void *b)
 }
 
 /*
- * Lists the temp/fan inputs of dir into out (at most max), sorted. Returns
- * how many, or a negative errno when dir cannot be opened.
+ * Adds s to the n sensors of out (room for max). When out is full, the
+ * largest is replaced if s is smaller, so the kept set never depends on the
+ * order the directory lists its files in. Returns the new count.
+ */
+static size_t keep_smallest(struct sensor *out, size_t n, size_t max, const struct sensor *s)
+{
+    if (n < max) {
+        out[n] = *s;
+        return n + 1;
+    }
+    size_t big = 0;
+    for (size_t i = 1; i < n; i++)
+        if (cmp_sensor(&out[i], &out[big]) > 0)
+            big = i;
+    if (n > 0 && cmp_sensor(s, &out[big]) < 0)
+        out[big] = *s;
+    return n;
+}
+
+/*
+ * Lists the temp/fan inputs of dir into out: the max first ones by kind
+ * and number, sorted. Returns how many, or a negative errno when dir
+ * cannot be opened.
  */
 static int list_sensors(const struct ward_collect_ctx *ctx, const char *dir, struct sensor *out,
                         size_t max)
@@ -313,9 +328,10 @@ static int list_sensors(const struct ward_collect_ctx *ctx, const char *dir, str
         return -errno;
     size_t n = 0, looked = 0;
     struct dirent *e;
-    while (n < max && looked++ < HWMON_MAX_DIR_ENTRIES && (e = readdir(d)))
-        if (parse_sensor(e->d_name, &out[n]))
-            n++;
+    struct sensor s;
+    while (looked++ < HWMON_MAX_DIR_ENTRIES && (e = readdir(d)))
+        if (parse_sensor(e->d_name, &s))
+            n = keep_smallest(out, n, max, &s);
     closedir(d);
     qsort(out, n, sizeof(*out), cmp_sensor);
     return (int)n;
@@ -357,13 +373,12 @@ static int emit_sensor(const struct ward_collect_ctx *ctx, const struct chip_id 
     return 0;
 }
 
-/* Copies the last component of path into out, cut to HWMON_MAX_LABEL bytes. */
+/* Copies the last component of path into out as a label, cut to HWMON_MAX_LABEL bytes. */
 static void base_name(const char *path, char out[HWMON_MAX_LABEL + 1])
 {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
-    snprintf(out, HWMON_MAX_LABEL + 1, "%s", b);
-    sanitize(out);
+    ward_label_copy(out, HWMON_MAX_LABEL + 1, b, strlen(b));
 }
 
 /*
@@ -398,7 +413,10 @@ static int locate_chip(const struct ward_collect_ctx *ctx, unsigned n, char *dir
     return 0;
 }
 
-/* Lists the hwmonN entries of the class directory, sorted by N. Returns how many or an error. */
+/*
+ * Lists the hwmonN entries of the class directory: the max lowest N,
+ * sorted. Returns how many or a negative errno.
+ */
 static int list_entries(const struct ward_collect_ctx *ctx, unsigned *out, size_t max)
 {
     char full[4096];
@@ -410,15 +428,25 @@ static int list_entries(const struct ward_collect_ctx *ctx, unsigned *out, size_
         return -errno;
     size_t n = 0, looked = 0;
     struct dirent *e;
-    while (n < max && looked++ < HWMON_MAX_DIR_ENTRIES && (e = readdir(d))) {
+    while (looked++ < HWMON_MAX_DIR_ENTRIES && (e = readdir(d))) {
         if (strncmp(e->d_name, "hwmon", 5) != 0)
             continue;
         const char *num = e->d_name + 5;
         int64_t v;
-        if (*num == '0' && num[1])
-            continue; /* "hwmon01" is not a kernel name */
-        if (ward_parse_int_range(num, 0, 999999, &v) == 0 && *num >= '0' && *num <= '9')
+        if (*num < '0' || *num > '9' || (*num == '0' && num[1]))
+            continue; /* not a kernel name: "hwmon", "hwmon01" */
+        if (ward_parse_int_range(num, 0, 999999, &v) < 0)
+            continue;
+        if (n < max) {
             out[n++] = (unsigned)v;
+            continue;
+        }
+        size_t big = 0;
+        for (size_t i = 1; i < n; i++)
+            if (out[i] > out[big])
+                big = i;
+        if (n > 0 && (unsigned)v < out[big])
+            out[big] = (unsigned)v;
     }
     closedir(d);
     qsort(out, n, sizeof(*out), cmp_unsigned);

@@ -16,8 +16,8 @@
  *
  * Entries are symlinks into /sys/devices/virtual/thermal. As in the hwmon
  * collector, they are resolved by text, relative to the link and inside
- * the host root, and a recorded tree's link (a regular file holding the
- * target) is read as the link it stands for.
+ * the host root, and a recorded tree's link (a regular file holding a
+ * path) is read as the link it stands for.
  */
 #include "agent/collector.h"
 
@@ -161,7 +161,10 @@ static int cmp_unsigned(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Lists the thermal_zoneN entries, sorted by N. Returns how many or a negative errno. */
+/*
+ * Lists the thermal_zoneN entries: the max lowest N, sorted. Returns how
+ * many or a negative errno.
+ */
 static int list_zones(const struct ward_collect_ctx *ctx, unsigned *out, size_t max)
 {
     char full[4096];
@@ -173,15 +176,26 @@ static int list_zones(const struct ward_collect_ctx *ctx, unsigned *out, size_t 
         return -errno;
     size_t n = 0, looked = 0;
     struct dirent *e;
-    while (n < max && looked++ < THERMAL_MAX_DIR_ENTRIES && (e = readdir(d))) {
+    while (looked++ < THERMAL_MAX_DIR_ENTRIES && (e = readdir(d))) {
         if (strncmp(e->d_name, "thermal_zone", 12) != 0)
             continue;
         const char *num = e->d_name + 12;
         int64_t v;
         if (*num < '0' || *num > '9' || (*num == '0' && num[1]))
             continue; /* not a kernel name: "thermal_zone", "thermal_zone01" */
-        if (ward_parse_int_range(num, 0, 999999, &v) == 0)
+        if (ward_parse_int_range(num, 0, 999999, &v) < 0)
+            continue;
+        if (n < max) {
             out[n++] = (unsigned)v;
+            continue;
+        }
+        /* Full: keep the lowest numbers, whatever order the directory lists them in. */
+        size_t big = 0;
+        for (size_t i = 1; i < n; i++)
+            if (out[i] > out[big])
+                big = i;
+        if (n > 0 && (unsigned)v < out[big])
+            out[big] = (unsigned)v;
     }
     closedir(d);
     qsort(out, n, sizeof(*out), cmp_unsigned);
@@ -203,13 +217,10 @@ static int collect_zone(const struct ward_collect_ctx *ctx, unsigned n)
         return r;
     if (mc < TEMP_MIN_MC || mc > TEMP_MAX_MC)
         return -ERANGE;
-    char type[THERMAL_MAX_TYPE + 1];
+    char raw[THERMAL_MAX_TYPE + 1], type[THERMAL_MAX_TYPE + 1];
     snprintf(path, sizeof(path), "%s/type", dir);
-    if (ward_collect_read(ctx, path, type, sizeof(type)) < 0)
-        type[0] = '\0';
-    for (char *c = type; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            *c = '_'; /* printable ASCII only, safe in every output format */
+    r = ward_collect_read(ctx, path, raw, sizeof(raw));
+    ward_label_copy(type, sizeof(type), raw, r > 0 ? (size_t)r : 0);
     char zone[16];
     snprintf(zone, sizeof(zone), "%u", n);
     const struct ward_label labels[2] = {{"zone", zone}, {"type", type}};
