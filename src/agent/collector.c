@@ -14,11 +14,13 @@
 #include "common/json.h"
 #include "common/parse.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int ward_emit(const struct ward_collect_ctx *ctx, const struct ward_metric *m, double value,
@@ -88,6 +90,140 @@ int ward_collect_read_int(const struct ward_collect_ctx *ctx, const char *path, 
     if (r < 0)
         return r;
     return ward_parse_int64(text, out) < 0 ? -EINVAL : 0;
+}
+
+/* Deepest path ward_collect_resolve() follows. */
+#define PATH_MAX_DEPTH 64
+
+/*
+ * Joins rel to the directory base (root-relative; an absolute rel starts
+ * from the root) without ".", ".." or empty components; refuses to climb
+ * above the root. Writes out only on success.
+ */
+static int join_path(const char *base, const char *rel, char *out, size_t size)
+{
+    char tmp[WARD_COLLECT_PATH_MAX];
+    size_t marks[PATH_MAX_DEPTH];
+    size_t len = 0, depth = 0;
+    const char *parts[2] = {rel[0] == '/' ? "" : base, rel};
+    for (size_t i = 0; i < 2; i++) {
+        const char *p = parts[i];
+        while (*p) {
+            p += strspn(p, "/");
+            size_t n = strcspn(p, "/");
+            if (n == 0 || (n == 1 && p[0] == '.')) {
+                /* nothing to add */
+            } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+                if (depth == 0)
+                    return -EINVAL;
+                len = marks[--depth];
+            } else {
+                if (depth == PATH_MAX_DEPTH || len + 1 + n >= sizeof(tmp))
+                    return -ENAMETOOLONG;
+                marks[depth++] = len;
+                tmp[len++] = '/';
+                memcpy(tmp + len, p, n);
+                len += n;
+            }
+            p += n;
+        }
+    }
+    if (len == 0)
+        tmp[len++] = '/';
+    if (len >= size)
+        return -ENAMETOOLONG;
+    memcpy(out, tmp, len);
+    out[len] = '\0';
+    return 0;
+}
+
+int ward_collect_resolve(const struct ward_collect_ctx *ctx, const char *path, char *out,
+                         size_t size)
+{
+    char full[4096], target[WARD_COLLECT_PATH_MAX];
+    int r = ward_collect_path(ctx, path, full, sizeof(full));
+    if (r < 0)
+        return r;
+    struct stat sb;
+    if (lstat(full, &sb) < 0)
+        return -errno;
+    if (S_ISDIR(sb.st_mode)) {
+        if (strlen(path) >= size)
+            return -ENAMETOOLONG;
+        memcpy(out, path, strlen(path) + 1);
+        return 0;
+    }
+    if (S_ISLNK(sb.st_mode)) {
+        ssize_t n = readlink(full, target, sizeof(target));
+        if (n < 0)
+            return -errno;
+        if ((size_t)n >= sizeof(target))
+            return -ENAMETOOLONG;
+        target[n] = '\0';
+    } else if (S_ISREG(sb.st_mode)) {
+        r = ward_collect_read(ctx, path, target, sizeof(target));
+        if (r < 0)
+            return r;
+        if (target[0] != '.' && target[0] != '/')
+            return -ENOTDIR;
+    } else {
+        return -ENOTDIR;
+    }
+    char base[WARD_COLLECT_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t blen = slash ? (size_t)(slash - path) : 0;
+    if (blen >= sizeof(base))
+        return -ENAMETOOLONG;
+    memcpy(base, path, blen);
+    base[blen] = '\0';
+    return join_path(base, target, out, size);
+}
+
+/* Directory entries examined by one listing, so a huge directory stays cheap. */
+#define LIST_MAX_ENTRIES 4096
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+int ward_collect_list_numbered(const struct ward_collect_ctx *ctx, const char *dir,
+                               const char *prefix, unsigned *out, size_t max)
+{
+    char full[4096];
+    int r = ward_collect_path(ctx, dir, full, sizeof(full));
+    if (r < 0)
+        return r;
+    DIR *d = opendir(full);
+    if (!d)
+        return -errno;
+    size_t plen = strlen(prefix), n = 0, looked = 0;
+    struct dirent *e;
+    while (looked++ < LIST_MAX_ENTRIES && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, plen) != 0)
+            continue;
+        const char *num = e->d_name + plen;
+        int64_t v;
+        if (*num < '0' || *num > '9' || (*num == '0' && num[1]))
+            continue; /* not a kernel name: "hwmon", "hwmon01" */
+        if (ward_parse_int_range(num, 0, 999999, &v) < 0)
+            continue;
+        if (n < max) {
+            out[n++] = (unsigned)v;
+            continue;
+        }
+        /* Full: keep the lowest numbers. */
+        size_t big = 0;
+        for (size_t i = 1; i < n; i++)
+            if (out[i] > out[big])
+                big = i;
+        if (n > 0 && (unsigned)v < out[big])
+            out[big] = (unsigned)v;
+    }
+    closedir(d);
+    qsort(out, n, sizeof(*out), cmp_unsigned);
+    return (int)n;
 }
 
 size_t ward_parse_u64_fields(const char *s, uint64_t *out, size_t max)

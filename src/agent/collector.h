@@ -134,6 +134,29 @@ int ward_collect_read(const struct ward_collect_ctx *ctx, const char *path, char
 /* Reads a file holding one signed decimal integer. Returns 0 or a negative errno/-EINVAL. */
 int ward_collect_read_int(const struct ward_collect_ctx *ctx, const char *path, int64_t *out);
 
+/* Longest root-relative path ward_collect_resolve() produces. */
+#define WARD_COLLECT_PATH_MAX 512
+
+/*
+ * Resolves a sysfs class entry at path (root-relative, "/sys/class/hwmon/
+ * hwmon0") to the root-relative directory it names: a directory is itself; a
+ * symlink, or a regular file holding a link target (as recorded trees store
+ * links), is joined to the directory that holds it. The result never climbs
+ * above the root. Writes out (size bytes) only on success; returns 0 or a
+ * negative errno (-EINVAL for a link that leaves the root).
+ */
+int ward_collect_resolve(const struct ward_collect_ctx *ctx, const char *path, char *out,
+                         size_t size);
+
+/*
+ * Lists the entries of dir (root-relative) named prefix followed by a
+ * kernel-style number ("hwmon3", "thermal_zone12", not "hwmon03"): at most
+ * max of them, the lowest numbers, sorted, whatever order the directory
+ * gives. Returns how many, or a negative errno when dir cannot be read.
+ */
+int ward_collect_list_numbered(const struct ward_collect_ctx *ctx, const char *dir,
+                               const char *prefix, unsigned *out, size_t max);
+
 /*
  * Parses up to max whitespace-separated unsigned decimal fields from s.
  * Returns the number parsed (stopping at the first non-number), never more

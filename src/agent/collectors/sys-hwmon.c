@@ -58,7 +58,6 @@
 /* Longest root-relative path built; sysfs device paths are much shorter. */
 #define HWMON_MAX_PATH 512
 /* Path components a resolved link may have. */
-#define HWMON_MAX_DEPTH 64
 /* Highest sensor number accepted in temp<N>/fan<N>. */
 #define HWMON_MAX_INDEX 9999
 
@@ -123,102 +122,6 @@ static void hwmon_done(void *state)
     free(state);
 }
 
-/*
- * Joins rel to the directory base (both root-relative; rel may be absolute,
- * meaning from the root) and removes ".", ".." and empty components. A path
- * climbing above the root is refused with -EINVAL, so the result always
- * stays under the root. Writes out only on success.
- */
-static int join_path(const char *base, const char *rel, char *out, size_t size)
-{
-    char tmp[HWMON_MAX_PATH];
-    size_t marks[HWMON_MAX_DEPTH];
-    size_t len = 0, depth = 0;
-    const char *parts[2] = {rel[0] == '/' ? "" : base, rel};
-    for (size_t i = 0; i < 2; i++) {
-        const char *p = parts[i];
-        while (*p) {
-            p += strspn(p, "/");
-            size_t n = strcspn(p, "/");
-            if (n == 0 || (n == 1 && p[0] == '.')) {
-                /* nothing to add */
-            } else if (n == 2 && p[0] == '.' && p[1] == '.') {
-                if (depth == 0)
-                    return -EINVAL;
-                len = marks[--depth];
-            } else {
-                if (depth == HWMON_MAX_DEPTH || len + 1 + n >= sizeof(tmp))
-                    return -ENAMETOOLONG;
-                marks[depth++] = len;
-                tmp[len++] = '/';
-                memcpy(tmp + len, p, n);
-                len += n;
-            }
-            p += n;
-        }
-    }
-    if (len == 0)
-        tmp[len++] = '/';
-    if (len >= size)
-        return -ENAMETOOLONG;
-    memcpy(out, tmp, len);
-    out[len] = '\0';
-    return 0;
-}
-
-/*
- * Resolves the link at path (root-relative) to the root-relative path it
- * names. A directory resolves to itself; a symlink and a recorded link (a
- * regular file holding a relative or absolute target) are joined to the
- * directory holding them. Returns 0 or a negative errno.
- */
-static int resolve_link(const struct ward_collect_ctx *ctx, const char *path, char *out,
-                        size_t size)
-{
-    char full[4096], target[HWMON_MAX_PATH];
-    int r = ward_collect_path(ctx, path, full, sizeof(full));
-    if (r < 0)
-        return r;
-    struct stat sb;
-    if (lstat(full, &sb) < 0)
-        return -errno;
-    if (S_ISDIR(sb.st_mode)) {
-        if (strlen(path) >= size)
-            return -ENAMETOOLONG;
-        memcpy(out, path, strlen(path) + 1);
-        return 0;
-    }
-    if (S_ISLNK(sb.st_mode)) {
-        ssize_t n = readlink(full, target, sizeof(target));
-        if (n < 0)
-            return -errno;
-        if ((size_t)n >= sizeof(target))
-            return -ENAMETOOLONG;
-        target[n] = '\0';
-    } else if (S_ISREG(sb.st_mode)) {
-        r = ward_collect_read(ctx, path, target, sizeof(target));
-        if (r < 0)
-            return r;
-        if (target[0] != '.' && target[0] != '/')
-            return -ENOTDIR;
-    } else {
-        return -ENOTDIR;
-    }
-    char base[HWMON_MAX_PATH];
-    const char *slash = strrchr(path, '/');
-    size_t blen = slash ? (size_t)(slash - path) : 0;
-    if (blen >= sizeof(base))
-        return -ENAMETOOLONG;
-    memcpy(base, path, blen);
-    base[blen] = '\0';
-    return join_path(base, target, out, size);
-}
-
-/*
- * Reads the attribute dir/attr as a label value into out: at most
- * HWMON_MAX_LABEL bytes, cut beyond, made safe by ward_label_copy().
- * Returns its length or a negative errno.
- */
 static int read_label(const struct ward_collect_ctx *ctx, const char *dir, const char *attr,
                       char out[HWMON_MAX_LABEL + 1])
 {
@@ -283,12 +186,6 @@ static int cmp_sensor(const void *a, const void *b)
     if (x->kind != y->kind)
         return x->kind < y->kind ? -1 : 1;
     return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int cmp_unsigned(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return x < y ? -1 : x > y;
 }
 
 /*
@@ -390,13 +287,14 @@ static int locate_chip(const struct ward_collect_ctx *ctx, unsigned n, char *dir
 {
     char entry[64], hw[HWMON_MAX_PATH], link[HWMON_MAX_PATH], dev[HWMON_MAX_PATH];
     snprintf(entry, sizeof(entry), "/sys/class/hwmon/hwmon%u", n);
-    int r = resolve_link(ctx, entry, hw, sizeof(hw));
+    int r = ward_collect_resolve(ctx, entry, hw, sizeof(hw));
     if (r < 0)
         return r;
     id->device[0] = '\0';
     bool has_dev = false;
     r = snprintf(link, sizeof(link), "%s/device", hw);
-    if (r > 0 && (size_t)r < sizeof(link) && resolve_link(ctx, link, dev, sizeof(dev)) == 0) {
+    if (r > 0 && (size_t)r < sizeof(link) &&
+        ward_collect_resolve(ctx, link, dev, sizeof(dev)) == 0) {
         has_dev = true;
         base_name(dev, id->device);
     }
@@ -411,46 +309,6 @@ static int locate_chip(const struct ward_collect_ctx *ctx, unsigned n, char *dir
         return -ENAMETOOLONG;
     memcpy(dir, chip_dir, strlen(chip_dir) + 1);
     return 0;
-}
-
-/*
- * Lists the hwmonN entries of the class directory: the max lowest N,
- * sorted. Returns how many or a negative errno.
- */
-static int list_entries(const struct ward_collect_ctx *ctx, unsigned *out, size_t max)
-{
-    char full[4096];
-    int r = ward_collect_path(ctx, "/sys/class/hwmon", full, sizeof(full));
-    if (r < 0)
-        return r;
-    DIR *d = opendir(full);
-    if (!d)
-        return -errno;
-    size_t n = 0, looked = 0;
-    struct dirent *e;
-    while (looked++ < HWMON_MAX_DIR_ENTRIES && (e = readdir(d))) {
-        if (strncmp(e->d_name, "hwmon", 5) != 0)
-            continue;
-        const char *num = e->d_name + 5;
-        int64_t v;
-        if (*num < '0' || *num > '9' || (*num == '0' && num[1]))
-            continue; /* not a kernel name: "hwmon", "hwmon01" */
-        if (ward_parse_int_range(num, 0, 999999, &v) < 0)
-            continue;
-        if (n < max) {
-            out[n++] = (unsigned)v;
-            continue;
-        }
-        size_t big = 0;
-        for (size_t i = 1; i < n; i++)
-            if (out[i] > out[big])
-                big = i;
-        if (n > 0 && (unsigned)v < out[big])
-            out[big] = (unsigned)v;
-    }
-    closedir(d);
-    qsort(out, n, sizeof(*out), cmp_unsigned);
-    return (int)n;
 }
 
 /* Makes id unique among the n chips already seen by appending the hwmon entry to its device. */
@@ -497,7 +355,8 @@ static void collect_chip(struct state *st, const struct ward_collect_ctx *ctx, s
 static int hwmon_collect(void *state, const struct ward_collect_ctx *ctx)
 {
     struct state *st = state;
-    int n = list_entries(ctx, st->entries, HWMON_MAX_CHIPS);
+    int n =
+        ward_collect_list_numbered(ctx, "/sys/class/hwmon", "hwmon", st->entries, HWMON_MAX_CHIPS);
     if (n < 0)
         return n;
     struct tally t = {.budget = HWMON_MAX_SENSORS};
