@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 build=${1:-build}
 port=${WARD_PORT:-8080}
+agent_listen=${WARD_AGENT_LISTEN:-127.0.0.1:9100}
 url="http://127.0.0.1:$port"
 mkdir -p data/agent
 
@@ -36,11 +37,15 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-setsid "$build/ward-agent" -a "$url" --state-dir data/agent -p 2 -r 10 &
+setsid "$build/ward-agent" -a "$url" --state-dir data/agent -r 10 --listen "$agent_listen" &
 agent=$!
 
 for _ in $(seq 50); do
   [ -s data/agent/agent-id ] && break
+  if ! kill -0 "$agent" 2>/dev/null; then
+    echo "run: ward-agent did not start (is $agent_listen free? set WARD_AGENT_LISTEN)" >&2
+    exit 1
+  fi
   sleep 0.1
 done
 agent_id=$(cat data/agent/agent-id 2>/dev/null || echo "AGENT_ID")
@@ -50,6 +55,7 @@ cat <<MSG
   ward is running
     server:    $url   (database: data/ward.db)
     health:    $url/health
+    agent:     http://$agent_listen/metrics  (Prometheus text; /health too)
     agent id:  $agent_id
     query:     $build/wardctl -s $url query $agent_id cpu
                curl '$url/api/v1/metrics?server_id=$agent_id&metric_type=ram'
