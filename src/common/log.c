@@ -10,7 +10,7 @@
  * Escaping is the point of the module. Values come from the network
  * (hostnames, paths, user agents), so every byte that could end a line,
  * start a fake field or confuse a terminal is escaped: control characters,
- * DEL, the C1 controls and U+2028/U+2029 as \uXXXX (or \n, \t, ...), and
+ * DEL, the C1 controls and U+2028/U+2029 as \uHHHH (or \n, \t, ...), and
  * bytes that are not valid UTF-8 as \ufffd in JSON and \xHH in text. In text
  * a value is quoted when it is empty or contains a space, '=', a quote, a
  * backslash or anything escaped. The buffer keeps a tail in reserve, so a
@@ -173,7 +173,7 @@ static size_t utf8_sequence(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-/* Writes \uXXXX for a code point below U+10000; returns 6. */
+/* Writes \uHHHH for a code point below U+10000; returns 6. */
 static size_t u_escape(uint32_t cp, char *out)
 {
     static const char hex[] = "0123456789abcdef";
