@@ -27,6 +27,7 @@
 #include "ward-version.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,10 @@
 
 /* Batches kept while the server is unreachable: an hour at the default report interval. */
 #define QUEUE_MAX 360
-/* Samples in one batch; more are dropped and counted. */
+/* Samples in one batch; more are dropped, counted and logged. */
 #define BATCH_MAX_SAMPLES 100000
+/* A batch this full is sealed at once instead of at the report interval. */
+#define BATCH_SEAL_SAMPLES 10000
 
 struct pending {
     char *body; /* gzip-compressed JSON */
@@ -55,6 +58,7 @@ struct agent {
     struct pending queue[QUEUE_MAX];
     size_t head, count;
     uint64_t dropped_batches;
+    size_t dropped_samples; /* of the batch, as last reported */
     bool failing;
 };
 
@@ -120,7 +124,13 @@ static void seal(struct agent *a)
     if (ward_batch_count(&a->batch) == 0)
         return;
     struct ward_buf json = WARD_BUF_INIT, gz = WARD_BUF_INIT;
-    int64_t seq = ++a->seq;
+    int64_t seq = a->seq + 1;
+    if (a->batch.dropped != a->dropped_samples) {
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", a->batch.dropped - a->dropped_samples);
+        ward_log_warn(NULL, "batch full, samples dropped", "dropped", n);
+        a->dropped_samples = a->batch.dropped;
+    }
     int r = ward_batch_encode(&a->batch, a->id, a->boot, seq, &json);
     if (r == 0)
         r = ward_gzip_compress(json.data, json.len, 0, &gz);
@@ -133,13 +143,26 @@ static void seal(struct agent *a)
     }
     size_t len = gz.len;
     enqueue(a, ward_buf_steal(&gz), len, seq);
+    a->seq = seq; /* only a sealed batch uses up its number: no false gaps */
 }
 
-/* Sends queued batches oldest first; stops at the first one the server does not take. */
-static void deliver(struct agent *a)
+/* True when a stop signal is pending; takes it. */
+static bool stop_requested(const sigset_t *stop)
+{
+    struct timespec zero = {0};
+    return stop && sigtimedwait(stop, NULL, &zero) > 0;
+}
+
+/*
+ * Sends queued batches oldest first; stops at the first one the server does
+ * not take, at the monotonic deadline, or when a stop signal arrives, which
+ * it reports by returning true.
+ */
+static bool deliver(struct agent *a, const sigset_t *stop, int64_t deadline_ms)
 {
     struct ward_buf err = WARD_BUF_INIT, resp = WARD_BUF_INIT;
-    while (a->count) {
+    bool stopping = false;
+    while (a->count && ward_mono_ms() < deadline_ms && !(stopping = stop_requested(stop))) {
         struct pending *p = &a->queue[a->head];
         long status = 0;
         ward_buf_reset(&resp);
@@ -148,7 +171,12 @@ static void deliver(struct agent *a)
         char code[16];
         snprintf(code, sizeof(code), "%ld", status);
         bool done = r == 0 && status >= 200 && status < 300;
-        bool rejected = r == 0 && status >= 400 && status < 500 && status != 408 && status != 429;
+        /*
+         * Only a batch the server cannot take as it is (malformed, too large)
+         * is dropped; 401, 403 and 404 mean a wrong key or URL and are retried
+         * until the configuration is fixed, like 408, 429 and 5xx.
+         */
+        bool rejected = r == 0 && (status == 400 || status == 413 || status == 422);
         if (!done && !rejected) {
             char reason[160];
             snprintf(reason, sizeof(reason), "uploads to %s failing: %s", ward_uploader_url(a->up),
@@ -176,6 +204,7 @@ static void deliver(struct agent *a)
     }
     ward_buf_done(&err);
     ward_buf_done(&resp);
+    return stopping;
 }
 
 /* Waits until the monotonic deadline; returns true when a stop signal came. */
@@ -183,7 +212,7 @@ static bool wait_until(int64_t deadline_ms, const sigset_t *stop)
 {
     int64_t left = deadline_ms - ward_mono_ms();
     if (left <= 0)
-        return false;
+        left = 0; /* still look for a pending stop: a busy agent must stop too */
     struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
     for (;;) {
         int sig = sigtimedwait(stop, NULL, &ts);
@@ -193,8 +222,8 @@ static bool wait_until(int64_t deadline_ms, const sigset_t *stop)
             return false;
         /* EINTR: another signal; wait again for what is left. */
         left = deadline_ms - ward_mono_ms();
-        if (left <= 0)
-            return false;
+        if (left < 0)
+            left = 0;
         ts = (struct timespec){.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
     }
 }
@@ -217,15 +246,19 @@ static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *s
         now = ward_mono_ms();
         if (now >= next_collect)
             next_collect = ward_scheduler_run_due(sched, now, &a->batch);
-        if (now >= next_report) {
+        /* A big round seals early, so a long report interval never fills a batch. */
+        if (now >= next_report || ward_batch_count(&a->batch) >= BATCH_SEAL_SAMPLES)
             seal(a);
-            deliver(a);
+        if (now >= next_report) {
+            if (deliver(a, stop, INT64_MAX))
+                break;
             next_report = next_tick(next_report, a->cfg->report_ms, ward_mono_ms());
         }
     }
     ward_log_info(NULL, "stopping: sending what is collected");
     seal(a);
-    deliver(a);
+    /* One upload's time at most: a stop must not wait for a whole backlog. */
+    deliver(a, NULL, ward_mono_ms() + a->cfg->timeout_ms);
     if (a->count) {
         char n[24];
         snprintf(n, sizeof(n), "%zu", a->count);
@@ -292,8 +325,10 @@ out:
     return status;
 }
 
-int ward_agent_once(const struct agent_config *cfg)
+int ward_agent_once(const struct agent_config *cfg, const sigset_t *stop)
 {
+    /* Nothing to flush in this mode: let a stop signal end it as usual. */
+    pthread_sigmask(SIG_UNBLOCK, stop, NULL);
     struct ward_collect_settings settings;
     struct ward_scheduler *sched = NULL;
     if (start_scheduler(cfg, NULL, &settings, &sched) < 0)

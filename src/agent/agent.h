@@ -69,6 +69,6 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop);
  * compare with), prints the samples to stdout as the wire JSON ("json") or
  * Prometheus text ("prom"), and returns the exit status.
  */
-int ward_agent_once(const struct agent_config *cfg);
+int ward_agent_once(const struct agent_config *cfg, const sigset_t *stop);
 
 #endif

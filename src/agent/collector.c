@@ -49,6 +49,11 @@ int ward_collect_path(const struct ward_collect_ctx *ctx, const char *path, char
     return 0;
 }
 
+bool ward_collect_live(const struct ward_collect_ctx *ctx)
+{
+    return !ctx->root || !ctx->root[0] || strcmp(ctx->root, "/") == 0;
+}
+
 FILE *ward_collect_open(const struct ward_collect_ctx *ctx, const char *path)
 {
     char full[4096];

@@ -121,6 +121,13 @@ int ward_emit1(const struct ward_collect_ctx *ctx, const struct ward_metric *m, 
  */
 int ward_collect_path(const struct ward_collect_ctx *ctx, const char *path, char *out, size_t size);
 
+/*
+ * True when the collector reads the machine it runs on (root "" or "/"), not
+ * a recorded tree: sources that are not files (netlink, ioctls) are only
+ * asked then.
+ */
+bool ward_collect_live(const struct ward_collect_ctx *ctx);
+
 /* Opens root + path for reading (close-on-exec). Returns NULL with errno set. */
 FILE *ward_collect_open(const struct ward_collect_ctx *ctx, const char *path);
 

@@ -80,6 +80,8 @@ void ward_health_set(struct ward_health *h, const char *key, enum ward_health_le
             h->overflow = false; /* room again; an overflowed check raises itself anew */
         }
     } else if (i < h->n || h->n < MAX_CONDITIONS) {
+        if (i == h->n && h->n + 1 < MAX_CONDITIONS)
+            h->overflow = false; /* there is room again */
         struct condition *c = &h->conds[i];
         if (i == h->n) {
             h->n++;
@@ -109,15 +111,18 @@ enum ward_health_level ward_health_level(struct ward_health *h)
     return l;
 }
 
-int ward_health_json(struct ward_health *h, struct ward_buf *out)
+int ward_health_json(struct ward_health *h, struct ward_buf *out, enum ward_health_level *level)
 {
     char ts[WARD_RFC3339_LEN];
     struct ward_json_writer w;
     ward_json_writer_init(&w, out);
     pthread_mutex_lock(&h->lock);
     ward_json_write_object_begin(&w);
+    enum ward_health_level now = worst(h);
+    if (level)
+        *level = now;
     ward_json_write_keyz(&w, "status");
-    ward_json_write_stringz(&w, level_names[worst(h)]);
+    ward_json_write_stringz(&w, level_names[now]);
     ward_json_write_keyz(&w, "since");
     ward_time_format_rfc3339(h->since_ms, ts);
     ward_json_write_stringz(&w, ts);

@@ -39,8 +39,9 @@ enum ward_health_level ward_health_level(struct ward_health *h);
 
 /*
  * Appends {"status":"ok|degraded|error","since":RFC3339,"reasons":[{"check":
- * key,"level":...,"reason":...,"since":...}, ...]} to out.
+ * key,"level":...,"reason":...,"since":...}, ...]} to out, and stores the
+ * level it wrote in *level (when not NULL), read under the same lock.
  */
-int ward_health_json(struct ward_health *h, struct ward_buf *out);
+int ward_health_json(struct ward_health *h, struct ward_buf *out, enum ward_health_level *level);
 
 #endif

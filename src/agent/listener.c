@@ -51,16 +51,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     (void)version;
     (void)upload_data;
+    (void)upload_data_size;
+    (void)con_cls;
     struct ward_listener *l = cls;
-    static int marker;
-    if (!*con_cls) {
-        *con_cls = &marker; /* answer once the (empty) body is in */
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        *upload_data_size = 0; /* bodies are not for us; ignore them */
-        return MHD_YES;
-    }
+    /*
+     * Every answer is given on the first call, with the headers: no resource
+     * here takes a body, and answering before one is read makes MHD close the
+     * connection instead of reading it.
+     */
     struct ward_buf body = WARD_BUF_INIT;
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     if (get && strcmp(url, "/metrics") == 0) {
@@ -72,8 +70,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return respond(conn, 200, WARD_EXPOSITION_CONTENT_TYPE, &body);
     }
     if (get && strcmp(url, "/health") == 0) {
-        ward_health_json(l->health, &body);
-        unsigned status = ward_health_level(l->health) == WARD_HEALTH_ERROR ? 503 : 200;
+        enum ward_health_level level = WARD_HEALTH_OK;
+        ward_health_json(l->health, &body, &level);
+        unsigned status = level == WARD_HEALTH_ERROR ? 503 : 200;
         return respond(conn, status, "application/json", &body);
     }
     if (strcmp(url, "/metrics") == 0 || strcmp(url, "/health") == 0) {

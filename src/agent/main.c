@@ -63,10 +63,10 @@ static const struct ward_option options[] = {
         "GLOBS", "network interfaces not reported, comma-separated patterns"),
     OPT("network.max-interfaces", 0, NULL, WARD_OPT_INT, net_max_interfaces, "32", 1, 4096, "N",
         "most network interfaces reported"),
-    OPT("processes.top", 0, NULL, WARD_OPT_INT, top_n, "10", 0, 1000, "N",
+    OPT("processes.top", 0, NULL, WARD_OPT_INT, top_n, "10", 0, 100, "N",
         "processes listed by CPU and by memory"),
-    OPT("disk.timeout", 0, NULL, WARD_OPT_DURATION, statvfs_timeout_ms, "2s", 10, 600000,
-        "DURATION", "how long a filesystem may take to report its size"),
+    OPT("disk.timeout", 0, NULL, WARD_OPT_DURATION, statvfs_timeout_ms, "2s", 10, 60000, "DURATION",
+        "how long a filesystem may take to report its size"),
     WARD_AGENT_COLLECTORS};
 #undef X
 
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     if (r >= 0)
         return r;
     ward_log_setup_named(cfg.log_level, cfg.log_format, NULL);
-    r = cfg.once ? ward_agent_once(&cfg) : ward_agent_run(&cfg, &stop);
+    r = cfg.once ? ward_agent_once(&cfg, &stop) : ward_agent_run(&cfg, &stop);
     ward_config_done(&program, &cfg);
     return r;
 }

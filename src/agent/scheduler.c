@@ -209,6 +209,9 @@ int ward_scheduler_new(const struct ward_scheduler_config *cfg, struct ward_sche
             return e;
         }
     }
+    /* The collector settings were only needed here; the caller's array may go away. */
+    s->cfg.collectors = NULL;
+    s->cfg.n_collectors = 0;
     *out = s;
     return 0;
 }

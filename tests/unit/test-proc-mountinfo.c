@@ -97,7 +97,8 @@ static void seam_reset(const char *root, const struct fake *table, size_t n)
         .f_blocks = 10, .f_bfree = 5, .f_bavail = 4, .f_frsize = 512, .f_files = 7, .f_ffree = 3};
     hang_prefix = NULL;
     seam_bad_path = false;
-    calls = hang_calls = 0;
+    calls = 0;
+    __atomic_store_n(&hang_calls, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&gate_lock);
     gate_open = false;
     pthread_mutex_unlock(&gate_lock);
@@ -562,7 +563,7 @@ static void hung_mount_times_out(void **unused)
     /* The mounts after the hung one were served by a new worker. */
     near(rec_value(&r, "disk_total_bytes", "device=/dev/sda2,mountpoint=/,fstype=ext4"), 5120);
     near(rec_value(&r, "disk_total_bytes", "device=/dev/sda3,mountpoint=/home,fstype=ext4"), 5120);
-    assert_int_equal(hang_calls, 1);
+    assert_int_equal(__atomic_load_n(&hang_calls, __ATOMIC_SEQ_CST), 1);
 
     /* Still stuck: an error at once, and no second call on that mount. */
     t0 = now_ms();
@@ -572,7 +573,7 @@ static void hung_mount_times_out(void **unused)
         fail_msg("collect with a stuck mount took %lld ms", (long long)took);
     near(rec_value(&r, "disk_device_error", nfs), 1);
     near(rec_value(&r, "disk_device_error", "device=/dev/sda3,mountpoint=/home,fstype=ext4"), 0);
-    assert_int_equal(hang_calls, 1);
+    assert_int_equal(__atomic_load_n(&hang_calls, __ATOMIC_SEQ_CST), 1);
 
     /* Once the call returns, the mount is measured again. */
     gate_release();
@@ -585,7 +586,7 @@ static void hung_mount_times_out(void **unused)
     }
     assert_true(recovered);
     near(rec_value(&r, "disk_total_bytes", nfs), 5120);
-    assert_int_equal(hang_calls, 2);
+    assert_int_equal(__atomic_load_n(&hang_calls, __ATOMIC_SEQ_CST), 2);
     c->done(st);
     rec_done(&r);
 }
@@ -620,7 +621,7 @@ static void stuck_threads_are_bounded(void **unused)
         assert_int_equal(rec_count(&r, "disk_total_bytes"), round < 2 ? 1 : 0);
     }
     /* No more stuck calls than the limit, and no more threads. */
-    assert_int_equal(hang_calls, STUCK_LIMIT);
+    assert_int_equal(__atomic_load_n(&hang_calls, __ATOMIC_SEQ_CST), STUCK_LIMIT);
     assert_int_equal(hung(), STUCK_LIMIT);
     assert_int_equal(threads() - base, STUCK_LIMIT);
     /* At the limit even a healthy mount cannot be measured. */

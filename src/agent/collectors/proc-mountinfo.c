@@ -80,6 +80,8 @@
 #define WAIT_BUDGET 4
 /* Bounds of the configured timeout. */
 #define MAX_TIMEOUT_MS 60000
+/* Mount table lines read per collection; the rest only count as dropped. */
+#define MAX_LINES 65536
 /* Stack of a worker thread: statvfs needs little. */
 #define WORKER_STACK (256 * 1024)
 
@@ -557,7 +559,7 @@ static FILE *open_table(const struct ward_collect_ctx *ctx, bool *mountinfo)
 {
     static const char *const tables[] = {"/proc/1/mountinfo", "/proc/self/mountinfo",
                                          "/proc/mounts"};
-    bool host_root = ctx->root && ctx->root[0] && strcmp(ctx->root, "/") != 0;
+    bool host_root = !ward_collect_live(ctx);
     int err = ENOENT;
     for (size_t i = host_root ? 0 : 1; i < sizeof(tables) / sizeof(tables[0]); i++) {
         FILE *f = ward_collect_open(ctx, tables[i]);
@@ -581,10 +583,15 @@ static int read_mounts(struct state *st, const struct ward_collect_ctx *ctx)
         return -errno;
     st->n_mounts = 0;
     st->dropped = 0;
-    size_t parsed = 0;
+    size_t parsed = 0, lines = 0;
     bool cut, nul;
     ssize_t len;
+    errno = 0;
     while ((len = read_line(f, st->line, sizeof(st->line), &cut, &nul)) >= 0) {
+        if (++lines > MAX_LINES) {
+            st->dropped++; /* a mount storm: the rest is counted, not read */
+            continue;
+        }
         if (nul)
             continue;
         if (cut) {

@@ -620,7 +620,7 @@ static int query_nl80211(struct state *st, const struct ward_collect_ctx *ctx)
     int r = client_open(&c, st);
     if (r < 0)
         return r;
-    _cleanup_close_ int fd = c.fd;
+    _cleanup_close_ __attribute__((unused)) int fd = c.fd; /* closes the socket on every return */
 
     struct family_result fam = {0};
     r = exchange(&c, GENL_ID_CTRL, 0, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME, NL80211_GENL_NAME,
@@ -663,7 +663,7 @@ static int wifi_collect(void *state, const struct ward_collect_ctx *ctx)
     if (found < 0)
         found = 0;
     /* nl80211 describes the running kernel: never mix it into a recorded tree. */
-    if (!ctx->root || ctx->root[0] == '\0') {
+    if (ward_collect_live(ctx)) {
         int n = query_nl80211(st, ctx);
         if (n > 0)
             found += n;

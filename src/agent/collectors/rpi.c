@@ -271,7 +271,7 @@ static int mbox_query(int fd, uint32_t tag, uint32_t id, uint32_t *value)
 
 static int emit_mailbox(const struct ward_collect_ctx *ctx)
 {
-    if (ctx->root && ctx->root[0])
+    if (!ward_collect_live(ctx))
         return 0; /* a recorded tree has no firmware to ask */
     _cleanup_close_ int fd = open("/dev/vcio", O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
@@ -301,7 +301,7 @@ static int rpi_collect(void *state, const struct ward_collect_ctx *ctx)
     n += emit_throttled(ctx);
     n += emit_uv_alarm(ctx);
     n += emit_mailbox(ctx);
-    return n > 0 ? 0 : -ENODATA;
+    return n > 0 ? 0 : -ENOENT; /* a Pi whose sources are all hidden: nothing to report here */
 }
 
 const struct ward_collector ward_collector_rpi = {
