@@ -289,10 +289,16 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
         ward_log_error(NULL, "cannot load agent id", "error", err.data ? err.data : "");
         goto out;
     }
-    r = ward_uploader_new(cfg->address, (long)cfg->timeout_ms, &a->up);
-    if (r < 0) {
-        ward_log_error(NULL, "bad server address; expected http(s)://HOST:PORT or HOST:PORT",
+    r = ward_uploader_new_ca(cfg->address, (long)cfg->timeout_ms, cfg->tls_ca, &a->up, &err);
+    if (r == -EINVAL) {
+        ward_log_error(NULL,
+                       "bad server address; expected http(s)://HOST[:PORT][/PATH] or HOST:PORT",
                        "address", cfg->address);
+        goto out;
+    }
+    if (r < 0) {
+        ward_log_error(NULL, "cannot set up uploads", "error",
+                       err.data && *err.data ? err.data : ward_strerror(r));
         goto out;
     }
     if (start_scheduler(cfg, a->health, &settings, &sched) < 0)

@@ -38,6 +38,7 @@ enum {
 
 struct agent_config {
     char *address;
+    char *tls_ca;
     int64_t poll_ms;
     int64_t report_ms;
     char *state_dir;

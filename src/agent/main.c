@@ -38,6 +38,8 @@ static const char *const format_choices[] = {"json", "prom", NULL};
 static const struct ward_option options[] = {
     OPT("address", 'a', "ADDRESS", WARD_OPT_STRING, address, "http://localhost:8080", 0, 0, "URL",
         "server URL, or HOST:PORT for http"),
+    OPT("tls-ca", 0, "WARD_TLS_CA", WARD_OPT_STRING, tls_ca, "", 0, 0, "FILE",
+        "verify an https server against the CA certificates in FILE (PEM) instead of the system's"),
     OPT("poll-interval", 'p', "POLL_INTERVAL", WARD_OPT_DURATION, poll_ms, "0", 0, DAY_MS,
         "DURATION", "collect with every collector this often (0: each collector's own interval)"),
     OPT("report-interval", 'r', "REPORT_INTERVAL", WARD_OPT_DURATION, report_ms, "10s", 100, DAY_MS,

@@ -1,24 +1,36 @@
 /*
- * Uploads of encoded batches to ward-server over HTTP(S), with libcurl.
+ * Uploads of encoded batches to ward-server over HTTP(S), with the agent's
+ * own HTTP client (http-client.h).
  *
- * One uploader keeps one curl handle, so consecutive uploads reuse the
- * connection. Bodies are gzip-compressed before they are sent.
+ * One uploader keeps one connection, so consecutive uploads reuse it.
+ * Bodies are gzip-compressed before they are sent.
  */
 #ifndef WARD_UPLOADER_H
 #define WARD_UPLOADER_H
 
 #include <stddef.h>
 
+#include "agent/http-client.h"
 #include "common/buf.h"
 
 struct ward_uploader;
 
 /*
- * Creates an uploader for the server at address: a URL ("http://host:8080")
- * or "host:port", which means http. Returns 0, -EINVAL for an address that
- * is neither, or -ENOMEM.
+ * Creates an uploader for the server at address: a URL ("http://host:8080",
+ * "https://host/prefix") or "host:port", which means http. https peers are
+ * verified against the system CA store. Returns 0, -EINVAL for an address
+ * that is neither, or -ENOMEM.
  */
 int ward_uploader_new(const char *address, long timeout_ms, struct ward_uploader **out);
+
+/*
+ * Like ward_uploader_new(), but https peers are verified against the CA
+ * certificates in the PEM file ca_file instead (NULL or "": the system
+ * store). Returns 0, -EINVAL, -ENOMEM, or WARD_E_HTTP with a message in err
+ * when the CA file cannot be loaded.
+ */
+int ward_uploader_new_ca(const char *address, long timeout_ms, const char *ca_file,
+                         struct ward_uploader **out, struct ward_buf *err);
 
 /* Frees the uploader. Accepts NULL. */
 void ward_uploader_free(struct ward_uploader *u);
@@ -31,9 +43,16 @@ const char *ward_uploader_url(const struct ward_uploader *u);
  * completed exchange returns 0 and stores the HTTP status in *status; the
  * response body is appended to response (when not NULL, up to 64 KiB).
  * Returns WARD_E_HTTP with a message in err when no exchange took place
- * (connection refused, timeout, DNS).
+ * (connection refused, timeout, DNS, TLS).
  */
 int ward_uploader_post_gzip(struct ward_uploader *u, const char *path, const void *body, size_t len,
                             long *status, struct ward_buf *response, struct ward_buf *err);
+
+/*
+ * The last completed response's status and its Date and Retry-After header
+ * values ("" when absent), or NULL before the first one. Valid until the
+ * next post.
+ */
+const struct ward_http_response *ward_uploader_last_response(const struct ward_uploader *u);
 
 #endif

@@ -1,0 +1,540 @@
+/*
+ * Tests for the agent's HTTP client and uploader against a test double: a
+ * tiny HTTP server on a loopback socket, run in a thread, that answers each
+ * request the way the test asks (Content-Length, chunked, an oversized
+ * body, keep-alive, closing an idle connection, never answering, malformed
+ * or oversized heads). Also URL parsing, good and bad.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/http-client.h"
+#include "agent/uploader.h"
+#include "common/buf.h"
+#include "common/error.h"
+
+enum mode {
+    OK_LENGTH,   /* 200 with Content-Length, Date and Retry-After */
+    CHUNKED,     /* 200 with a chunked body and a trailer */
+    BIG,         /* a body far past what the client keeps */
+    CLOSE_IDLE,  /* answers, then closes the connection without saying so */
+    DROP_SECOND, /* answers the first request, drops the connection at the second */
+    SILENT,      /* reads the request, never answers */
+    MALFORMED,   /* a broken status line */
+    HUGE_HEAD,   /* a head past the client's bound */
+};
+
+struct server {
+    int fd;
+    int port;
+    enum mode mode;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_int connections;
+    atomic_int requests;
+    char last_head[4096];
+};
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reads one request (head and Content-Length body). Returns false when the client went away. */
+static bool read_request(struct server *s, int fd)
+{
+    char buf[65536];
+    size_t len = 0;
+    char *end = NULL;
+    while (!end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 100) == 0) {
+            if (s->stop)
+                return false;
+            continue;
+        }
+        ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        if (n <= 0)
+            return false;
+        len += (size_t)n;
+        buf[len] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    size_t head = (size_t)(end + 4 - buf);
+    size_t keep = head < sizeof(s->last_head) - 1 ? head : sizeof(s->last_head) - 1;
+    memcpy(s->last_head, buf, keep);
+    s->last_head[keep] = '\0';
+    const char *cl = strcasestr(buf, "Content-Length:");
+    size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
+    size_t have = len - head;
+    while (have < want) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return false;
+        have += (size_t)n;
+    }
+    s->requests++;
+    return true;
+}
+
+/* Waits until the client closes or the test ends. */
+static void wait_close(struct server *s, int fd)
+{
+    char b[256];
+    while (!s->stop) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 100) > 0 && recv(fd, b, sizeof(b), 0) <= 0)
+            return;
+    }
+}
+
+static void serve(struct server *s, int fd)
+{
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: Sun, 22 Nov 2026 "
+                             "10:00:00 GMT\r\nRetry-After: 5\r\n\r\nok";
+    int conn = s->connections++;
+    for (int n = 0; read_request(s, fd); n++) {
+        switch (s->mode) {
+        case OK_LENGTH:
+            send_all(fd, ok, strlen(ok));
+            break;
+        case CHUNKED: {
+            static const char r[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n";
+            send_all(fd, r, strlen(r));
+            break;
+        }
+        case BIG: {
+            size_t size = 200 * 1024;
+            char head[128];
+            int h = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+                             size);
+            send_all(fd, head, (size_t)h);
+            char *body = malloc(size);
+            memset(body, 'x', size);
+            send_all(fd, body, size);
+            free(body);
+            break;
+        }
+        case CLOSE_IDLE:
+            send_all(fd, ok, strlen(ok));
+            return;
+        case DROP_SECOND:
+            if (conn == 0 && n == 1)
+                return;
+            send_all(fd, ok, strlen(ok));
+            break;
+        case SILENT:
+            wait_close(s, fd);
+            return;
+        case MALFORMED: {
+            static const char r[] = "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n";
+            send_all(fd, r, strlen(r));
+            break;
+        }
+        case HUGE_HEAD: {
+            struct ward_buf b = WARD_BUF_INIT;
+            ward_buf_puts(&b, "HTTP/1.1 200 OK\r\n");
+            for (int i = 0; i < 400; i++)
+                ward_buf_printf(&b, "X-Filler-%d: %060d\r\n", i, i);
+            ward_buf_puts(&b, "Content-Length: 0\r\n\r\n");
+            send_all(fd, b.data, b.len);
+            ward_buf_done(&b);
+            break;
+        }
+        }
+    }
+}
+
+static void *server_main(void *arg)
+{
+    struct server *s = arg;
+    while (!s->stop) {
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(s->fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        serve(s, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+static struct server *server_start(enum mode mode)
+{
+    struct server *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    s->mode = mode;
+    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(s->fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 8), 0);
+    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+    return s;
+}
+
+static void server_stop(struct server *s)
+{
+    s->stop = true;
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+    free(s);
+}
+
+static struct ward_uploader *uploader(const struct server *s, long timeout_ms)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->port);
+    struct ward_uploader *u = NULL;
+    assert_int_equal(ward_uploader_new(url, timeout_ms, &u), 0);
+    return u;
+}
+
+/* Posts a small body; returns what ward_uploader_post_gzip() returned. */
+static int post(struct ward_uploader *u, long *status, struct ward_buf *body, struct ward_buf *err)
+{
+    static const char data[] = "\x1f\x8b not really gzip";
+    ward_buf_reset(body);
+    return ward_uploader_post_gzip(u, "/api/v1/ingest", data, sizeof(data) - 1, status, body, err);
+}
+
+static void test_content_length(void **state)
+{
+    (void)state;
+    struct server *s = server_start(OK_LENGTH);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    assert_null(ward_uploader_last_response(u));
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_int_equal(status, 200);
+    assert_string_equal(body.data, "ok");
+    const struct ward_http_response *r = ward_uploader_last_response(u);
+    assert_non_null(r);
+    assert_string_equal(r->date, "Sun, 22 Nov 2026 10:00:00 GMT");
+    assert_string_equal(r->retry_after, "5");
+    /* The request as sent: prefix-free path, the headers the server relies on. */
+    assert_non_null(strstr(s->last_head, "POST /api/v1/ingest HTTP/1.1\r\n"));
+    assert_non_null(strstr(s->last_head, "Host: 127.0.0.1:"));
+    assert_non_null(strstr(s->last_head, "User-Agent: ward-agent/"));
+    assert_non_null(strstr(s->last_head, "Content-Type: application/json\r\n"));
+    assert_non_null(strstr(s->last_head, "Content-Encoding: gzip\r\n"));
+    assert_non_null(strstr(s->last_head, "Content-Length: 18\r\n"));
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_chunked(void **state)
+{
+    (void)state;
+    struct server *s = server_start(CHUNKED);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(post(u, &status, &body, &err), 0);
+        assert_int_equal(status, 200);
+        assert_string_equal(body.data, "hello world");
+    }
+    /* The trailer was consumed: the connection stayed in step and was reused. */
+    assert_int_equal(s->connections, 1);
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_big_body(void **state)
+{
+    (void)state;
+    struct server *s = server_start(BIG);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_int_equal(status, 200);
+    assert_int_equal(body.len, WARD_HTTP_BODY_KEEP);
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_int_equal(body.len, WARD_HTTP_BODY_KEEP);
+    assert_int_equal(s->connections, 1);
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_keep_alive(void **state)
+{
+    (void)state;
+    struct server *s = server_start(OK_LENGTH);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", s->port);
+    struct ward_http_client_config cfg = {.url = url, .timeout_ms = 5000};
+    struct ward_http_client *c = NULL;
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    assert_int_equal(ward_http_client_new(&cfg, &c, &err), 0);
+    struct ward_http_response resp;
+    for (int i = 0; i < 3; i++) {
+        ward_buf_reset(&body);
+        assert_int_equal(ward_http_client_post(c, "/x", NULL, "ab", 2, &resp, &body, &err), 0);
+        assert_int_equal(resp.status, 200);
+    }
+    assert_int_equal(ward_http_client_connections(c), 1);
+    assert_int_equal(s->connections, 1);
+    assert_int_equal(s->requests, 3);
+    ward_http_client_free(c);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+/* The server closes each connection after one answer: the client notices and reconnects. */
+static void test_reconnect_after_idle_close(void **state)
+{
+    (void)state;
+    struct server *s = server_start(CLOSE_IDLE);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    usleep(100 * 1000); /* the server has closed by now */
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_int_equal(status, 200);
+    assert_int_equal(s->connections, 2);
+    assert_int_equal(s->requests, 2);
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+/* The reused connection dies after the request is sent, before any answer: sent again. */
+static void test_retry_on_stale_keep_alive(void **state)
+{
+    (void)state;
+    struct server *s = server_start(DROP_SECOND);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_int_equal(status, 200);
+    assert_string_equal(body.data, "ok");
+    assert_int_equal(s->connections, 2);
+    assert_int_equal(s->requests, 3);
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_timeout(void **state)
+{
+    (void)state;
+    struct server *s = server_start(SILENT);
+    struct ward_uploader *u = uploader(s, 300);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(post(u, &status, &body, &err), WARD_E_HTTP);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms >= 250 && ms < 3000);
+    assert_non_null(strstr(err.data, "timeout after 300 ms"));
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    /* A port that was just free: nothing listens there. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    char url[64], want[64];
+    snprintf(url, sizeof(url), "127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(want, sizeof(want), "connect to 127.0.0.1:%d: Connection refused", ntohs(a.sin_port));
+    struct ward_uploader *u = NULL;
+    assert_int_equal(ward_uploader_new(url, 2000, &u), 0);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    assert_int_equal(post(u, &status, &body, &err), WARD_E_HTTP);
+    assert_string_equal(err.data, want);
+    ward_uploader_free(u);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void expect_failure(enum mode mode, const char *message)
+{
+    struct server *s = server_start(mode);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    assert_int_equal(post(u, &status, &body, &err), WARD_E_HTTP);
+    assert_non_null(err.data);
+    if (!strstr(err.data, message))
+        fail_msg("error '%s' does not contain '%s'", err.data, message);
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_malformed_status(void **state)
+{
+    (void)state;
+    expect_failure(MALFORMED, "malformed status line");
+}
+
+static void test_huge_head(void **state)
+{
+    (void)state;
+    expect_failure(HUGE_HEAD, "response head larger than 16384 bytes");
+}
+
+static void test_url_parse(void **state)
+{
+    (void)state;
+    struct ward_http_url u;
+    assert_int_equal(ward_http_url_parse("http://example.com", &u), 0);
+    assert_false(u.tls);
+    assert_string_equal(u.host, "example.com");
+    assert_string_equal(u.port, "80");
+    assert_string_equal(u.prefix, "");
+    assert_int_equal(ward_http_url_parse("https://ward.example.com:8443/base/path/", &u), 0);
+    assert_true(u.tls);
+    assert_string_equal(u.host, "ward.example.com");
+    assert_string_equal(u.port, "8443");
+    assert_string_equal(u.prefix, "/base/path");
+    assert_int_equal(ward_http_url_parse("https://10.0.0.1", &u), 0);
+    assert_string_equal(u.port, "443");
+    assert_int_equal(ward_http_url_parse("http://[::1]:9000/p", &u), 0);
+    assert_string_equal(u.host, "::1");
+    assert_string_equal(u.port, "9000");
+    assert_string_equal(u.prefix, "/p");
+    assert_int_equal(ward_http_url_parse("HTTP://[fe80::1]", &u), 0);
+    assert_string_equal(u.host, "fe80::1");
+
+    static const char *const bad[] = {
+        "",
+        "example.com",
+        "ftp://example.com",
+        "http://",
+        "http://:80",
+        "http://host:",
+        "http://host:0",
+        "http://host:65536",
+        "http://host:123456",
+        "http://host:80x",
+        "http://user@host",
+        "http://host/p?q=1",
+        "http://host/p#frag",
+        "http://ho st",
+        "http://[::1",
+        "http://[not-v6]:80",
+        "http://::1:80",
+        "http://host\\x",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (ward_http_url_parse(bad[i], &u) != -EINVAL)
+            fail_msg("'%s' was accepted", bad[i]);
+}
+
+/* The prefix of the base URL goes before every path; the port is left out when it is the default.
+ */
+static void test_prefix_and_host(void **state)
+{
+    (void)state;
+    struct server *s = server_start(OK_LENGTH);
+    char url[64];
+    snprintf(url, sizeof(url), "http://localhost:%d/ward/", s->port);
+    struct ward_uploader *u = NULL;
+    assert_int_equal(ward_uploader_new(url, 5000, &u), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "http://localhost:%d/ward", s->port);
+    assert_string_equal(ward_uploader_url(u), want);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    int r = post(u, &status, &body, &err);
+    if (r != 0)
+        fail_msg("post failed: %s", err.data);
+    assert_non_null(strstr(s->last_head, "POST /ward/api/v1/ingest HTTP/1.1\r\n"));
+    snprintf(want, sizeof(want), "Host: localhost:%d\r\n", s->port);
+    assert_non_null(strstr(s->last_head, want));
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_bad_addresses(void **state)
+{
+    (void)state;
+    struct ward_uploader *u = NULL;
+    assert_int_equal(ward_uploader_new("", 1000, &u), -EINVAL);
+    assert_int_equal(ward_uploader_new("ftp://x", 1000, &u), -EINVAL);
+    assert_int_equal(ward_uploader_new("http://x y", 1000, &u), -EINVAL);
+    struct ward_buf err = WARD_BUF_INIT;
+    assert_int_equal(ward_uploader_new_ca("https://x", 1000, "/nonexistent/ca.pem", &u, &err),
+                     WARD_E_HTTP);
+    assert_non_null(strstr(err.data, "/nonexistent/ca.pem"));
+    ward_buf_done(&err);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_content_length),
+        cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_big_body),
+        cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_reconnect_after_idle_close),
+        cmocka_unit_test(test_retry_on_stale_keep_alive),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_malformed_status),
+        cmocka_unit_test(test_huge_head),
+        cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_prefix_and_host),
+        cmocka_unit_test(test_bad_addresses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
