@@ -14,7 +14,12 @@
  * One deadline covers the whole request. A kept-alive connection that the
  * server closed while idle is noticed before or after sending, as long as
  * no response byte has arrived, and the request is then sent once more on
- * a new connection, which is safe because the server saw nothing of it.
+ * a new connection. A server may have processed a request whose answer it
+ * never sent, so this retry relies on the request being idempotent, as the
+ * agent's uploads are: the server stores a batch, identified by (server_id,
+ * boot, seq), only once. A reset while sending may also mean the server
+ * answered early (a 413 for a body it will not read); that answer is read
+ * and returned.
  */
 #include "agent/http-client.h"
 
@@ -262,7 +267,8 @@ static int parse_header(char *line, struct ward_http_response *resp, struct fram
                         struct ward_buf *err)
 {
     char *colon = strchr(line, ':');
-    if (!colon || colon == line || strpbrk(line, " \t") < colon) {
+    char *ws = strpbrk(line, " \t");
+    if (!colon || colon == line || (ws && ws < colon)) {
         ward_buf_puts(err, "malformed header line");
         return WARD_E_HTTP;
     }
@@ -501,10 +507,26 @@ static int attempt(struct ward_http_client *c, const struct ward_buf *head, cons
                                  err);
     if (r == 0 && len)
         r = ward_http_conn_write(c->conn, data, len, c->deadline, c->timeout_ms, &reset, err);
-    if (r < 0)
-        return reused && reset ? STALE : r;
     c->start = c->end = 0;
     c->received = 0;
+    if (r < 0 && reset) {
+        /*
+         * The server may have answered early and closed without reading the
+         * rest (ward-server's 413 for an oversized body does): read what it
+         * said before concluding anything from the reset.
+         */
+        struct ward_buf why = WARD_BUF_INIT;
+        int rr = read_response(c, resp, body, close, &why);
+        ward_buf_done(&why);
+        if (rr == 0) {
+            *close = true;
+            ward_buf_reset(err);
+            return 0;
+        }
+        return reused && c->received == 0 ? STALE : r;
+    }
+    if (r < 0)
+        return r;
     size_t body_len = body ? body->len : 0;
     r = read_response(c, resp, body, close, err);
     if (r != 0 && body)

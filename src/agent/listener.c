@@ -37,7 +37,7 @@
 /* Most header lines in a request. */
 #define HEADERS_MAX 100
 /* Time a client has to send its request head. */
-#define HEAD_TIMEOUT_MS 5000
+#define HEAD_TIMEOUT_MS 1000
 /* Time a client has to take the answer. */
 #define WRITE_TIMEOUT_MS 10000
 /* After answering, unread request bytes are drained for this long (or this many). */
@@ -156,12 +156,32 @@ static void respond_error(const struct ward_listener *l, int fd, bool head_only,
     ward_buf_done(&body);
 }
 
+/*
+ * Cuts the next line off *cursor (at '\n', or the end of the text), without
+ * its "\r\n" or "\n". Empty lines are returned too: the first one ends the
+ * head. Returns NULL when the text is used up.
+ */
+static char *next_line(char **cursor)
+{
+    char *line = *cursor;
+    if (!line)
+        return NULL;
+    char *nl = strchr(line, '\n');
+    if (nl) {
+        *nl = '\0';
+        *cursor = nl + 1;
+    } else {
+        *cursor = NULL;
+    }
+    return line;
+}
+
 /* Parses the request line and the headers the listener cares about. Returns 0 or -EINVAL. */
 static int parse_request(char *head, struct request *req)
 {
     *req = (struct request){0};
-    char *save = NULL;
-    char *line = strtok_r(head, "\n", &save);
+    char *cursor = head;
+    char *line = next_line(&cursor);
     if (!line)
         return -EINVAL;
     size_t n = strlen(line);
@@ -171,7 +191,7 @@ static int parse_request(char *head, struct request *req)
     char *sp1 = strchr(line, ' ');
     char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
     if (!sp1 || !sp2 || sp1 == line || (size_t)(sp1 - line) >= sizeof(req->method) ||
-        sp1[1] != '/' || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || !strchr("01", sp2[8]) ||
+        sp1[1] != '/' || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || (sp2[8] != '0' && sp2[8] != '1') ||
         sp2[9] != '\0')
         return -EINVAL;
     for (const char *p = line; p < sp1; p++)
@@ -186,7 +206,7 @@ static int parse_request(char *head, struct request *req)
         memcpy(req->path, target, plen);
     req->head_only = strcmp(req->method, "HEAD") == 0;
     int count = 0;
-    while ((line = strtok_r(NULL, "\n", &save))) {
+    while ((line = next_line(&cursor))) {
         n = strlen(line);
         if (n && line[n - 1] == '\r')
             line[--n] = '\0';

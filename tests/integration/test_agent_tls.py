@@ -205,6 +205,10 @@ def test_listener_rejects_bodies_and_bad_requests(agent_factory):
     assert raw(b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").startswith(
         b"HTTP/1.1 400 ")
     assert raw(b"garbage\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    # A head that starts with an empty line, and a version without its digit.
+    assert raw(b"\n\nGET /metrics HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    assert raw(b"GET /metrics HTTP/1.\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    assert raw(b"\n\nGET /" + b"a" * 8180 + b" HTTP/1.").startswith(b"HTTP/1.1 4")
     assert raw(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n").startswith(
         b"HTTP/1.1 431 ")
     head = raw(b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n")

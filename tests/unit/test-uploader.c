@@ -37,6 +37,8 @@ enum mode {
     SILENT,      /* reads the request, never answers */
     MALFORMED,   /* a broken status line */
     HUGE_HEAD,   /* a head past the client's bound */
+    NO_SPACE,    /* a header written without a space after the colon */
+    EARLY_413,   /* answers 413 after the head and closes without reading the body */
 };
 
 struct server {
@@ -114,6 +116,19 @@ static void serve(struct server *s, int fd)
     static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: Sun, 22 Nov 2026 "
                              "10:00:00 GMT\r\nRetry-After: 5\r\n\r\nok";
     int conn = s->connections++;
+    if (s->mode == EARLY_413) {
+        /* Like ward-server refusing a declared Content-Length: answer, close, read nothing. */
+        char c, last4[4] = {0};
+        while (memcmp(last4, "\r\n\r\n", 4) != 0 && recv(fd, &c, 1, 0) == 1) {
+            memmove(last4, last4 + 1, 3);
+            last4[3] = c;
+        }
+        static const char r[] = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n"
+                                "Connection: close\r\n\r\ntoo big!";
+        send_all(fd, r, strlen(r));
+        s->requests++;
+        return;
+    }
     for (int n = 0; read_request(s, fd); n++) {
         switch (s->mode) {
         case OK_LENGTH:
@@ -153,6 +168,13 @@ static void serve(struct server *s, int fd)
             send_all(fd, r, strlen(r));
             break;
         }
+        case NO_SPACE: {
+            static const char r[] = "HTTP/1.1 200 OK\r\nContent-Length:2\r\n\r\nok";
+            send_all(fd, r, strlen(r));
+            break;
+        }
+        case EARLY_413:
+            break; /* answered above */
         case HUGE_HEAD: {
             struct ward_buf b = WARD_BUF_INIT;
             ward_buf_puts(&b, "HTTP/1.1 200 OK\r\n");
@@ -247,6 +269,44 @@ static void test_content_length(void **state)
     assert_non_null(strstr(s->last_head, "Content-Type: application/json\r\n"));
     assert_non_null(strstr(s->last_head, "Content-Encoding: gzip\r\n"));
     assert_non_null(strstr(s->last_head, "Content-Length: 18\r\n"));
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_header_without_space(void **state)
+{
+    (void)state;
+    struct server *s = server_start(NO_SPACE);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_int_equal(status, 200);
+    assert_string_equal(body.data, "ok");
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
+static void test_early_answer_to_a_big_body(void **state)
+{
+    (void)state;
+    struct server *s = server_start(EARLY_413);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    size_t size = 8u << 20;
+    char *data = calloc(1, size);
+    assert_non_null(data);
+    long status = 0;
+    int r = ward_uploader_post_gzip(u, "/api/v1/ingest", data, size, &status, &body, &err);
+    /* The 413 is what the caller sees, not the reset of the unread body. */
+    assert_int_equal(r, 0);
+    assert_int_equal(status, 413);
+    assert_string_equal(body.data, "too big!");
+    free(data);
     ward_uploader_free(u);
     server_stop(s);
     ward_buf_done(&body);
@@ -523,6 +583,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_content_length),
+        cmocka_unit_test(test_header_without_space),
+        cmocka_unit_test(test_early_answer_to_a_big_body),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_big_body),
         cmocka_unit_test(test_keep_alive),
