@@ -12,6 +12,7 @@
  */
 #include "agent/http-conn.h"
 
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "common/time-util.h"
 
@@ -24,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,18 +266,111 @@ static int tls_start(struct ward_http_conn *c, struct ward_tls *tls, const char 
     return WARD_E_HTTP;
 }
 
+/*
+ * A name lookup in flight. getaddrinfo() cannot be given a deadline, so the
+ * lookup runs through getaddrinfo_a(), which works on a glibc helper thread,
+ * and the caller waits for it with gai_suspend() until its deadline. A
+ * lookup still running then is cancelled, or, if it cannot be, abandoned:
+ * it is kept on a short list and freed once it has finished. While that list
+ * is full no new lookup starts, so a dead resolver costs a bounded amount.
+ * Only the uploader's thread resolves names, so the list needs no lock.
+ */
+struct lookup {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char host[256];
+    char port[16];
+};
+
+#define MAX_ABANDONED 8
+
+static struct lookup *abandoned[MAX_ABANDONED];
+
+/* Frees the abandoned lookups that have finished. Returns how many are still running. */
+static size_t reap_lookups(void)
+{
+    size_t running = 0;
+    for (size_t i = 0; i < MAX_ABANDONED; i++) {
+        struct lookup *l = abandoned[i];
+        if (!l)
+            continue;
+        if (gai_error(&l->cb) == EAI_INPROGRESS) {
+            running++;
+            continue;
+        }
+        if (l->cb.ar_result)
+            freeaddrinfo(l->cb.ar_result);
+        free(l);
+        abandoned[i] = NULL;
+    }
+    return running;
+}
+
+static int resolve(const char *host, const char *port, int64_t deadline, struct addrinfo **res,
+                   struct ward_buf *err)
+{
+    if (reap_lookups() == MAX_ABANDONED) {
+        ward_buf_printf(err, "resolve %s: earlier lookups are still hanging", host);
+        return WARD_E_HTTP;
+    }
+    struct lookup *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    if (snprintf(l->host, sizeof(l->host), "%s", host) >= (int)sizeof(l->host) ||
+        snprintf(l->port, sizeof(l->port), "%s", port) >= (int)sizeof(l->port)) {
+        free(l);
+        ward_buf_printf(err, "resolve %s: name too long", host);
+        return WARD_E_HTTP;
+    }
+    l->hints = (struct addrinfo){.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
+    l->cb = (struct gaicb){.ar_name = l->host, .ar_service = l->port, .ar_request = &l->hints};
+    struct gaicb *list[1] = {&l->cb};
+    struct sigevent none = {.sigev_notify = SIGEV_NONE};
+    int g = getaddrinfo_a(GAI_NOWAIT, list, 1, &none);
+    while (g == 0 && gai_error(&l->cb) == EAI_INPROGRESS) {
+        int left = left_ms(deadline);
+        if (left <= 0)
+            break;
+        struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (long)(left % 1000) * 1000000};
+        const struct gaicb *wait[1] = {&l->cb};
+        gai_suspend(wait, 1, &ts);
+    }
+    if (g == 0)
+        g = gai_error(&l->cb);
+    if (g == EAI_INPROGRESS) {
+        if (gai_cancel(&l->cb) == EAI_CANCELED) {
+            free(l);
+        } else {
+            /* Still running on glibc's thread: park it; reap_lookups() left a slot free. */
+            for (size_t i = 0; i < MAX_ABANDONED && l; i++)
+                if (!abandoned[i])
+                    abandoned[i] = WARD_TAKE_PTR(l);
+        }
+        ward_buf_printf(err, "resolve %s: timeout", host);
+        return WARD_E_HTTP;
+    }
+    if (g != 0) {
+        ward_buf_printf(err, "resolve %s: %s", host,
+                        g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+        if (l->cb.ar_result)
+            freeaddrinfo(l->cb.ar_result);
+        free(l);
+        return WARD_E_HTTP;
+    }
+    *res = l->cb.ar_result;
+    free(l);
+    return 0;
+}
+
 int ward_http_conn_open(const char *host, const char *port, struct ward_tls *tls,
                         int64_t connect_timeout_ms, int64_t deadline, int64_t timeout_ms,
                         struct ward_http_conn **out, struct ward_buf *err)
 {
     ward_buf_reset(err);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *res;
-    int g = getaddrinfo(host, port, &hints, &res);
-    if (g != 0) {
-        ward_buf_printf(err, "resolve %s: %s", host,
-                        g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
-        return WARD_E_HTTP;
-    }
+    struct addrinfo *res;
+    int g = resolve(host, port, deadline, &res, err);
+    if (g < 0)
+        return g;
     int64_t connect_deadline = ward_mono_ms() + connect_timeout_ms;
     if (connect_deadline > deadline)
         connect_deadline = deadline;
