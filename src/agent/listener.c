@@ -18,6 +18,7 @@
 #include "agent/listener.h"
 
 #include "agent/exposition.h"
+#include "agent/http-request.h"
 #include "common/net.h"
 #include "common/time-util.h"
 
@@ -34,8 +35,6 @@
 
 /* Largest request head (request line and headers). */
 #define WARD_LISTENER_HEAD_MAX (8 * 1024)
-/* Most header lines in a request. */
-#define HEADERS_MAX 100
 /* Time a client has to send its request head. */
 #define HEAD_TIMEOUT_MS 1000
 /* Time a client has to take the answer. */
@@ -54,15 +53,6 @@ struct ward_listener {
 };
 
 /* What a client sent: the parts the listener looks at. */
-struct request {
-    char method[16];
-    char path[256];
-    bool head_only;
-    bool has_body;  /* Content-Length above 0 */
-    bool chunked;   /* Transfer-Encoding: a body of unknown length */
-    bool too_large; /* the path did not fit */
-};
-
 /*
  * Waits until fd is ready for events, the deadline passes (-ETIMEDOUT) or
  * a stop is requested (-ECANCELED).
@@ -156,82 +146,8 @@ static void respond_error(const struct ward_listener *l, int fd, bool head_only,
     ward_buf_done(&body);
 }
 
-/*
- * Cuts the next line off *cursor (at '\n', or the end of the text), without
- * its "\r\n" or "\n". Empty lines are returned too: the first one ends the
- * head. Returns NULL when the text is used up.
- */
-static char *next_line(char **cursor)
-{
-    char *line = *cursor;
-    if (!line)
-        return NULL;
-    char *nl = strchr(line, '\n');
-    if (nl) {
-        *nl = '\0';
-        *cursor = nl + 1;
-    } else {
-        *cursor = NULL;
-    }
-    return line;
-}
-
-/* Parses the request line and the headers the listener cares about. Returns 0 or -EINVAL. */
-static int parse_request(char *head, struct request *req)
-{
-    *req = (struct request){0};
-    char *cursor = head;
-    char *line = next_line(&cursor);
-    if (!line)
-        return -EINVAL;
-    size_t n = strlen(line);
-    if (n && line[n - 1] == '\r')
-        line[--n] = '\0';
-    /* METHOD SP TARGET SP HTTP/1.x */
-    char *sp1 = strchr(line, ' ');
-    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp1 || !sp2 || sp1 == line || (size_t)(sp1 - line) >= sizeof(req->method) ||
-        sp1[1] != '/' || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || (sp2[8] != '0' && sp2[8] != '1') ||
-        sp2[9] != '\0')
-        return -EINVAL;
-    for (const char *p = line; p < sp1; p++)
-        if (*p < 'A' || *p > 'Z')
-            return -EINVAL;
-    memcpy(req->method, line, (size_t)(sp1 - line));
-    const char *target = sp1 + 1;
-    size_t plen = strcspn(target, "? ");
-    if (plen >= sizeof(req->path))
-        req->too_large = true;
-    else
-        memcpy(req->path, target, plen);
-    req->head_only = strcmp(req->method, "HEAD") == 0;
-    int count = 0;
-    while ((line = next_line(&cursor))) {
-        n = strlen(line);
-        if (n && line[n - 1] == '\r')
-            line[--n] = '\0';
-        if (n == 0)
-            break;
-        if (++count > HEADERS_MAX)
-            return -EINVAL;
-        char *colon = strchr(line, ':');
-        if (!colon || colon == line || line[0] == ' ' || line[0] == '\t')
-            return -EINVAL;
-        *colon = '\0';
-        const char *v = colon + 1 + strspn(colon + 1, " \t");
-        if (strcasecmp(line, "Content-Length") == 0) {
-            if (!*v || strspn(v, "0123456789") != strcspn(v, " \t"))
-                return -EINVAL;
-            req->has_body = req->has_body || strspn(v, "0") != strspn(v, "0123456789");
-        } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
-            req->chunked = true;
-        }
-    }
-    return 0;
-}
-
 /* Routes one parsed request. */
-static void handle(const struct ward_listener *l, int fd, const struct request *req)
+static void handle(const struct ward_listener *l, int fd, const struct ward_http_request_head *req)
 {
     bool metrics = strcmp(req->path, "/metrics") == 0;
     bool health = strcmp(req->path, "/health") == 0;
@@ -334,12 +250,12 @@ static void serve(const struct ward_listener *l, int fd)
         close(fd);
         return;
     }
-    struct request req;
+    struct ward_http_request_head req;
     if (r == -ETIMEDOUT)
         respond_error(l, fd, false, 408, "request head not received in time");
     else if (r == -EMSGSIZE)
         respond_error(l, fd, false, 431, "request head too large");
-    else if (r < 0 || parse_request(head, &req) < 0)
+    else if (r < 0 || ward_http_request_parse(head, &req) < 0)
         respond_error(l, fd, false, 400, "malformed request");
     else if (req.too_large)
         respond_error(l, fd, req.head_only, 404, "not found; try /metrics or /health");
