@@ -88,6 +88,23 @@ int ward_collect_read(const struct ward_collect_ctx *ctx, const char *path, char
     return (int)n;
 }
 
+int ward_collect_read_line(FILE *f, char *buf, size_t size)
+{
+    size_t len = 0;
+    bool bad = false;
+    int ch;
+    while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
+        if (ch == '\0' || len + 1 >= size)
+            bad = true;
+        else
+            buf[len++] = (char)ch;
+    }
+    if (ch == EOF && len == 0 && !bad)
+        return -1;
+    buf[len] = '\0';
+    return bad ? -2 : (int)len;
+}
+
 int ward_collect_read_int(const struct ward_collect_ctx *ctx, const char *path, int64_t *out)
 {
     char text[64];

@@ -138,6 +138,13 @@ FILE *ward_collect_open(const struct ward_collect_ctx *ctx, const char *path);
  */
 int ward_collect_read(const struct ward_collect_ctx *ctx, const char *path, char *out, size_t size);
 
+/*
+ * Reads one line of f into buf (size bytes) without its newline. Returns its
+ * length, -1 at end of file, or -2 for a line that was too long or held a
+ * NUL byte: it is consumed whole and should be skipped.
+ */
+int ward_collect_read_line(FILE *f, char *buf, size_t size);
+
 /* Reads a file holding one signed decimal integer. Returns 0 or a negative errno/-EINVAL. */
 int ward_collect_read_int(const struct ward_collect_ctx *ctx, const char *path, int64_t *out);
 

@@ -143,13 +143,30 @@ static void label_copies(void **unused)
     assert_string_equal(out, "");
 }
 
+static void lines(void **unused)
+{
+    (void)unused;
+    static char text[] = "short\nway too long a line\nnul\0byte\nlast";
+    FILE *f = fmemopen(text, sizeof(text) - 1, "r");
+    assert_non_null(f);
+    char buf[10];
+    assert_int_equal(ward_collect_read_line(f, buf, sizeof(buf)), 5);
+    assert_string_equal(buf, "short");
+    assert_int_equal(ward_collect_read_line(f, buf, sizeof(buf)), -2); /* too long */
+    assert_int_equal(ward_collect_read_line(f, buf, sizeof(buf)), -2); /* NUL byte */
+    assert_int_equal(ward_collect_read_line(f, buf, sizeof(buf)), 4);
+    assert_string_equal(buf, "last");
+    assert_int_equal(ward_collect_read_line(f, buf, sizeof(buf)), -1);
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_under_the_root), cmocka_unit_test(long_paths_are_refused),
         cmocka_unit_test(number_rows),          cmocka_unit_test(counters_survive_wraps_and_resets),
         cmocka_unit_test(interface_patterns),   cmocka_unit_test(interface_names),
-        cmocka_unit_test(label_copies),
+        cmocka_unit_test(label_copies),         cmocka_unit_test(lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

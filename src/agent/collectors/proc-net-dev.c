@@ -119,28 +119,6 @@ static void dev_done(void *state)
 }
 
 /*
- * Reads one line into buf without its newline. Returns its length, -1 at end
- * of file, or -2 for a line that was too long or held a NUL byte (consumed
- * and to be skipped).
- */
-static int read_line(FILE *f, char *buf, size_t size)
-{
-    size_t len = 0;
-    bool bad = false;
-    int ch;
-    while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
-        if (ch == '\0' || len + 1 >= size)
-            bad = true;
-        else
-            buf[len++] = (char)ch;
-    }
-    if (ch == EOF && len == 0 && !bad)
-        return -1;
-    buf[len] = '\0';
-    return bad ? -2 : (int)len;
-}
-
-/*
  * Splits a line into name and the columns we export. Returns 1 when both
  * are good, 0 when only the name is, -1 when the line names no interface.
  */
@@ -311,7 +289,7 @@ static int dev_collect(void *state, const struct ward_collect_ctx *ctx)
     bool any = false;
     char line[NET_LINE_MAX];
     for (size_t lines = 0; lines < NET_MAX_LINES; lines++) {
-        int len = read_line(f, line, sizeof(line));
+        int len = ward_collect_read_line(f, line, sizeof(line));
         if (len == -1)
             break;
         char name[IFNAMSIZ];

@@ -117,27 +117,6 @@ static void wifi_done(void *state)
 /* ---- /proc/net/wireless ---- */
 
 /*
- * Reads one line into buf without its newline. Returns its length, -1 at end
- * of file, or -2 for a line that was too long or held a NUL byte.
- */
-static int read_line(FILE *f, char *buf, size_t size)
-{
-    size_t len = 0;
-    bool bad = false;
-    int ch;
-    while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
-        if (ch == '\0' || len + 1 >= size)
-            bad = true;
-        else
-            buf[len++] = (char)ch;
-    }
-    if (ch == EOF && len == 0 && !bad)
-        return -1;
-    buf[len] = '\0';
-    return bad ? -2 : (int)len;
-}
-
-/*
  * Parses a small signed decimal with an optional trailing '.' (the kernel's
  * "updated" mark), ending at a blank or the end of the line.
  */
@@ -237,7 +216,7 @@ static int read_wireless(const struct ward_collect_ctx *ctx)
     int found = 0;
     char line[WIFI_LINE_MAX];
     for (size_t lines = 0; lines < WIFI_MAX_LINES; lines++) {
-        int len = read_line(f, line, sizeof(line));
+        int len = ward_collect_read_line(f, line, sizeof(line));
         if (len == -1)
             break;
         if (len >= 0 && wireless_line(ctx, line, seen, &n_seen))
