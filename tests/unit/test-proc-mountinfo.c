@@ -4,7 +4,9 @@
  * results, malformed and overlong lines, the mount cap, and the deadline:
  * a statvfs that blocks is reported as an error within about the timeout,
  * is not retried while stuck, the number of stuck threads is bounded, and
- * everything recovers once the call returns.
+ * everything recovers once the call returns. On this machine, in a mount
+ * namespace of its own, the kept mount table is parsed again after a mount
+ * and an unmount.
  *
  * statvfs goes through the ward_disk_statvfs seam: fake_statvfs() answers
  * from a table keyed by mount point, and blocks on a gate for the mount
@@ -14,6 +16,7 @@
 #include <ftw.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -669,6 +674,60 @@ static void done_while_stuck(void **unused)
     assert_int_equal(threads(), base);
 }
 
+/* In a forked child: 0 when the mount table follows a mount and an unmount, 77 without a namespace.
+ */
+static int live_table_child(const char *dir)
+{
+    if (unshare(CLONE_NEWNS) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+        return 77;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return 77;
+    ward_disk_statvfs = statvfs;
+    void *st;
+    struct recorder r;
+    rec_init(&r);
+    char labels[512];
+    snprintf(labels, sizeof(labels), "device=ward-test,mountpoint=%s,fstype=tmpfs", dir);
+    if (c->init(&st) < 0 || collector_run(c, st, "", NULL, &r) < 0 ||
+        rec_find(&r, "disk_total_bytes", labels))
+        return 1;
+    if (mount("ward-test", dir, "tmpfs", 0, "size=1m") < 0)
+        return 77;
+    if (collector_run(c, st, "", NULL, &r) < 0 || !rec_find(&r, "disk_total_bytes", labels))
+        return 2;
+    /* Unchanged: the same mounts from the kept table. */
+    if (collector_run(c, st, "", NULL, &r) < 0 || !rec_find(&r, "disk_total_bytes", labels))
+        return 3;
+    if (umount(dir) < 0)
+        return 4;
+    if (collector_run(c, st, "", NULL, &r) < 0 || rec_find(&r, "disk_total_bytes", labels))
+        return 5;
+    c->done(st);
+    rec_done(&r);
+    return 0;
+}
+
+static void live_table_follows_mounts(void **unused)
+{
+    (void)unused;
+    char dir[] = "/tmp/ward-test-mnt-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0755), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(live_table_child(dir));
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(rmdir(dir), 0);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) {
+        print_message("skipped: cannot create a mount namespace with a tmpfs here\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -683,6 +742,7 @@ int main(void)
         cmocka_unit_test(hung_mount_times_out),
         cmocka_unit_test(stuck_threads_are_bounded),
         cmocka_unit_test(done_while_stuck),
+        cmocka_unit_test(live_table_follows_mounts),
     };
     return cmocka_run_group_tests(tests, NULL, remove_scratch);
 }

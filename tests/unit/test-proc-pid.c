@@ -3,20 +3,25 @@
  * lists on synthetic trees (two scans with known tick deltas, pids reused,
  * broken stat lines, ties) and on node_exporter's recorded /proc, plus
  * trees written by the tests themselves where a file must change between
- * two scans.
+ * two scans, and on this machine's /proc, where stat files stay open
+ * between scans and must be closed when their process ends.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -402,10 +407,112 @@ static void passwd_changes_and_corrupt_ticks(void **unused)
     near(rec_value(&r, "top_rss_bytes", "pid=1,name=job,user=1000"), 10 * page());
     near(rec_value(&r, "top_cpu_percent", "pid=1,name=job,user=1000"), pct(150, 15000));
 
+    /* The process changes its uid: the one read at T0 holds for a minute. */
+    put(tmp_root, "proc/1/status", "Name:\tjob\nUid:\t2000\t2000\t2000\t2000\n");
+    assert_int_equal(run_at(st, tmp_root, T0 + 45000, 10, &r), 0);
+    near(rec_value(&r, "top_rss_bytes", "pid=1,name=job,user=1000"), 10 * page());
+    assert_int_equal(run_at(st, tmp_root, T0 + 60000, 10, &r), 0);
+    near(rec_value(&r, "top_rss_bytes", "pid=1,name=job,user=2000"), 10 * page());
+
     /* The process exits: nothing to count, the tree has no process left. */
     snprintf(path, sizeof(path), "%s/proc/1/stat", tmp_root);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(run_at(st, tmp_root, T0 + 45000, 10, &r), -ENODATA);
+    assert_int_equal(run_at(st, tmp_root, T0 + 75000, 10, &r), -ENODATA);
+    c->done(st);
+    rec_done(&r);
+}
+
+/* Counts this process's open files that are some /proc/PID/stat, and whether one is pid's. */
+static size_t kept_stat_files(pid_t pid, bool *has_pid)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "/proc/%d/stat", (int)pid);
+    *has_pid = false;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char link[300], target[256];
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        unsigned p;
+        char tail[8];
+        if (sscanf(target, "/proc/%u/%7s", &p, tail) == 2 && strcmp(tail, "stat") == 0)
+            n++;
+        if (strcmp(target, want) == 0)
+            *has_pid = true;
+    }
+    closedir(d);
+    return n;
+}
+
+static void live_stat_files_follow_their_process(void **unused)
+{
+    (void)unused;
+    /* A child that waits on a pipe until the test kills it. */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        char ch;
+        close(fds[1]);
+        (void)read(fds[0], &ch, 1);
+        _exit(0);
+    }
+    close(fds[0]);
+
+    void *st;
+    struct recorder r;
+    rec_init(&r);
+    assert_int_equal(c->init(&st), 0);
+    bool has;
+    assert_int_equal(kept_stat_files(child, &has), 0);
+    assert_int_equal(run_at(st, "", T0, 10, &r), 0);
+    assert_true(rec_value(&r, "processes_pids", "") >= 2);
+    assert_true(kept_stat_files(child, &has) >= 2);
+    assert_true(has);
+
+    /* The child ends: its file is closed at the next scan, the others stay. */
+    assert_int_equal(kill(child, SIGKILL), 0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    close(fds[1]);
+    assert_int_equal(run_at(st, "", T0 + 15000, 10, &r), 0);
+    assert_true(kept_stat_files(child, &has) >= 1);
+    assert_false(has);
+
+    /* A recorded tree keeps no files; done closes the rest. */
+    assert_int_equal(run_at(st, FIXTURES "/proc-pid-a", T0 + 30000, 10, &r), 0);
+    assert_int_equal(kept_stat_files(child, &has), 0);
+    assert_int_equal(run_at(st, "", T0 + 45000, 10, &r), 0);
+    c->done(st);
+    assert_int_equal(kept_stat_files(child, &has), 0);
+    rec_done(&r);
+}
+
+static void live_stat_files_within_budget(void **unused)
+{
+    (void)unused;
+    /* With 16 descriptors allowed, at most 8 stat files stay open. */
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 16;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    void *st;
+    assert_int_equal(c->init(&st), 0);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    struct recorder r;
+    rec_init(&r);
+    bool has;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(run_at(st, "", T0 + i * 15000, 10, &r), 0);
+        assert_true(kept_stat_files(0, &has) <= 8);
+    }
     c->done(st);
     rec_done(&r);
 }
@@ -422,6 +529,8 @@ int main(void)
         cmocka_unit_test(absent_or_empty_proc),
         cmocka_unit_test(recorded_machine),
         cmocka_unit_test_teardown(passwd_changes_and_corrupt_ticks, remove_root),
+        cmocka_unit_test(live_stat_files_follow_their_process),
+        cmocka_unit_test(live_stat_files_within_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

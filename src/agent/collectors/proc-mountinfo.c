@@ -34,6 +34,11 @@
  * case is too rare for a second pass.) At most MAX_MOUNTS are kept;
  * disk_mounts_dropped counts the rest and those with overlong labels.
  *
+ * On a real procfs the mount table stays open and is parsed again only when
+ * it changed: poll(2) on a mountinfo or mounts file reports POLLPRI once
+ * the namespace's mounts change after it was opened or last polled, as
+ * systemd and libmount use it. A recorded tree is read again every time.
+ *
  * The deadline. statvfs on a dead NFS server or a wedged FUSE daemon can
  * block forever, and nothing can interrupt it, so it runs on a worker
  * thread while the collector waits on a condition variable with a timeout
@@ -55,6 +60,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <linux/magic.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -62,6 +69,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <time.h>
 
 /* Mounts reported per collection. */
@@ -159,6 +167,10 @@ struct state {
     struct mount mounts[MAX_MOUNTS];
     size_t n_mounts;
     size_t dropped;
+    FILE *table;                     /* the mount table of a real procfs, kept open; or NULL */
+    bool mountinfo;                  /* table is a mountinfo file, not /proc/mounts */
+    char *table_root;                /* the host root table was found under */
+    int parse_result;                /* of the last parse of table */
     struct worker *idle;             /* serves the next call, or NULL */
     struct worker *stuck[MAX_STUCK]; /* timed out, call still running */
     size_t n_stuck;
@@ -340,6 +352,9 @@ static void disk_done(void *state)
     }
     for (size_t i = 0; i < st->n_stuck; i++)
         worker_release(st->stuck[i]);
+    if (st->table)
+        fclose(st->table);
+    free(st->table_root);
     free(st);
 }
 
@@ -574,13 +589,54 @@ static FILE *open_table(const struct ward_collect_ctx *ctx, bool *mountinfo)
     return NULL;
 }
 
+static void forget_table(struct state *st)
+{
+    if (st->table)
+        fclose(st->table);
+    st->table = NULL;
+    free(st->table_root);
+    st->table_root = NULL;
+}
+
+/*
+ * The mount table to parse: the kept one, rewound, when it changed since the
+ * last parse; NULL with *unchanged set when it did not; else a new one
+ * (kept when it is on procfs). NULL with errno set when none opens.
+ */
+static FILE *changed_table(struct state *st, const struct ward_collect_ctx *ctx, bool *unchanged)
+{
+    const char *root = ctx->root ? ctx->root : "";
+    *unchanged = false;
+    if (st->table && strcmp(st->table_root, root) == 0) {
+        struct pollfd p = {.fd = fileno(st->table), .events = POLLPRI};
+        if (poll(&p, 1, 0) == 0) {
+            *unchanged = true;
+            return NULL;
+        }
+        rewind(st->table);
+        return st->table;
+    }
+    forget_table(st);
+    FILE *f = open_table(ctx, &st->mountinfo);
+    if (!f)
+        return NULL;
+    struct statfs sf;
+    if (fstatfs(fileno(f), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC &&
+        (st->table_root = strdup(root)))
+        st->table = f;
+    return f;
+}
+
 /* Reads the mount table into st->mounts. Returns 0, or a negative errno. */
 static int read_mounts(struct state *st, const struct ward_collect_ctx *ctx)
 {
-    bool mountinfo;
-    FILE *f = open_table(ctx, &mountinfo);
+    bool unchanged;
+    FILE *f = changed_table(st, ctx, &unchanged);
+    if (unchanged)
+        return st->parse_result;
     if (!f)
         return -errno;
+    bool mountinfo = st->mountinfo;
     st->n_mounts = 0;
     st->dropped = 0;
     size_t parsed = 0, lines = 0;
@@ -611,10 +667,14 @@ static int read_mounts(struct state *st, const struct ward_collect_ctx *ctx)
         add_mount(st, &m);
     }
     int err = ferror(f) ? (errno > 0 ? errno : EIO) : 0;
-    fclose(f);
+    if (f != st->table)
+        fclose(f);
+    else if (err)
+        forget_table(st);
     if (err)
         return -err;
-    return parsed ? 0 : -ENODATA;
+    st->parse_result = parsed ? 0 : -ENODATA;
+    return st->parse_result;
 }
 
 static struct timespec after_ms(const struct timespec *t, int64_t ms)

@@ -4,15 +4,25 @@
  *
  * One scan walks the numeric directories of /proc (at most MAX_PROCS) and
  * reads each one's stat, a single line of a few hundred bytes, into a buffer
- * on the stack. Nothing else is read per process: cmdline and environ are
+ * on the stack. On a real procfs the stat file of a process stays open from
+ * one scan to the next and is read again from offset 0, which regenerates
+ * it: opening it again would cost a path walk and a pid lookup, most of the
+ * collector's time. An open stat file follows its process, not its pid:
+ * once the process is gone a read fails, the file is closed, and the pid is
+ * opened afresh (it may name a new process by now). At most half the
+ * descriptors RLIMIT_NOFILE allows (and MAX_KEPT_FDS) stay open; beyond
+ * that a process's stat is opened and closed per scan. Each kept file costs
+ * the kernel about a page. Recorded trees (not procfs) are opened per scan,
+ * as a file there does not end with its process. The /proc directory itself
+ * stays open and is rewound. Nothing else is read per process: cmdline and environ are
  * never touched (reading them takes the target's mm lock and can hang on a
  * stuck process, and they may hold secrets), and status is read only for the
  * handful of processes that make it into a top list, to name their real
- * user. RSS comes from stat's rss field times the page size, read from the
- * same mm counters as status's VmRSS, so choosing the largest processes
- * costs no extra read. Recent kernels sum those per-CPU counters exactly
- * for status only, so stat can lag VmRSS by some pages per CPU (about
- * 200 KiB seen on a 2-CPU 6.18 kernel): nothing that changes a ranking.
+ * user; that uid is remembered with the process for UID_TTL_MS. RSS comes from stat's rss field
+ * times the page size, read from the same mm counters as status's VmRSS, so choosing the largest
+ * processes costs no extra read. Recent kernels sum those per-CPU counters exactly for status only,
+ * so stat can lag VmRSS by some pages per CPU (about 200 KiB seen on a 2-CPU 6.18 kernel): nothing
+ * that changes a ranking.
  *
  * A process is known by pid and start time (in ticks since boot), so a pid
  * reused between two scans is not mistaken for the old process. The CPU
@@ -21,8 +31,8 @@
  * add up, so a process can exceed 100. The ticks of the previous scan live in
  * an open-addressing hash table; two tables alternate, so the table for the
  * next scan holds only the processes alive now and a vanished process simply
- * drops out. Their size follows the number of processes (never more than
- * twice MAX_PROCS slots) and stops allocating once it has grown.
+ * drops out (its kept stat file is closed). Their size follows the number of processes (never more
+ * than twice MAX_PROCS slots) and stops allocating once it has grown.
  *
  * The first scan only sets the baseline. A process that started after the
  * previous scan (its start time is later than any start time that scan saw)
@@ -31,8 +41,9 @@
  * missed it) only sets its baseline. A tick count that goes backwards, or a
  * delta that would mean more than MAX_CPUS busy cores, is dropped as corrupt.
  * Scans closer together than MIN_ELAPSED_MS keep the older baseline, since
- * tick granularity makes short intervals noisy; a clock that went backwards
- * starts a new baseline.
+ * tick granularity makes short intervals noisy: such a scan carries each
+ * process's older ticks forward instead of its own. A clock that went
+ * backwards starts a new baseline.
  *
  * The top lists are chosen with a fixed-size min-heap per list (O(n log N)
  * over all processes, no sort of the whole set), hold only processes with a
@@ -50,13 +61,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #define MAX_PROCS        65536               /* pid directories examined per scan */
@@ -65,6 +80,8 @@
 #define MAX_THREADS      (UINT64_C(1) << 30) /* the kernel's tid space */
 #define MIN_ELAPSED_MS   1000                /* shorter scan intervals keep the older baseline */
 #define MIN_TABLE_SLOTS  1024                /* initial slots of a tick table (a power of two) */
+#define MAX_KEPT_FDS     4096                /* stat files kept open between scans */
+#define UID_TTL_MS       60000               /* how long a process's uid is trusted */
 #define NAME_MAX_LEN     64    /* bytes of a name label; kernel worker names reach 64 */
 #define USER_MAX_LEN     32    /* bytes of a user label, as useradd allows */
 #define STAT_BUF         1024  /* stat's fields up to rss fit well within this */
@@ -117,11 +134,16 @@ struct pstat {
     uint64_t rss_pages;
 };
 
-/* A process's ticks at a scan; pid 0 marks a free slot. */
+/* A process at a scan; pid 0 marks a free slot. */
 struct slot {
     uint64_t start;
-    uint64_t ticks;
+    uint64_t ticks; /* the baseline for its next CPU share */
+    int64_t uid_ms; /* when uid was read */
     int32_t pid;
+    int fd; /* its stat file, kept open; -1 when none */
+    uint32_t uid;
+    bool has_ticks; /* false: no baseline yet */
+    bool has_uid;
 };
 
 struct table {
@@ -159,6 +181,11 @@ struct file_id {
 struct state {
     double hz;
     uint64_t page_size;
+    DIR *proc;        /* root/proc, rewound for every scan */
+    char *proc_path;  /* what proc is */
+    bool procfs;      /* proc is a real procfs: stat files may stay open */
+    size_t fd_budget; /* stat files that may stay open */
+    size_t n_fds;     /* stat files open in the tables */
     struct table tables[2];
     int prev; /* index of the previous scan's table */
     bool have_prev;
@@ -277,31 +304,31 @@ static size_t slot_of(const struct table *t, int32_t pid)
     return ((uint32_t)pid * UINT32_C(2654435761)) & (t->cap - 1);
 }
 
-static const struct slot *table_find(const struct table *t, int32_t pid, uint64_t start)
+static struct slot *table_find(const struct table *t, int32_t pid)
 {
     if (t->n == 0)
         return NULL;
     for (size_t i = slot_of(t, pid);; i = (i + 1) & (t->cap - 1)) {
-        const struct slot *s = &t->slots[i];
+        struct slot *s = &t->slots[i];
         if (s->pid == 0)
             return NULL;
         if (s->pid == pid)
-            return s->start == start ? s : NULL;
+            return s;
     }
 }
 
-static void table_insert(struct table *t, int32_t pid, uint64_t start, uint64_t ticks)
+static void table_insert(struct table *t, const struct slot *s)
 {
-    size_t i = slot_of(t, pid);
-    while (t->slots[i].pid != 0 && t->slots[i].pid != pid)
+    size_t i = slot_of(t, s->pid);
+    while (t->slots[i].pid != 0 && t->slots[i].pid != s->pid)
         i = (i + 1) & (t->cap - 1);
     if (t->slots[i].pid == 0)
         t->n++;
-    t->slots[i] = (struct slot){.start = start, .ticks = ticks, .pid = pid};
+    t->slots[i] = *s;
 }
 
 /* Records a process; keeps the load at most one half, growing when it can. */
-static int table_put(struct table *t, int32_t pid, uint64_t start, uint64_t ticks)
+static int table_put(struct table *t, const struct slot *s)
 {
     if ((t->n + 1) * 2 > t->cap) {
         struct table bigger = {.cap = t->cap * 2};
@@ -310,16 +337,29 @@ static int table_put(struct table *t, int32_t pid, uint64_t start, uint64_t tick
             return -ENOMEM;
         for (size_t i = 0; i < t->cap; i++)
             if (t->slots[i].pid != 0)
-                table_insert(&bigger, t->slots[i].pid, t->slots[i].start, t->slots[i].ticks);
+                table_insert(&bigger, &t->slots[i]);
         free(t->slots);
         *t = bigger;
     }
-    table_insert(t, pid, start, ticks);
+    table_insert(t, s);
     return 0;
 }
 
-static void table_clear(struct table *t)
+/* Closes the stat files kept in a table. */
+static void table_close_files(struct state *st, struct table *t)
 {
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].pid != 0 && t->slots[i].fd >= 0) {
+            close(t->slots[i].fd);
+            t->slots[i].fd = -1;
+            st->n_fds--;
+        }
+}
+
+/* Empties a table, closing the stat files still kept in it. */
+static void table_clear(struct state *st, struct table *t)
+{
+    table_close_files(st, t);
     memset(t->slots, 0, t->cap * sizeof(*t->slots));
     t->n = 0;
 }
@@ -475,13 +515,33 @@ static bool process_uid(const struct ward_collect_ctx *ctx, int32_t pid, uint32_
     return true;
 }
 
+/* The uid of a process of this scan, remembered in its slot for UID_TTL_MS. */
+static bool cached_uid(struct state *st, const struct ward_collect_ctx *ctx, int32_t pid,
+                       uint32_t *uid)
+{
+    struct slot *s = table_find(&st->tables[st->prev], pid);
+    int64_t age = s && s->has_uid ? ctx->now_ms - s->uid_ms : -1;
+    if (age >= 0 && age < UID_TTL_MS) {
+        *uid = s->uid;
+        return true;
+    }
+    if (!process_uid(ctx, pid, uid))
+        return false;
+    if (s) {
+        s->uid = *uid;
+        s->uid_ms = ctx->now_ms;
+        s->has_uid = true;
+    }
+    return true;
+}
+
 static void emit_top(struct state *st, const struct ward_collect_ctx *ctx, struct heap *h,
                      const struct ward_metric *m)
 {
     qsort(h->e, h->n, sizeof(h->e[0]), rank_cmp);
     for (size_t i = 0; i < h->n; i++) {
         uint32_t uid;
-        if (!process_uid(ctx, h->e[i].pid, &uid))
+        if (!cached_uid(st, ctx, h->e[i].pid, &uid))
             continue;
         char pid[16];
         snprintf(pid, sizeof(pid), "%" PRId32, h->e[i].pid);
@@ -495,15 +555,17 @@ static void emit_top(struct state *st, const struct ward_collect_ctx *ctx, struc
  * The CPU share of a process since the previous scan, elapsed_ms ago. False
  * when there is no baseline for it or the ticks make no sense.
  */
-static bool cpu_share(const struct state *st, int32_t pid, const struct pstat *ps,
+static bool cpu_share(const struct state *st, const struct slot *old, const struct pstat *ps,
                       int64_t elapsed_ms, double *out)
 {
     uint64_t was = 0;
-    const struct slot *s = table_find(&st->tables[st->prev], pid, ps->start);
-    if (s)
-        was = s->ticks;
-    else if (ps->start <= st->prev_max_start)
+    if (old && old->start == ps->start) {
+        if (!old->has_ticks)
+            return false;
+        was = old->ticks;
+    } else if (ps->start <= st->prev_max_start) {
         return false; /* alive at the previous scan, but that scan missed it */
+    }
     if (ps->ticks < was)
         return false;
     double pct = (double)(ps->ticks - was) / st->hz * 1000.0 / (double)elapsed_ms * 100.0;
@@ -513,14 +575,76 @@ static bool cpu_share(const struct state *st, int32_t pid, const struct pstat *p
     return true;
 }
 
+/* Opens root/proc, or rewinds it when it is open already. NULL with errno set. */
+static DIR *proc_dir(struct state *st, const struct ward_collect_ctx *ctx)
+{
+    char path[4096];
+    int r = ward_collect_path(ctx, "/proc", path, sizeof(path));
+    if (r < 0) {
+        errno = -r;
+        return NULL;
+    }
+    if (st->proc && strcmp(st->proc_path, path) == 0) {
+        rewinddir(st->proc);
+        return st->proc;
+    }
+    /* Another root (tests): the files kept belong to the old one. */
+    table_close_files(st, &st->tables[st->prev]);
+    if (st->proc)
+        closedir(st->proc);
+    free(st->proc_path);
+    st->proc_path = NULL;
+    st->proc = opendir(path);
+    if (!st->proc)
+        return NULL;
+    st->proc_path = strdup(path);
+    if (!st->proc_path) {
+        closedir(st->proc);
+        st->proc = NULL;
+        errno = ENOMEM;
+        return NULL;
+    }
+    struct statfs sf;
+    st->procfs = fstatfs(dirfd(st->proc), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+    return st->proc;
+}
+
+/*
+ * Reads the stat line of pid into line (size bytes), NUL-terminated, through
+ * *fd: the file kept from the previous scan, or -1. On return *fd is the
+ * open file, or -1. Returns false when the process is gone or unreadable.
+ */
+static bool read_stat(int dir_fd, int32_t pid, int *fd, char *line, size_t size)
+{
+    ssize_t n = -1;
+    if (*fd >= 0) {
+        n = pread(*fd, line, size - 1, 0);
+        if (n <= 0) { /* its process ended */
+            close(*fd);
+            *fd = -1;
+        }
+    }
+    if (*fd < 0) {
+        char rel[32];
+        snprintf(rel, sizeof(rel), "%" PRId32 "/stat", pid);
+        *fd = openat(dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (*fd < 0)
+            return false;
+        n = read(*fd, line, size - 1);
+    }
+    if (n <= 0) {
+        close(*fd);
+        *fd = -1;
+        return false;
+    }
+    line[n] = '\0';
+    return true;
+}
+
 static int pid_collect(void *state, const struct ward_collect_ctx *ctx)
 {
     struct state *st = state;
-    char path[4096];
-    int r = ward_collect_path(ctx, "/proc", path, sizeof(path));
-    if (r < 0)
-        return r;
-    DIR *dir = opendir(path);
+    DIR *dir = proc_dir(st, ctx);
     if (!dir)
         return -errno;
 
@@ -529,8 +653,7 @@ static int pid_collect(void *state, const struct ward_collect_ctx *ctx)
     bool keep_baseline = st->have_prev && elapsed >= 0 && elapsed < MIN_ELAPSED_MS;
     int64_t top_n = ctx->settings ? ctx->settings->top_n : WARD_TOP_N_DEFAULT;
     size_t n_top = top_n <= 0 ? 0 : top_n > MAX_TOP_N ? MAX_TOP_N : (size_t)top_n;
-    struct table *cur = &st->tables[!st->prev];
-    table_clear(cur);
+    struct table *prev = &st->tables[st->prev], *cur = &st->tables[!st->prev];
     st->cpu.n = st->rss.n = 0;
 
     uint64_t counts[N_STATES] = {0}, threads = 0, procs = 0, max_start = 0;
@@ -541,26 +664,70 @@ static int pid_collect(void *state, const struct ward_collect_ctx *ctx)
         if (pid == 0)
             continue;
         seen++;
-        char rel[48], line[STAT_BUF];
+        struct slot *old = table_find(prev, pid);
+        struct slot now = {.pid = pid, .fd = -1};
+        if (old && old->fd >= 0) {
+            now.fd = old->fd;
+            old->fd = -1;
+            st->n_fds--;
+        }
+        char line[STAT_BUF];
         struct pstat ps;
-        snprintf(rel, sizeof(rel), "/proc/%" PRId32 "/stat", pid);
         /* A process that exited since readdir, or a broken line, is skipped. */
-        if (ward_collect_read(ctx, rel, line, sizeof(line)) < 0 || parse_stat(line, &ps) < 0)
+        if (!read_stat(dirfd(dir), pid, &now.fd, line, sizeof(line)))
             continue;
+        if (parse_stat(line, &ps) < 0) {
+            close(now.fd);
+            continue;
+        }
         procs++;
         counts[state_index(ps.state)]++;
         threads += ps.threads; /* at most MAX_PROCS * MAX_THREADS: no overflow */
         if (ps.start > max_start)
             max_start = ps.start;
         double pct;
-        if (rates && cpu_share(st, pid, &ps, elapsed, &pct) && pct > 0)
+        if (rates && cpu_share(st, old, &ps, elapsed, &pct) && pct > 0)
             heap_offer(&st->cpu, n_top, pct, pid, &ps);
         if (ps.rss_pages > 0 && ps.rss_pages <= UINT64_MAX / st->page_size)
             heap_offer(&st->rss, n_top, (double)(ps.rss_pages * st->page_size), pid, &ps);
+
+        bool same = old && old->start == ps.start;
+        now.start = ps.start;
+        now.ticks = ps.ticks;
+        now.has_ticks = true;
+        if (keep_baseline && same) {
+            now.ticks = old->ticks;
+            now.has_ticks = old->has_ticks;
+        } else if (keep_baseline) {
+            /* New since the kept baseline: it counts from its start. Else it was missed. */
+            now.ticks = 0;
+            now.has_ticks = ps.start > st->prev_max_start;
+        }
+        if (same) {
+            now.uid = old->uid;
+            now.uid_ms = old->uid_ms;
+            now.has_uid = old->has_uid;
+        }
+        if (now.fd >= 0 && (!st->procfs || st->n_fds >= st->fd_budget)) {
+            close(now.fd);
+            now.fd = -1;
+        }
         /* Without memory to grow, the process only misses its next CPU share. */
-        (void)table_put(cur, pid, ps.start, ps.ticks);
+        if (table_put(cur, &now) < 0) {
+            if (now.fd >= 0)
+                close(now.fd);
+        } else if (now.fd >= 0) {
+            st->n_fds++;
+        }
     }
-    closedir(dir);
+    /* What is left of the previous scan has ended. */
+    table_clear(st, prev);
+    st->prev = !st->prev;
+    if (!keep_baseline) {
+        st->have_prev = true;
+        st->prev_ms = ctx->now_ms;
+        st->prev_max_start = max_start;
+    }
     if (procs == 0)
         return -ENODATA;
 
@@ -577,13 +744,6 @@ static int pid_collect(void *state, const struct ward_collect_ctx *ctx)
     }
     emit_top(st, ctx, &st->cpu, &top_cpu_m);
     emit_top(st, ctx, &st->rss, &top_rss_m);
-
-    if (!keep_baseline) {
-        st->prev = !st->prev;
-        st->have_prev = true;
-        st->prev_ms = ctx->now_ms;
-        st->prev_max_start = max_start;
-    }
     return 0;
 }
 
@@ -592,8 +752,14 @@ static void pid_done(void *state)
     struct state *st = state;
     if (!st)
         return;
-    free(st->tables[0].slots);
-    free(st->tables[1].slots);
+    for (int i = 0; i < 2; i++)
+        if (st->tables[i].slots) {
+            table_clear(st, &st->tables[i]);
+            free(st->tables[i].slots);
+        }
+    if (st->proc)
+        closedir(st->proc);
+    free(st->proc_path);
     free(st);
 }
 
@@ -605,6 +771,9 @@ static int pid_init(void **state)
     long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     st->hz = hz > 0 ? (double)hz : 100.0;
     st->page_size = page > 0 ? (uint64_t)page : 4096;
+    struct rlimit rl;
+    rlim_t half = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur / 2 : 0;
+    st->fd_budget = half < MAX_KEPT_FDS ? (size_t)half : MAX_KEPT_FDS;
     for (int i = 0; i < 2; i++) {
         st->tables[i].cap = MIN_TABLE_SLOTS;
         st->tables[i].slots = calloc(MIN_TABLE_SLOTS, sizeof(struct slot));
