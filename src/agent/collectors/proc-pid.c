@@ -5,52 +5,54 @@
  * One scan walks the numeric directories of /proc (at most MAX_PROCS) and
  * reads each one's stat, a single line of a few hundred bytes, into a buffer
  * on the stack. On a real procfs the stat file of a process stays open from
- * one scan to the next and is read again from offset 0, which regenerates
- * it: opening it again would cost a path walk and a pid lookup, most of the
- * collector's time. An open stat file follows its process, not its pid:
- * once the process is gone a read fails, the file is closed, and the pid is
- * opened afresh (it may name a new process by now). At most half the
- * descriptors RLIMIT_NOFILE allows (and MAX_KEPT_FDS) stay open; beyond
- * that a process's stat is opened and closed per scan. Each kept file costs
- * the kernel about a page. Recorded trees (not procfs) are opened per scan,
- * as a file there does not end with its process. The /proc directory itself
- * stays open and is rewound. Nothing else is read per process: cmdline and environ are
- * never touched (reading them takes the target's mm lock and can hang on a
- * stuck process, and they may hold secrets), and status is read only for the
- * handful of processes that make it into a top list, to name their real
- * user; that uid is remembered with the process for UID_TTL_MS. RSS comes from stat's rss field
- * times the page size, read from the same mm counters as status's VmRSS, so choosing the largest
- * processes costs no extra read. Recent kernels sum those per-CPU counters exactly for status only,
- * so stat can lag VmRSS by some pages per CPU (about 200 KiB seen on a 2-CPU 6.18 kernel): nothing
- * that changes a ranking.
+ * one scan to the next and is read again from offset 0, which regenerates it:
+ * opening it again would cost a path walk and a pid lookup, most of the
+ * collector's time. An open stat file follows its process, not its pid: once
+ * the process is gone a read fails, the file is closed, and the pid is opened
+ * afresh (it may name a new process by now). At most half the descriptors
+ * RLIMIT_NOFILE allows (and MAX_KEPT_FDS) stay open; beyond that a process's
+ * stat is opened and closed per scan. Each kept file costs the kernel about a
+ * page. Recorded trees (not procfs) are opened per scan, as a file there does
+ * not end with its process. The /proc directory itself stays open and is
+ * rewound. Nothing else is read per process: cmdline and environ are never
+ * touched (reading them takes the target's mm lock and can hang on a stuck
+ * process, and they may hold secrets), and status is read only for the
+ * handful of processes that make it into a top list, to name their real user;
+ * that uid is remembered with the process for UID_TTL_MS. RSS comes from
+ * stat's rss field times the page size, read from the same mm counters as
+ * status's VmRSS, so choosing the largest processes costs no extra read.
+ * Recent kernels sum those per-CPU counters exactly for status only, so stat
+ * can lag VmRSS by some pages per CPU (about 200 KiB seen on a 2-CPU 6.18
+ * kernel): nothing that changes a ranking.
  *
  * A process is known by pid and start time (in ticks since boot), so a pid
- * reused between two scans is not mistaken for the old process. The CPU
- * share is the delta of utime + stime between two scans over the wall-clock
- * time between them (ctx->now_ms), where 100 means one core busy; threads
- * add up, so a process can exceed 100. The ticks of the previous scan live in
- * an open-addressing hash table; two tables alternate, so the table for the
- * next scan holds only the processes alive now and a vanished process simply
- * drops out (its kept stat file is closed). Their size follows the number of processes (never more
- * than twice MAX_PROCS slots) and stops allocating once it has grown.
+ * reused between two scans is not mistaken for the old process. The CPU share
+ * is the delta of utime + stime between two scans over the wall-clock time
+ * between them (ctx->now_ms), where 100 means one core busy; threads add up,
+ * so a process can exceed 100. The ticks of the previous scan live in an
+ * open-addressing hash table; two tables alternate, so the table for the next
+ * scan holds only the processes alive now and a vanished process simply drops
+ * out (its kept stat file is closed). Their size follows the number of
+ * processes (never more than twice MAX_PROCS slots) and stops allocating once
+ * it has grown.
  *
  * The first scan only sets the baseline. A process that started after the
  * previous scan (its start time is later than any start time that scan saw)
- * counts from its start, so a short busy job shows up at once; a process
- * that is missing from the previous table but is older than that (the scan
- * missed it) only sets its baseline. A tick count that goes backwards, or a
- * delta that would mean more than MAX_CPUS busy cores, is dropped as corrupt.
- * Scans closer together than MIN_ELAPSED_MS keep the older baseline, since
- * tick granularity makes short intervals noisy: such a scan carries each
- * process's older ticks forward instead of its own. A clock that went
- * backwards starts a new baseline.
+ * counts from its start, so a short busy job shows up at once; a process that
+ * is missing from the previous table but is older than that (the scan missed
+ * it) only sets its baseline. A tick count that goes backwards, or a delta
+ * that would mean more than MAX_CPUS busy cores, is dropped as corrupt. Scans
+ * closer together than MIN_ELAPSED_MS keep the older baseline, since tick
+ * granularity makes short intervals noisy: such a scan carries each process's
+ * older ticks forward instead of its own. A clock that went backwards starts
+ * a new baseline.
  *
  * The top lists are chosen with a fixed-size min-heap per list (O(n log N)
  * over all processes, no sort of the whole set), hold only processes with a
- * non-zero value, and break ties by the lower pid, so equal readings give
- * the same list every time. Labels are pid, name (comm: between the first
- * '(' and the last ')' of stat, since comm may itself hold parentheses and
- * spaces) and user, the name of the real uid from status, looked up in
+ * non-zero value, and break ties by the lower pid, so equal readings give the
+ * same list every time. Labels are pid, name (comm: between the first '(' and
+ * the last ')' of stat, since comm may itself hold parentheses and spaces)
+ * and user, the name of the real uid from status, looked up in
  * root/etc/passwd by a small cache that is dropped when the file changes;
  * users only known to NSS (LDAP, sssd) show as their number. When status
  * cannot be read the owner of /proc/PID stands in (the effective uid).
