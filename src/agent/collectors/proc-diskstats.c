@@ -310,7 +310,8 @@ static int diskstats_collect(void *state, const struct ward_collect_ctx *ctx)
         size_t n;
         if (bad || (n = parse_line(st->line, name, v)) == 0)
             continue;
-        if (use_sys ? !in_sys_block(ctx, name) : partition_of(name, disk))
+        /* With /sys/block, a skipped name needs no lookup; the naming rule needs them all. */
+        if (use_sys ? skipped(name) || !in_sys_block(ctx, name) : partition_of(name, disk))
             continue;
         memcpy(disk, name, strlen(name) + 1);
         if (skipped(name))

@@ -41,12 +41,17 @@
  *
  * The deadline. statvfs on a dead NFS server or a wedged FUSE daemon can
  * block forever, and nothing can interrupt it, so it runs on a worker
- * thread while the collector waits on a condition variable with a timeout
- * (settings.statvfs_timeout_ms). One worker serves the calls in turn and
- * stays for the next collection. When a call times out, the mount is
- * reported with disk_device_error 1, and the worker is detached and left
- * to finish alone: it frees itself when the call returns. While it is
- * stuck, its mount is reported as an error at once, without a new thread.
+ * thread while the collector waits on a condition variable. A collection
+ * hands the worker one job with every mount and is woken once, when the job
+ * is done, so a round costs two context switches however many mounts there
+ * are. Each call has its own timeout (settings.statvfs_timeout_ms) from the
+ * moment it starts: the worker notes when it begins a call, and the
+ * collector, when its wait times out, waits on if a later call has begun
+ * since. The worker stays for the next collection. When a call times out,
+ * the mount is reported with disk_device_error 1, the worker is detached
+ * and left to finish that call alone (it frees itself when the call
+ * returns), and the rest of the job goes to a new worker. While it is
+ * stuck, its mount is reported as an error at once, without a new call.
  * At most MAX_STUCK workers may be stuck; beyond that every mount is an
  * error until one returns, so the threads a bad mount can hold are
  * bounded. A whole collection waits at most WAIT_BUDGET timeouts, after
@@ -145,33 +150,53 @@ struct mount {
     bool whole_root; /* the whole filesystem is mounted here, not a subtree */
 };
 
+/* One statvfs call of a job: the mount it is for, its path, and its answer. */
+struct call {
+    size_t mount; /* index into the state's mounts */
+    const char *path;
+    struct statvfs sv;
+    int err; /* errno of the call, or 0 */
+};
+
+/* Calls a worker answers in order; the paths follow the calls in the same allocation. */
+struct job {
+    size_t n, done;          /* calls asked for, calls answered */
+    struct timespec started; /* when call[done] began (or the job was posted) */
+    struct call call[];
+};
+
 /*
- * A thread that runs statvfs calls one at a time. The collector and the
- * thread each hold a reference; the last to let go frees it, so a worker
- * left blocked outlives the collector's state safely.
+ * A thread that runs jobs of statvfs calls. The collector and the thread
+ * each hold a reference; the last to let go frees it and its job, so a
+ * worker left blocked outlives the collector's state safely.
  */
 struct worker {
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* a job was posted, a job finished, or retired */
+    pthread_cond_t cond; /* a job was posted or finished, or the worker retired */
     int refs;
-    bool busy;    /* a job is posted and not finished */
-    bool retired; /* exit once idle; no job will be posted again */
+    bool busy;       /* a job is posted and not finished */
+    bool retired;    /* stop after the call in progress and exit */
+    size_t stuck_at; /* the call it is stuck in, once retired by a timeout */
     int (*fn)(const char *path, struct statvfs *out);
-    char path[PATH_MAX];
-    struct statvfs result;
-    int err; /* errno of the finished job, or 0 */
+    struct job *job;
+};
+
+struct mount_result {
+    struct statvfs sv;
+    int err; /* errno, or 0 */
 };
 
 struct state {
     struct mount mounts[MAX_MOUNTS];
+    struct mount_result results[MAX_MOUNTS];
     size_t n_mounts;
     size_t dropped;
     FILE *table;                     /* the mount table of a real procfs, kept open; or NULL */
     bool mountinfo;                  /* table is a mountinfo file, not /proc/mounts */
     char *table_root;                /* the host root table was found under */
     int parse_result;                /* of the last parse of table */
-    struct worker *idle;             /* serves the next call, or NULL */
+    struct worker *idle;             /* serves the next job, or NULL */
     struct worker *stuck[MAX_STUCK]; /* timed out, call still running */
     size_t n_stuck;
     char line[LINE_BYTES];
@@ -192,6 +217,7 @@ static void worker_release(struct worker *w)
         return;
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
+    free(w->job);
     free(w);
 }
 
@@ -204,15 +230,21 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&w->cond, &w->lock);
         if (!w->busy)
             break;
-        /* The collector leaves path and fn alone while busy. */
-        pthread_mutex_unlock(&w->lock);
-        struct statvfs sv = {0};
-        errno = 0;
-        int r = w->fn(w->path, &sv);
-        int err = r == 0 ? 0 : (errno > 0 ? errno : EIO);
-        pthread_mutex_lock(&w->lock);
-        w->result = sv;
-        w->err = err;
+        /* The collector leaves the job and fn alone while busy. */
+        struct job *j = w->job;
+        while (j->done < j->n && !w->retired) {
+            struct call *c = &j->call[j->done];
+            clock_gettime(CLOCK_MONOTONIC, &j->started);
+            pthread_mutex_unlock(&w->lock);
+            struct statvfs sv = {0};
+            errno = 0;
+            int r = w->fn(c->path, &sv);
+            int err = r == 0 ? 0 : (errno > 0 ? errno : EIO);
+            pthread_mutex_lock(&w->lock);
+            c->sv = sv;
+            c->err = err;
+            j->done++;
+        }
         w->busy = false;
         pthread_cond_broadcast(&w->cond);
     }
@@ -277,54 +309,163 @@ static void reap_stuck(struct state *st)
 
 static bool is_stuck(const struct state *st, const char *path)
 {
-    /* A stuck worker's path no longer changes; only its thread reads it. */
-    for (size_t i = 0; i < st->n_stuck; i++)
-        if (strcmp(st->stuck[i]->path, path) == 0)
+    /* The path of the call a worker is stuck in never changes. */
+    for (size_t i = 0; i < st->n_stuck; i++) {
+        const struct worker *w = st->stuck[i];
+        if (strcmp(w->job->call[w->stuck_at].path, path) == 0)
             return true;
+    }
     return false;
 }
 
-/*
- * Runs statvfs(path) on the worker and waits until deadline (CLOCK_MONOTONIC).
- * Returns 0, -errno of the call, -ETIMEDOUT, or -EAGAIN when too many
- * workers are stuck to start another.
- */
-static int timed_statvfs(struct state *st, const char *path, const struct timespec *deadline,
-                         struct statvfs *out)
+/* A job for n calls whose paths take text_bytes in all (NULs included); NULL without memory. */
+static struct job *job_new(size_t n, size_t text_bytes)
 {
-    if (strlen(path) >= PATH_MAX)
-        return -ENAMETOOLONG;
-    if (!st->idle) {
-        if (st->n_stuck >= MAX_STUCK)
-            return -EAGAIN;
-        int r = worker_new(&st->idle);
-        if (r < 0)
-            return r;
+    struct job *j = malloc(sizeof(*j) + n * sizeof(struct call) + text_bytes);
+    if (j)
+        *j = (struct job){.n = 0};
+    return j;
+}
+
+/* Adds a call; the job must have been sized for it. */
+static void job_add(struct job *j, size_t cap, size_t mount, const char *path)
+{
+    char *text = (char *)&j->call[cap];
+    char *at = j->n ? (char *)j->call[j->n - 1].path + strlen(j->call[j->n - 1].path) + 1 : text;
+    memcpy(at, path, strlen(path) + 1);
+    j->call[j->n++] = (struct call){.mount = mount, .path = at};
+}
+
+/* A job of the calls of j from `from` on; NULL when there are none or no memory. */
+static struct job *job_rest(const struct job *j, size_t from)
+{
+    size_t n = j->n - from, text = 0;
+    for (size_t i = from; i < j->n; i++)
+        text += strlen(j->call[i].path) + 1;
+    struct job *rest = n ? job_new(n, text) : NULL;
+    for (size_t i = from; rest && i < j->n; i++)
+        job_add(rest, n, j->call[i].mount, j->call[i].path);
+    return rest;
+}
+
+static struct timespec after_ms(const struct timespec *t, int64_t ms)
+{
+    struct timespec r = {.tv_sec = t->tv_sec + (time_t)(ms / 1000),
+                         .tv_nsec = t->tv_nsec + (long)(ms % 1000) * 1000000L};
+    if (r.tv_nsec >= 1000000000L) {
+        r.tv_sec++;
+        r.tv_nsec -= 1000000000L;
     }
+    return r;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* When the call in progress of j times out: timeout_ms after it began, or at budget_end. */
+static struct timespec call_deadline(const struct job *j, int64_t timeout_ms,
+                                     const struct timespec *budget_end)
+{
+    struct timespec d = after_ms(&j->started, timeout_ms);
+    return before(budget_end, &d) ? *budget_end : d;
+}
+
+/*
+ * Hands j to the idle worker and waits until it is answered, each call
+ * within timeout_ms of its start and all before budget_end
+ * (CLOCK_MONOTONIC). The worker owns j from here on. Returns the number of
+ * calls answered, in order; when that is less than j->n, the next call
+ * timed out and its worker is stuck in it.
+ */
+static size_t run_job(struct state *st, struct job *j, int64_t timeout_ms,
+                      const struct timespec *budget_end)
+{
     struct worker *w = st->idle;
     pthread_mutex_lock(&w->lock);
-    memcpy(w->path, path, strlen(path) + 1);
+    free(w->job);
+    w->job = j;
     w->fn = ward_disk_statvfs;
+    clock_gettime(CLOCK_MONOTONIC, &j->started);
     w->busy = true;
     pthread_cond_broadcast(&w->cond);
-    /* 0 is a wakeup; ETIMEDOUT, or any error, ends the wait. */
-    int waited = 0;
-    while (w->busy && waited == 0)
-        waited = pthread_cond_timedwait(&w->cond, &w->lock, deadline);
-    bool finished = !w->busy;
-    int err = w->err;
-    if (finished)
-        *out = w->result;
-    else
+    while (w->busy) {
+        struct timespec deadline = call_deadline(j, timeout_ms, budget_end);
+        int e = pthread_cond_timedwait(&w->cond, &w->lock, &deadline);
+        if (e != ETIMEDOUT || !w->busy)
+            continue;
+        /* The deadline only moves when a new call started meanwhile. */
+        struct timespec moved = call_deadline(j, timeout_ms, budget_end);
+        if (before(&deadline, &moved))
+            continue;
         w->retired = true;
+        w->stuck_at = j->done;
+        break;
+    }
+    size_t answered = j->done;
+    bool stuck = w->retired;
     pthread_mutex_unlock(&w->lock);
-    if (finished)
-        return -err;
-    /* Idle workers exist only while fewer than MAX_STUCK are stuck. */
-    pthread_detach(w->thread);
-    st->stuck[st->n_stuck++] = w;
-    st->idle = NULL;
-    return -ETIMEDOUT;
+    if (stuck) {
+        /* Idle workers exist only while fewer than MAX_STUCK are stuck. */
+        pthread_detach(w->thread);
+        st->stuck[st->n_stuck++] = w;
+        st->idle = NULL;
+    }
+    return answered;
+}
+
+/* Sizes every mount with statvfs(root + mount point) into st->results, under the deadline. */
+static void size_mounts(struct state *st, const struct ward_collect_ctx *ctx, int64_t timeout_ms)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct timespec budget_end = after_ms(&now, timeout_ms * WAIT_BUDGET);
+    size_t root_len = ctx->root ? strlen(ctx->root) : 0;
+
+    reap_stuck(st);
+    struct job *j = job_new(st->n_mounts, st->n_mounts * (root_len + MAX_LABEL));
+    for (size_t i = 0; i < st->n_mounts; i++) {
+        char path[PATH_MAX];
+        int r = ward_collect_path(ctx, st->mounts[i].mountpoint, path, sizeof(path));
+        if (r == 0 && is_stuck(st, path))
+            r = -ETIMEDOUT; /* an error at once, without a second call */
+        if (r == 0 && !j)
+            r = -ENOMEM;
+        st->results[i].err = -r;
+        if (r == 0)
+            job_add(j, st->n_mounts, i, path);
+    }
+    while (j && j->n > 0) {
+        int err = 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!before(&now, &budget_end))
+            err = ETIMEDOUT;
+        else if (!st->idle && st->n_stuck >= MAX_STUCK)
+            err = EAGAIN;
+        else if (!st->idle)
+            err = -worker_new(&st->idle);
+        if (err) {
+            for (size_t i = 0; i < j->n; i++)
+                st->results[j->call[i].mount].err = err;
+            break; /* j was never handed over */
+        }
+        struct job *job = j;
+        size_t answered = run_job(st, job, timeout_ms, &budget_end);
+        for (size_t i = 0; i < answered; i++)
+            st->results[job->call[i].mount] =
+                (struct mount_result){job->call[i].sv, job->call[i].err};
+        j = NULL;
+        if (answered == job->n)
+            break;
+        st->results[job->call[answered].mount].err = ETIMEDOUT;
+        /* The rest goes to a new worker; job stays with the stuck one. */
+        j = job_rest(job, answered + 1);
+        if (!j)
+            for (size_t i = answered + 1; i < job->n; i++)
+                st->results[job->call[i].mount].err = ENOMEM;
+    }
+    free(j);
 }
 
 static int disk_init(void **state)
@@ -677,22 +818,6 @@ static int read_mounts(struct state *st, const struct ward_collect_ctx *ctx)
     return st->parse_result;
 }
 
-static struct timespec after_ms(const struct timespec *t, int64_t ms)
-{
-    struct timespec r = {.tv_sec = t->tv_sec + (time_t)(ms / 1000),
-                         .tv_nsec = t->tv_nsec + (long)(ms % 1000) * 1000000L};
-    if (r.tv_nsec >= 1000000000L) {
-        r.tv_sec++;
-        r.tv_nsec -= 1000000000L;
-    }
-    return r;
-}
-
-static bool before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 static void emit_sizes(const struct ward_collect_ctx *ctx, const struct statvfs *sv,
                        const struct ward_label *l)
 {
@@ -721,30 +846,15 @@ static int disk_collect(void *state, const struct ward_collect_ctx *ctx)
         timeout = WARD_STATVFS_TIMEOUT_MS;
     if (timeout > MAX_TIMEOUT_MS)
         timeout = MAX_TIMEOUT_MS;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    struct timespec budget_end = after_ms(&now, timeout * WAIT_BUDGET);
-
-    reap_stuck(st);
+    size_mounts(st, ctx, timeout);
     for (size_t i = 0; i < st->n_mounts; i++) {
         const struct mount *m = &st->mounts[i];
         const struct ward_label l[3] = {
             {"device", m->device}, {"mountpoint", m->mountpoint}, {"fstype", m->fstype}};
-        char path[PATH_MAX];
-        struct statvfs sv;
-        r = ward_collect_path(ctx, m->mountpoint, path, sizeof(path));
-        if (r == 0 && is_stuck(st, path))
-            r = -ETIMEDOUT;
-        if (r == 0) {
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            struct timespec deadline = after_ms(&now, timeout);
-            if (before(&budget_end, &deadline))
-                deadline = budget_end;
-            r = before(&now, &deadline) ? timed_statvfs(st, path, &deadline, &sv) : -ETIMEDOUT;
-        }
-        if (r == 0)
-            emit_sizes(ctx, &sv, l);
-        ward_emit(ctx, &device_error, r == 0 ? 0.0 : 1.0, l, 3);
+        const struct mount_result *res = &st->results[i];
+        if (res->err == 0)
+            emit_sizes(ctx, &res->sv, l);
+        ward_emit(ctx, &device_error, res->err == 0 ? 0.0 : 1.0, l, 3);
     }
     ward_emit0(ctx, &mounts_dropped, (double)st->dropped);
     return 0;
