@@ -34,10 +34,11 @@
  * case is too rare for a second pass.) At most MAX_MOUNTS are kept;
  * disk_mounts_dropped counts the rest and those with overlong labels.
  *
- * On a real procfs the mount table stays open and is parsed again only when
- * it changed: poll(2) on a mountinfo or mounts file reports POLLPRI once
- * the namespace's mounts change after it was opened or last polled, as
- * systemd and libmount use it. A recorded tree is read again every time.
+ * On a real procfs the mount table is parsed again only when it changed:
+ * poll(2) on an open mountinfo or mounts file reports POLLPRI once the
+ * namespace's mounts change after it was opened or last polled, as systemd
+ * and libmount use it, so a descriptor of the table last parsed stays open
+ * to be polled. A recorded tree is read again every time.
  *
  * The deadline. statvfs on a dead NFS server or a wedged FUSE daemon can
  * block forever, and nothing can interrupt it, so it runs on a worker
@@ -64,6 +65,7 @@
 #include "agent/collector.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <poll.h>
@@ -76,6 +78,7 @@
 #include <string.h>
 #include <sys/statfs.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Mounts reported per collection. */
 #define MAX_MOUNTS 256
@@ -192,10 +195,9 @@ struct state {
     struct mount_result results[MAX_MOUNTS];
     size_t n_mounts;
     size_t dropped;
-    FILE *table;                     /* the mount table of a real procfs, kept open; or NULL */
-    bool mountinfo;                  /* table is a mountinfo file, not /proc/mounts */
-    char *table_root;                /* the host root table was found under */
-    int parse_result;                /* of the last parse of table */
+    int watch;                       /* the procfs mount table parsed last, for poll; or -1 */
+    char *watch_root;                /* the host root watch was found under */
+    int parse_result;                /* of the last parse */
     struct worker *idle;             /* serves the next job, or NULL */
     struct worker *stuck[MAX_STUCK]; /* timed out, call still running */
     size_t n_stuck;
@@ -468,11 +470,21 @@ static void size_mounts(struct state *st, const struct ward_collect_ctx *ctx, in
     free(j);
 }
 
+static void forget_watch(struct state *st)
+{
+    if (st->watch >= 0)
+        close(st->watch);
+    st->watch = -1;
+    free(st->watch_root);
+    st->watch_root = NULL;
+}
+
 static int disk_init(void **state)
 {
     struct state *st = calloc(1, sizeof(*st));
     if (!st)
         return -ENOMEM;
+    st->watch = -1;
     *state = st;
     return 0;
 }
@@ -493,9 +505,7 @@ static void disk_done(void *state)
     }
     for (size_t i = 0; i < st->n_stuck; i++)
         worker_release(st->stuck[i]);
-    if (st->table)
-        fclose(st->table);
-    free(st->table_root);
+    forget_watch(st);
     free(st);
 }
 
@@ -730,54 +740,46 @@ static FILE *open_table(const struct ward_collect_ctx *ctx, bool *mountinfo)
     return NULL;
 }
 
-static void forget_table(struct state *st)
+/* True when the watched mount table of this root has not changed since the last parse. */
+static bool table_unchanged(struct state *st, const struct ward_collect_ctx *ctx)
 {
-    if (st->table)
-        fclose(st->table);
-    st->table = NULL;
-    free(st->table_root);
-    st->table_root = NULL;
+    const char *root = ctx->root ? ctx->root : "";
+    if (st->watch < 0 || strcmp(st->watch_root, root) != 0) {
+        forget_watch(st);
+        return false;
+    }
+    struct pollfd p = {.fd = st->watch, .events = POLLPRI};
+    return poll(&p, 1, 0) == 0;
 }
 
 /*
- * The mount table to parse: the kept one, rewound, when it changed since the
- * last parse; NULL with *unchanged set when it did not; else a new one
- * (kept when it is on procfs). NULL with errno set when none opens.
+ * Watches the table f was opened on, when it is a procfs file and nothing
+ * is watched yet: a second descriptor of the same open file, whose poll
+ * reports the changes since f was opened.
  */
-static FILE *changed_table(struct state *st, const struct ward_collect_ctx *ctx, bool *unchanged)
+static void watch_table(struct state *st, const struct ward_collect_ctx *ctx, FILE *f)
 {
-    const char *root = ctx->root ? ctx->root : "";
-    *unchanged = false;
-    if (st->table && strcmp(st->table_root, root) == 0) {
-        struct pollfd p = {.fd = fileno(st->table), .events = POLLPRI};
-        if (poll(&p, 1, 0) == 0) {
-            *unchanged = true;
-            return NULL;
-        }
-        rewind(st->table);
-        return st->table;
-    }
-    forget_table(st);
-    FILE *f = open_table(ctx, &st->mountinfo);
-    if (!f)
-        return NULL;
     struct statfs sf;
-    if (fstatfs(fileno(f), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC &&
-        (st->table_root = strdup(root)))
-        st->table = f;
-    return f;
+    if (st->watch >= 0 || fstatfs(fileno(f), &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+        return;
+    st->watch_root = strdup(ctx->root ? ctx->root : "");
+    st->watch = st->watch_root ? fcntl(fileno(f), F_DUPFD_CLOEXEC, 0) : -1;
+    if (st->watch < 0)
+        forget_watch(st);
 }
 
 /* Reads the mount table into st->mounts. Returns 0, or a negative errno. */
 static int read_mounts(struct state *st, const struct ward_collect_ctx *ctx)
 {
-    bool unchanged;
-    FILE *f = changed_table(st, ctx, &unchanged);
-    if (unchanged)
+    if (table_unchanged(st, ctx))
         return st->parse_result;
-    if (!f)
+    bool mountinfo;
+    FILE *f = open_table(ctx, &mountinfo);
+    if (!f) {
+        forget_watch(st);
         return -errno;
-    bool mountinfo = st->mountinfo;
+    }
+    watch_table(st, ctx, f);
     st->n_mounts = 0;
     st->dropped = 0;
     size_t parsed = 0, lines = 0;
@@ -808,12 +810,11 @@ static int read_mounts(struct state *st, const struct ward_collect_ctx *ctx)
         add_mount(st, &m);
     }
     int err = ferror(f) ? (errno > 0 ? errno : EIO) : 0;
-    if (f != st->table)
-        fclose(f);
-    else if (err)
-        forget_table(st);
-    if (err)
+    fclose(f);
+    if (err) {
+        forget_watch(st);
         return -err;
+    }
     st->parse_result = parsed ? 0 : -ENODATA;
     return st->parse_result;
 }
