@@ -3,6 +3,7 @@
  * quoting, symlinks that point out of the root, broken values), on utmp
  * files the tests write with glibc's own struct utmp, and on
  * node_exporter's recorded tree. Each metric must stand without the others.
+ * On this machine, the boot time from the clocks matches /proc/stat's btime.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -264,6 +265,28 @@ static void utmp_sessions(void **unused)
     rec_done(&r);
 }
 
+static void live_boot_time_matches_proc_stat(void **unused)
+{
+    (void)unused;
+    FILE *f = fopen("/proc/stat", "re");
+    assert_non_null(f);
+    char line[4096];
+    long long btime = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "btime %lld", &btime) == 1)
+            break;
+    fclose(f);
+    assert_true(btime > 0);
+    struct recorder r;
+    rec_init(&r);
+    assert_int_equal(collector_run(c, NULL, "", NULL, &r), 0);
+    /* The same instant in whole seconds; the two clocks are read a few ns apart. */
+    double got = rec_value(&r, "system_boot_time_seconds", "");
+    if (fabs(got - (double)btime) > 1)
+        fail_msg("boot time %.0f, /proc/stat says %lld", got, btime);
+    rec_done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +295,7 @@ int main(void)
         cmocka_unit_test(links_stay_inside_the_root),
         cmocka_unit_test(nothing_there),
         cmocka_unit_test(recorded_machine),
+        cmocka_unit_test(live_boot_time_matches_proc_stat),
         cmocka_unit_test_teardown(utmp_sessions, remove_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

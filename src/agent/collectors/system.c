@@ -6,9 +6,12 @@
  * without utmp still reports its uptime:
  *
  * - uptime_seconds: the first field of /proc/uptime;
- * - boot_time_seconds: the btime line of /proc/stat, read in fixed chunks
- *   (the intr line before it runs to many kilobytes on large machines, and
- *   only a chunk that starts a line can be the btime line);
+ * - boot_time_seconds: on the machine itself, CLOCK_REALTIME minus
+ *   CLOCK_BOOTTIME in whole seconds, which is how the kernel computes
+ *   /proc/stat's btime, without generating that file (its intr line runs to
+ *   many kilobytes). Under a host root, the btime line of its /proc/stat,
+ *   read in fixed chunks (only a chunk that starts a line can be the btime
+ *   line);
  * - processes: the numeric directories of /proc, counted without opening
  *   them. The "running/total" field of /proc/loadavg is no substitute: its
  *   total counts threads. The processes collector reports the same count
@@ -46,6 +49,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <utmp.h>
 
@@ -91,9 +95,20 @@ static int collect_uptime(const struct ward_collect_ctx *ctx)
     return 1;
 }
 
-/* Emits the btime line of /proc/stat. Returns 1 when emitted, or a negative errno. */
+/* Emits the boot time. Returns 1 when emitted, or a negative errno. */
 static int collect_boot_time(const struct ward_collect_ctx *ctx)
 {
+    if (ward_collect_live(ctx)) {
+        struct timespec boot, real;
+        if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0 || clock_gettime(CLOCK_REALTIME, &real) < 0)
+            return -errno;
+        int64_t ns =
+            ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000 + (real.tv_nsec - boot.tv_nsec);
+        if (ns <= 0)
+            return -EINVAL;
+        ward_emit0(ctx, &boot_m, (double)(ns / 1000000000));
+        return 1;
+    }
     _cleanup_fclose_ FILE *f = ward_collect_open(ctx, "/proc/stat");
     if (!f)
         return -errno;
