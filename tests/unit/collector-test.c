@@ -49,6 +49,13 @@ void rec_done(struct recorder *r)
 int collector_run(const struct ward_collector *c, void *state, const char *root,
                   const struct ward_collect_settings *settings, struct recorder *r)
 {
+    return collector_run_at(c, state, root, settings, COLLECTOR_TEST_NOW_MS, r);
+}
+
+int collector_run_at(const struct ward_collector *c, void *state, const char *root,
+                     const struct ward_collect_settings *settings, int64_t now_ms,
+                     struct recorder *r)
+{
     static const struct ward_collect_settings defaults = {
         .net_exclude = WARD_NET_EXCLUDE_DEFAULT,
         .net_max_interfaces = WARD_NET_MAX_INTERFACES,
@@ -59,7 +66,7 @@ int collector_run(const struct ward_collector *c, void *state, const char *root,
     r->sink.emit = record;
     struct ward_collect_ctx ctx = {
         .root = root,
-        .now_ms = 1700000000000,
+        .now_ms = now_ms,
         .settings = settings ? settings : &defaults,
         .sink = &r->sink,
     };

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agent/collector.h"
 
@@ -35,12 +36,20 @@ void rec_init(struct recorder *r);
 /* Frees the recorder's samples. */
 void rec_done(struct recorder *r);
 
+/* The collection time collector_run() gives collectors. */
+#define COLLECTOR_TEST_NOW_MS INT64_C(1700000000000)
+
 /*
  * Runs c->collect on root with settings (NULL for the defaults), after
- * emptying r. Returns what collect returned.
+ * emptying r, at COLLECTOR_TEST_NOW_MS. Returns what collect returned.
  */
 int collector_run(const struct ward_collector *c, void *state, const char *root,
                   const struct ward_collect_settings *settings, struct recorder *r);
+
+/* Like collector_run(), at now_ms. */
+int collector_run_at(const struct ward_collector *c, void *state, const char *root,
+                     const struct ward_collect_settings *settings, int64_t now_ms,
+                     struct recorder *r);
 
 /*
  * Returns the sample of the metric named name ("category_name" or just

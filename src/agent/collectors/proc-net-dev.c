@@ -16,7 +16,9 @@
  *   plumbing by default) are skipped, and so are wireless interfaces in
  *   monitor mode, whose /sys/class/net/<if>/type is ARPHRD_IEEE80211_RADIOTAP:
  *   they see every frame on the air, not this host's traffic. When /sys
- *   cannot tell (absent, unreadable), the interface is kept;
+ *   cannot tell (absent, unreadable), the interface is kept. A tracked
+ *   interface's type is looked at again only every TYPE_RECHECK_MS, so one
+ *   switched to monitor mode leaves the report within that time;
  * - at most net_max_interfaces of the rest are tracked. The table keeps them
  *   in order of first appearance and remembers them across reads, so the
  *   tracked set does not flap when interfaces come and go beyond the cap:
@@ -54,6 +56,8 @@
 #define NET_LINE_MAX 1024
 /* Columns after the colon. */
 #define NET_DEV_COLUMNS 16
+/* How long a tracked interface's type is trusted. */
+#define TYPE_RECHECK_MS 60000
 
 struct stat_column {
     unsigned column;
@@ -82,7 +86,8 @@ static const struct ward_metric dropped_metric = {
 struct iface {
     char name[IFNAMSIZ];
     struct ward_counter counter[N_STATS];
-    uint64_t seen; /* the read that last saw it */
+    uint64_t seen;   /* the read that last saw it */
+    int64_t type_ms; /* when its type last said it is no monitor */
 };
 
 /* A new interface waiting for a slot that may free up at the end of the read. */
@@ -298,8 +303,16 @@ static int dev_collect(void *state, const struct ward_collect_ctx *ctx)
         if (good < 0)
             continue;
         any = true;
-        if (ward_match_any(exclude, name) || is_monitor(ctx, name))
+        if (ward_match_any(exclude, name))
             continue;
+        struct iface *known = find(st, name);
+        int64_t age = known ? ctx->now_ms - known->type_ms : -1;
+        if (age < 0 || age >= TYPE_RECHECK_MS) {
+            if (is_monitor(ctx, name))
+                continue;
+            if (known)
+                known->type_ms = ctx->now_ms;
+        }
         dropped += handle(st, ctx, name, good > 0, value);
     }
     bool failed = ferror(f);
