@@ -101,6 +101,33 @@ void ward_batch_reset(struct ward_batch *b)
     ward_buf_reset(&b->labels);
 }
 
+int ward_batch_copy_tail(struct ward_batch *dst, const struct ward_batch *src, size_t from)
+{
+    size_t n = ward_batch_count(src);
+    if (from >= n)
+        return 0;
+    const struct entry *e = (const struct entry *)src->entries.data + from;
+    /* The tail's labels are the end of src's arena, from the first of them on. */
+    size_t labels_at = src->labels.len;
+    for (size_t i = 0; i < n - from && labels_at == src->labels.len; i++)
+        if (e[i].labels != NO_LABELS)
+            labels_at = e[i].labels;
+    size_t shift = dst->labels.len;
+    int r = ward_buf_reserve(&dst->entries, (n - from) * sizeof(*e));
+    if (r == 0)
+        r = ward_buf_append(&dst->labels, src->labels.data + labels_at,
+                            src->labels.len - labels_at);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n - from; i++) {
+        struct entry c = e[i];
+        if (c.labels != NO_LABELS)
+            c.labels = c.labels - labels_at + shift;
+        ward_buf_append(&dst->entries, &c, sizeof(c)); /* reserved above */
+    }
+    return 0;
+}
+
 size_t ward_batch_count(const struct ward_batch *b)
 {
     return b->entries.len / sizeof(struct entry);

@@ -33,6 +33,12 @@ void ward_batch_done(struct ward_batch *b);
 /* Empties the batch, keeping its storage and the dropped count. */
 void ward_batch_reset(struct ward_batch *b);
 
+/*
+ * Appends the samples of src from index from on to dst. Returns 0 or a
+ * negative error (dst unchanged but for reserved room).
+ */
+int ward_batch_copy_tail(struct ward_batch *dst, const struct ward_batch *src, size_t from);
+
 /* Number of samples in the batch. */
 size_t ward_batch_count(const struct ward_batch *b);
 

@@ -3,9 +3,10 @@
  *
  * One thread (the agent's main loop) runs collectors; the HTTP listener reads
  * their latest samples from another. Each runner therefore has two batches:
- * a collector emits into its scratch batch (and, through a tee, into the
- * batch bound for the server), and when it returns the scratch and the
- * published snapshot are swapped under the lock. The listener only ever
+ * a collector emits into the batch bound for the server, its samples are
+ * then copied into the runner's scratch batch (labels already serialised,
+ * so that is two memcpy calls), and the scratch and the published snapshot
+ * are swapped under the lock. The listener only ever
  * holds the lock while it formats snapshots, and the collectors never run
  * under it.
  *
@@ -59,24 +60,6 @@ struct ward_scheduler {
     uint64_t poll_count;
     uint64_t samples_total;
 };
-
-/* Forwards each sample to two sinks and counts them. */
-struct tee {
-    struct ward_sink sink;
-    struct ward_sink *a, *b;
-    size_t count;
-};
-
-static int tee_emit(struct ward_sink *sink, const struct ward_metric *m, double value,
-                    const struct ward_label *labels, size_t n)
-{
-    struct tee *t = (struct tee *)sink;
-    int r = t->a->emit(t->a, m, value, labels, n);
-    int r2 = t->b->emit(t->b, m, value, labels, n);
-    if (r == 0 && r2 == 0)
-        t->count++;
-    return r < 0 ? r : r2;
-}
 
 static const struct ward_metric m_rss = {"agent", "rss_bytes", WARD_SAMPLE_GAUGE,
                                          "Resident memory of the agent."};
@@ -264,18 +247,22 @@ static int64_t next_wait(const struct runner *r)
 static void run_one(struct ward_scheduler *s, struct runner *r, struct ward_batch *out)
 {
     int64_t wall = ward_now_ms();
-    ward_batch_reset(&r->scratch);
-    r->scratch.ts_ms = out->ts_ms = wall;
-    struct tee tee = {.sink.emit = tee_emit, .a = &out->sink, .b = &r->scratch.sink};
+    out->ts_ms = wall;
     struct ward_collect_ctx ctx = {
         .root = s->cfg.root,
         .now_ms = wall,
         .settings = s->cfg.settings,
-        .sink = &tee.sink,
+        .sink = &out->sink,
     };
+    size_t first = ward_batch_count(out);
     int64_t t0 = ward_mono_ns();
     int res = r->c ? r->c->collect(r->state, &ctx) : collect_self(s, &ctx);
     double seconds = (double)(ward_mono_ns() - t0) / 1e9;
+    size_t produced = ward_batch_count(out) - first;
+    ward_batch_reset(&r->scratch);
+    r->scratch.ts_ms = wall;
+    if (ward_batch_copy_tail(&r->scratch, out, first) < 0)
+        ward_batch_reset(&r->scratch); /* out of memory: /metrics shows nothing of it this time */
 
     pthread_mutex_lock(&s->lock);
     struct ward_batch tmp = r->last;
@@ -292,7 +279,7 @@ static void run_one(struct ward_scheduler *s, struct runner *r, struct ward_batc
     }
     bool overrun = seconds * 1000 > (double)r->interval_ms;
     r->overruns += overrun;
-    s->samples_total += tee.count;
+    s->samples_total += produced;
     pthread_mutex_unlock(&s->lock);
 
     if (overrun) {
