@@ -24,6 +24,7 @@ static const char *const names[] = {
     [WARD_E_STORE - WARD_E_BASE] = "storage error",
     [WARD_E_PARSE - WARD_E_BASE] = "malformed input",
     [WARD_E_HTTP - WARD_E_BASE] = "HTTP error",
+    [WARD_E_CORRUPT - WARD_E_BASE] = "database file is damaged",
 };
 
 const char *ward_strerror(int err)

@@ -25,6 +25,7 @@ enum ward_error {
     WARD_E_STORE,                     /* storage backend failure */
     WARD_E_PARSE,                     /* malformed input that is not JSON */
     WARD_E_HTTP,                      /* HTTP transport or status failure */
+    WARD_E_CORRUPT,                   /* a database file is damaged */
     WARD_E_LAST
 };
 
