@@ -33,6 +33,36 @@ void ward_sha256(const void *data, size_t n, uint8_t out[WARD_SHA256_LEN]);
 int ward_hmac_sha256(const void *key, size_t keylen, const struct iovec *parts, size_t nparts,
                      uint8_t out[WARD_SHA256_LEN]);
 
+/* Headers of the ingest request signature (DESIGN.md, "Wire protocol"). */
+#define WARD_SIGNATURE_HEADER "X-Ward-Signature"
+#define WARD_TIMESTAMP_HEADER "X-Ward-Timestamp"
+
+/* Characters of a request signature: lowercase hex of an HMAC-SHA256. */
+#define WARD_SIGNATURE_HEX_LEN (2 * WARD_SHA256_LEN)
+
+/*
+ * Computes the ward request signature: the lowercase hex HMAC-SHA256 with key
+ * (keylen bytes) over the decimal text of timestamp_ms (as printed by "%" PRId64,
+ * which is exactly what goes into the X-Ward-Timestamp header), a '.', and the
+ * len bytes of body as sent on the wire, that is still gzip-compressed when
+ * the request is. body may be NULL when len is 0.
+ * Writes WARD_SIGNATURE_HEX_LEN characters and a NUL to out and returns 0, or
+ * returns an error of ward_hmac_sha256() and leaves out untouched.
+ */
+int ward_signature_compute(const void *key, size_t keylen, int64_t timestamp_ms, const void *body,
+                           size_t len, char out[WARD_SIGNATURE_HEX_LEN + 1]);
+
+/*
+ * Checks a received signature: siglen characters of hex at sig (either case,
+ * need not be NUL-terminated) against ward_signature_compute() of the other
+ * arguments. The MACs are compared in constant time.
+ * Returns 0 when they match, WARD_E_PARSE when sig is not
+ * WARD_SIGNATURE_HEX_LEN hex digits, -EBADMSG when it is well formed but does
+ * not match, or an error of ward_hmac_sha256().
+ */
+int ward_signature_verify(const void *key, size_t keylen, int64_t timestamp_ms, const void *body,
+                          size_t len, const char *sig, size_t siglen);
+
 /*
  * Compares n bytes in time that depends only on n, not on where the buffers
  * differ. Use it for every comparison of a secret or a MAC. Returns true when

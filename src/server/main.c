@@ -28,6 +28,8 @@ struct server_config {
     char *database;
     char *log_level;
     char *log_format;
+    char *key;
+    int64_t signature_skew_ms;
     int64_t threads;
     int64_t max_body;
     int64_t max_decoded_body;
@@ -49,6 +51,10 @@ static const struct ward_option options[] = {
         "listen address, HOST:PORT or :PORT"),
     OPT("database", 'd', "DATABASE_DSN", WARD_OPT_STRING, database, "ward.db", 0, 0, "DSN",
         "database: a SQLite file path or sqlite:PATH (DATABASE_URL is read too)"),
+    OPT("key", 'k', "KEY", WARD_OPT_STRING, key, NULL, 0, 0, "KEY",
+        "secret that ingest requests must be signed with (X-Ward-Signature); empty = unsigned"),
+    OPT("signature-skew", 0, "WARD_SIGNATURE_SKEW", WARD_OPT_DURATION, signature_skew_ms, "5m",
+        1000, 3600000, "DURATION", "largest difference between X-Ward-Timestamp and this clock"),
     OPT("log-level", 0, "WARD_LOG_LEVEL", WARD_OPT_STRING, log_level, "info", 0, 0, "LEVEL",
         "debug, info, warn or error", .choices = ward_log_level_choices),
     OPT("log-format", 0, "WARD_LOG_FORMAT", WARD_OPT_STRING, log_format, "text", 0, 0, "FORMAT",
@@ -80,7 +86,10 @@ static const struct ward_program program = {
 static int serve(const struct server_config *cfg, const sigset_t *stop)
 {
     struct ward_store_options sopt = {.synchronous_full = cfg->synchronous_full};
-    struct ward_api api = {0};
+    struct ward_api api = {
+        .signature_key = cfg->key,
+        .signature_skew_ms = cfg->signature_skew_ms,
+    };
     int r = ward_store_open(cfg->database, &sopt, &api.store);
     if (r < 0) {
         ward_log_error(NULL, "cannot open database", "dsn", cfg->database, "error",
@@ -98,6 +107,7 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
         .routes = ward_api_routes,
         .n_routes = ward_api_n_routes,
         .app = &api,
+        .check_raw = ward_api_check_raw,
     };
     struct ward_http_server *http = NULL;
     struct ward_buf err = WARD_BUF_INIT;
@@ -111,7 +121,8 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     char port[8];
     snprintf(port, sizeof(port), "%u", ward_http_port(http));
     ward_log_info(NULL, "ward-server started", "version", WARD_VERSION, "address", cfg->address,
-                  "port", port, "database", cfg->database);
+                  "port", port, "database", cfg->database, "signatures",
+                  cfg->key && *cfg->key ? "required" : "off");
 
     int sig = 0;
     sigwait(stop, &sig);

@@ -1,6 +1,7 @@
 /*
  * Tests for crypto: SHA-256 against the FIPS 180-2 examples, HMAC-SHA256
- * against RFC 4231 test cases 1, 2 and 6 and split into parts, constant-time
+ * against RFC 4231 test cases 1, 2 and 6 and split into parts, the request
+ * signature against vectors computed with Python's hmac, constant-time
  * comparison, random bytes, and the hex codec.
  */
 #include <errno.h>
@@ -127,6 +128,83 @@ static void test_hmac_bad_args(void **state)
         assert_int_equal(md[i], 0x5a);
 }
 
+/*
+ * Known vectors for the request signature, computed independently with
+ *
+ *     python3 -c 'import hmac, hashlib; print(hmac.new(KEY, MSG, hashlib.sha256).hexdigest())'
+ *
+ * where MSG is b"<timestamp>." + body, for the cases below.
+ */
+static const char body_json[] = "{\"server_id\":\"0192a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\","
+                                "\"metrics\":[]}";
+/* The start of a gzip stream, with a NUL byte: the body is bytes, not a string. */
+static const uint8_t body_gzip[] = {0x1f, 0x8b, 0x08, 0x00, 0xff};
+
+static void test_signature_vectors(void **state)
+{
+    (void)state;
+    char sig[WARD_SIGNATURE_HEX_LEN + 1];
+
+    /* KEY b"ward-test-key", MSG b'1763632800000.{"server_id":"0192...4a5b","metrics":[]}' */
+    assert_int_equal(ward_signature_compute("ward-test-key", 13, INT64_C(1763632800000), body_json,
+                                            strlen(body_json), sig),
+                     0);
+    assert_string_equal(sig, "6d6d7590a2fb664dbfd230f97b63fa946400e8025478d6af47049134f38eb82f");
+
+    /* KEY b"ward-test-key", MSG b"0.": timestamp 0 and an empty body. */
+    assert_int_equal(ward_signature_compute("ward-test-key", 13, 0, NULL, 0, sig), 0);
+    assert_string_equal(sig, "eae93e8bf5b1ed5ad20feab18ad3b63cd45b85ee07ed378d0960b379ebd82ee7");
+
+    /* KEY b"k", MSG b"1763632800000.\x1f\x8b\x08\x00\xff" */
+    assert_int_equal(
+        ward_signature_compute("k", 1, INT64_C(1763632800000), body_gzip, sizeof(body_gzip), sig),
+        0);
+    assert_string_equal(sig, "446512577f413953e66b140432de000b69011bae09c4c3ca4f1a29485823987c");
+
+    /* Bad arguments leave the output untouched. */
+    memset(sig, 'x', sizeof(sig));
+    assert_int_equal(ward_signature_compute(NULL, 4, 0, NULL, 0, sig), -EINVAL);
+    assert_int_equal(ward_signature_compute("k", 1, 0, NULL, 3, sig), -EINVAL);
+    for (size_t i = 0; i < sizeof(sig); i++)
+        assert_int_equal(sig[i], 'x');
+}
+
+static void test_signature_verify(void **state)
+{
+    (void)state;
+    const char *key = "ward-test-key";
+    int64_t ts = INT64_C(1763632800000);
+    size_t n = strlen(body_json);
+    char good[] = "6d6d7590a2fb664dbfd230f97b63fa946400e8025478d6af47049134f38eb82f";
+
+    assert_int_equal(ward_signature_verify(key, 13, ts, body_json, n, good, strlen(good)), 0);
+    /* Hex is accepted in either case. */
+    char upper[sizeof(good)];
+    for (size_t i = 0; i < sizeof(good); i++)
+        upper[i] = (char)(good[i] >= 'a' && good[i] <= 'f' ? good[i] - 'a' + 'A' : good[i]);
+    assert_int_equal(ward_signature_verify(key, 13, ts, body_json, n, upper, strlen(upper)), 0);
+
+    /* Any change of signature, key, timestamp or body is a mismatch. */
+    for (size_t i = 0; i < WARD_SIGNATURE_HEX_LEN; i++) {
+        char bad[sizeof(good)];
+        memcpy(bad, good, sizeof(good));
+        bad[i] = bad[i] == '0' ? '1' : '0';
+        assert_int_equal(ward_signature_verify(key, 13, ts, body_json, n, bad, strlen(bad)),
+                         -EBADMSG);
+    }
+    assert_int_equal(ward_signature_verify("ward-test-kez", 13, ts, body_json, n, good, 64),
+                     -EBADMSG);
+    assert_int_equal(ward_signature_verify(key, 13, ts + 1, body_json, n, good, 64), -EBADMSG);
+    assert_int_equal(ward_signature_verify(key, 13, ts, body_json, n - 1, good, 64), -EBADMSG);
+
+    /* A signature that is not 64 hex digits is malformed, not a mismatch. */
+    assert_int_equal(ward_signature_verify(key, 13, ts, body_json, n, good, 63), WARD_E_PARSE);
+    assert_int_equal(ward_signature_verify(key, 13, ts, body_json, n, "", 0), WARD_E_PARSE);
+    assert_int_equal(ward_signature_verify(key, 13, ts, body_json, n, NULL, 0), WARD_E_PARSE);
+    good[10] = 'g';
+    assert_int_equal(ward_signature_verify(key, 13, ts, body_json, n, good, 64), WARD_E_PARSE);
+}
+
 static void test_ct_equal(void **state)
 {
     (void)state;
@@ -224,10 +302,11 @@ static void test_hex_rejects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_hmac_rfc4231),
-        cmocka_unit_test(test_hmac_multipart), cmocka_unit_test(test_hmac_bad_args),
-        cmocka_unit_test(test_ct_equal),       cmocka_unit_test(test_random_bytes),
-        cmocka_unit_test(test_hex_round_trip), cmocka_unit_test(test_hex_rejects),
+        cmocka_unit_test(test_sha256_vectors),    cmocka_unit_test(test_hmac_rfc4231),
+        cmocka_unit_test(test_hmac_multipart),    cmocka_unit_test(test_hmac_bad_args),
+        cmocka_unit_test(test_signature_vectors), cmocka_unit_test(test_signature_verify),
+        cmocka_unit_test(test_ct_equal),          cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_hex_round_trip),    cmocka_unit_test(test_hex_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

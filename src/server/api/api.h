@@ -10,6 +10,7 @@
 #define WARD_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/http/http.h"
 #include "server/store/store.h"
@@ -21,10 +22,23 @@
 
 struct ward_api {
     struct ward_store *store;
+    /* Key of the ingest request signature (X-Ward-Signature); NULL or "" = not checked. */
+    const char *signature_key;
+    /* Largest difference between X-Ward-Timestamp and the server clock, in ms. */
+    int64_t signature_skew_ms;
 };
 
 extern const struct ward_route ward_api_routes[];
 extern const size_t ward_api_n_routes;
+
+/*
+ * The check_raw hook of the HTTP server (see http.h): when a signature key is
+ * configured, refuses a POST /api/v1/ingest whose signature headers are
+ * missing, malformed, wrong or out of the allowed clock skew with 401, before
+ * its body is decompressed or parsed. Other routes pass. Returns 0 to go on,
+ * or a negative error after answering the request.
+ */
+int ward_api_check_raw(struct ward_http_request *req, void *app);
 
 void ward_api_health(struct ward_http_request *req, void *app);
 void ward_api_ingest(struct ward_http_request *req, void *app);

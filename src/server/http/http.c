@@ -6,10 +6,11 @@
  * of body, and once more when the body is complete. This file turns that
  * into one call of a route handler with a complete request: it enforces the
  * body limits as the bytes arrive (a Content-Length over the limit is refused
- * before any body is read), decodes gzip under a second limit, routes, and
- * turns every failure into a JSON error with the right status. The access
- * log line is written when MHD reports the request finished, so it covers
- * every request, including refused ones.
+ * before any body is read), routes, lets the application check the body as
+ * sent (check_raw, for request signatures), decodes gzip under a second
+ * limit, and turns every failure into a JSON error with the right status.
+ * The access log line is written when MHD reports the request finished, so
+ * it covers every request, including refused ones.
  */
 #include "server/http/http.h"
 
@@ -145,6 +146,17 @@ const char *ward_http_body(const struct ward_http_request *req, size_t *len)
     const struct ward_buf *b = req->decoded.data ? &req->decoded : &req->raw;
     *len = b->len;
     return b->data ? b->data : "";
+}
+
+const char *ward_http_raw_body(const struct ward_http_request *req, size_t *len)
+{
+    *len = req->raw.len;
+    return req->raw.data ? req->raw.data : "";
+}
+
+const struct ward_route *ward_http_route(const struct ward_http_request *req)
+{
+    return req->match.route;
 }
 
 int ward_http_add_header(struct ward_http_request *req, const char *name, const char *value)
@@ -308,6 +320,11 @@ static void dispatch(struct ward_http_request *req)
         return;
     }
     copy_params(req);
+    if (cfg->check_raw && cfg->check_raw(req, cfg->app) < 0) {
+        if (!req->status)
+            ward_http_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+        return;
+    }
     if (decode_body(req) < 0)
         return;
     req->match.route->handler(req, cfg->app);

@@ -20,6 +20,13 @@
 
 struct ward_http_server;
 
+/*
+ * A check on a routed request whose body is complete but not yet decoded.
+ * It returns 0 to let the request go on, or answers it (ward_http_error())
+ * and returns a negative error to stop it there.
+ */
+typedef int (*ward_http_check_fn)(struct ward_http_request *req, void *app);
+
 struct ward_http_config {
     const char *address;           /* "host:port", ":port" or "[v6]:port"; port 0 picks one */
     unsigned threads;              /* worker threads; 0 = number of CPUs */
@@ -30,6 +37,12 @@ struct ward_http_config {
     const struct ward_route *routes;
     size_t n_routes;
     void *app; /* handed to every handler */
+    /*
+     * Runs before Content-Encoding is undone, so that a check of the bytes as
+     * sent (a request signature) refuses a request before any decompression
+     * work is spent on it. NULL for none.
+     */
+    ward_http_check_fn check_raw;
 };
 
 /*
@@ -57,6 +70,10 @@ const char *ward_http_query(const struct ward_http_request *req, const char *nam
 const char *ward_http_param(const struct ward_http_request *req, const char *name);
 /* The decoded body; never NULL (an empty body is ""), and NUL-terminated. */
 const char *ward_http_body(const struct ward_http_request *req, size_t *len);
+/* The body as received, before Content-Encoding is undone; never NULL. */
+const char *ward_http_raw_body(const struct ward_http_request *req, size_t *len);
+/* The route that matched the request (for a check_raw hook). */
+const struct ward_route *ward_http_route(const struct ward_http_request *req);
 
 /* Adds a response header; call before responding. Returns 0 or -ENOMEM. */
 int ward_http_add_header(struct ward_http_request *req, const char *name, const char *value);
