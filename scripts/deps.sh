@@ -20,6 +20,7 @@ build_pkgs=(
 test_pkgs=(
   libcmocka-dev libjansson-dev clang-format
   python3 python3-pytest python3-requests prometheus prometheus-node-exporter
+  victoria-metrics
 )
 fuzz_pkgs=(clang libclang-rt-14-dev libjansson-dev)
 

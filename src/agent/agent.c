@@ -1,24 +1,28 @@
 /*
  * ward-agent's main loop.
  *
- * One thread does the work: it sleeps until the next collector is due or
- * the next report is, whichever comes first, in sigtimedwait() on the stop
- * signals, so a stop ends the wait at once. Collectors run through the
- * scheduler into the open batch; every report interval the batch is sealed
- * (it gets the next seq of this boot), encoded, gzip-compressed and queued,
- * and the queue is sent oldest first until the server fails to take a
- * batch. The queue is bounded and drops its oldest batch when full,
- * counting what it dropped. The listener answers /metrics and /health from
- * its own thread, reading the scheduler's snapshots and the health set.
+ * One thread does the work: it sleeps until the next collector is due, the
+ * next report is, or uploads may go on, whichever comes first, in
+ * sigtimedwait() on the stop signals, so a stop ends the wait at once.
+ * Collectors run through the scheduler into the open batch; every report
+ * interval the batch is sealed (it gets the next seq of this boot),
+ * encoded, gzip-compressed and stored in the spool, and uploads take the
+ * spool's batches oldest first (delivery.h) until it is empty, an upload
+ * fails, or the next collection is due. On a stop the open batch is sealed
+ * into the spool and uploads get one upload timeout to finish; whatever is
+ * left goes out after the next start. The listener answers /metrics and
+ * /health from its own thread, reading the scheduler's snapshots and the
+ * health set.
  */
 #include "agent/agent.h"
 
 #include "agent/batch.h"
+#include "agent/delivery.h"
 #include "agent/exposition.h"
 #include "agent/health.h"
 #include "agent/identity.h"
 #include "agent/listener.h"
-#include "agent/uploader.h"
+#include "agent/vm-import.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/gzip.h"
@@ -34,8 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Batches kept while the server is unreachable: an hour at the default report interval. */
-#define QUEUE_MAX 360
 /* Samples in one batch; more are dropped, counted and logged. */
 #define BATCH_MAX_SAMPLES 100000
 /* A batch this full is sealed at once instead of at the report interval. */
@@ -47,25 +49,15 @@
  */
 #define BATCH_GZIP_LEVEL 1
 
-struct pending {
-    char *body; /* gzip-compressed JSON */
-    size_t len;
-    int64_t seq;
-};
-
 struct agent {
     const struct agent_config *cfg;
     char id[WARD_UUID_STR_LEN];
     int64_t boot;
     int64_t seq;
     struct ward_batch batch;
-    struct ward_uploader *up;
+    struct ward_delivery *delivery;
     struct ward_health *health;
-    struct pending queue[QUEUE_MAX];
-    size_t head, count;
-    uint64_t dropped_batches;
     size_t dropped_samples; /* of the batch, as last reported */
-    bool failing;
 };
 
 static const char *const collector_names[] = {
@@ -75,8 +67,14 @@ static const char *const collector_names[] = {
 };
 
 /* The scheduler's view of the configuration. */
+static void emit_delivery(void *delivery, const struct ward_collect_ctx *ctx)
+{
+    ward_delivery_emit(delivery, ctx);
+}
+
 static int start_scheduler(const struct agent_config *cfg, struct ward_health *health,
-                           struct ward_collect_settings *settings, struct ward_scheduler **out)
+                           struct ward_delivery *delivery, struct ward_collect_settings *settings,
+                           struct ward_scheduler **out)
 {
     struct ward_collector_config cc[WARD_AGENT_N_COLLECTORS];
     for (size_t i = 0; i < WARD_AGENT_N_COLLECTORS; i++)
@@ -98,6 +96,8 @@ static int start_scheduler(const struct agent_config *cfg, struct ward_health *h
         .n_collectors = WARD_AGENT_N_COLLECTORS,
         .poll_ms = cfg->poll_ms,
         .health = health,
+        .self_emit = delivery ? emit_delivery : NULL,
+        .self_arg = delivery,
     };
     struct ward_buf err = WARD_BUF_INIT;
     int r = ward_scheduler_new(&sc, out, &err);
@@ -108,23 +108,7 @@ static int start_scheduler(const struct agent_config *cfg, struct ward_health *h
     return r;
 }
 
-static void enqueue(struct agent *a, char *body, size_t len, int64_t seq)
-{
-    if (a->count == QUEUE_MAX) {
-        struct pending *old = &a->queue[a->head];
-        free(old->body);
-        a->head = (a->head + 1) % QUEUE_MAX;
-        a->count--;
-        a->dropped_batches++;
-        char n[24];
-        snprintf(n, sizeof(n), "%llu", (unsigned long long)a->dropped_batches);
-        ward_log_warn(NULL, "queue full, dropped the oldest batch", "dropped_total", n);
-    }
-    a->queue[(a->head + a->count) % QUEUE_MAX] = (struct pending){body, len, seq};
-    a->count++;
-}
-
-/* Seals the open batch into the queue. */
+/* Seals the open batch into the spool. */
 static void seal(struct agent *a)
 {
     if (ward_batch_count(&a->batch) == 0)
@@ -137,6 +121,7 @@ static void seal(struct agent *a)
         ward_log_warn(NULL, "batch full, samples dropped", "dropped", n);
         a->dropped_samples = a->batch.dropped;
     }
+    int64_t samples = (int64_t)ward_batch_count(&a->batch);
     int r = ward_batch_encode(&a->batch, a->id, a->boot, seq, &json);
     if (r == 0)
         r = ward_gzip_compress(json.data, json.len, BATCH_GZIP_LEVEL, &gz);
@@ -144,73 +129,11 @@ static void seal(struct agent *a)
     ward_buf_done(&json);
     if (r < 0) {
         ward_log_error(NULL, "cannot encode batch", "error", ward_strerror(r));
-        ward_buf_done(&gz);
-        return;
+    } else {
+        ward_delivery_store(a->delivery, a->boot, seq, samples, gz.data, gz.len);
+        a->seq = seq; /* only a sealed batch uses up its number: no false gaps */
     }
-    size_t len = gz.len;
-    enqueue(a, ward_buf_steal(&gz), len, seq);
-    a->seq = seq; /* only a sealed batch uses up its number: no false gaps */
-}
-
-/* True when a stop signal is pending; takes it. */
-static bool stop_requested(const sigset_t *stop)
-{
-    struct timespec zero = {0};
-    return stop && sigtimedwait(stop, NULL, &zero) > 0;
-}
-
-/*
- * Sends queued batches oldest first; stops at the first one the server does
- * not take, at the monotonic deadline, or when a stop signal arrives, which
- * it reports by returning true.
- */
-static bool deliver(struct agent *a, const sigset_t *stop, int64_t deadline_ms)
-{
-    struct ward_buf err = WARD_BUF_INIT, resp = WARD_BUF_INIT;
-    bool stopping = false;
-    while (a->count && ward_mono_ms() < deadline_ms && !(stopping = stop_requested(stop))) {
-        struct pending *p = &a->queue[a->head];
-        long status = 0;
-        ward_buf_reset(&resp);
-        int r =
-            ward_uploader_post_gzip(a->up, "/api/v1/ingest", p->body, p->len, &status, &resp, &err);
-        char code[16];
-        snprintf(code, sizeof(code), "%ld", status);
-        bool done = r == 0 && status >= 200 && status < 300;
-        /*
-         * Only a batch the server cannot take as it is (malformed, too large)
-         * is dropped; 401, 403 and 404 mean a wrong key or URL and are retried
-         * until the configuration is fixed, like 408, 429 and 5xx.
-         */
-        bool rejected = r == 0 && (status == 400 || status == 413 || status == 422);
-        if (!done && !rejected) {
-            char reason[160];
-            snprintf(reason, sizeof(reason), "uploads to %s failing: %s", ward_uploader_url(a->up),
-                     r < 0 ? (err.data ? err.data : "") : code);
-            ward_health_set(a->health, "upload", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
-            if (!a->failing)
-                ward_log_warn(NULL, "upload failed, will retry", "url", ward_uploader_url(a->up),
-                              "status", code, "error",
-                              r < 0       ? err.data
-                              : resp.data ? resp.data
-                                          : "");
-            a->failing = true;
-            break;
-        }
-        if (rejected)
-            ward_log_error(NULL, "server rejected a batch, dropping it", "status", code, "response",
-                           resp.data ? resp.data : "");
-        else if (a->failing)
-            ward_log_info(NULL, "uploads recovered");
-        ward_health_set(a->health, "upload", WARD_HEALTH_OK, NULL, ward_now_ms());
-        a->failing = false;
-        free(p->body);
-        a->head = (a->head + 1) % QUEUE_MAX;
-        a->count--;
-    }
-    ward_buf_done(&err);
-    ward_buf_done(&resp);
-    return stopping;
+    ward_buf_done(&gz);
 }
 
 /* Waits until the monotonic deadline; returns true when a stop signal came. */
@@ -241,13 +164,18 @@ static int64_t next_tick(int64_t tick, int64_t period, int64_t now)
     return tick > now ? tick : now + period;
 }
 
+static int64_t min3(int64_t a, int64_t b, int64_t c)
+{
+    int64_t m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
 static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *stop)
 {
     int64_t now = ward_mono_ms();
     int64_t next_collect = now, next_report = now + a->cfg->report_ms;
     for (;;) {
-        int64_t deadline = next_collect < next_report ? next_collect : next_report;
-        if (wait_until(deadline, stop))
+        if (wait_until(min3(next_collect, next_report, ward_delivery_due(a->delivery)), stop))
             break;
         now = ward_mono_ms();
         if (now >= next_collect)
@@ -255,21 +183,21 @@ static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *s
         /* A big round seals early, so a long report interval never fills a batch. */
         if (now >= next_report || ward_batch_count(&a->batch) >= BATCH_SEAL_SAMPLES)
             seal(a);
-        if (now >= next_report) {
-            if (deliver(a, stop, INT64_MAX))
-                break;
+        if (now >= next_report)
             next_report = next_tick(next_report, a->cfg->report_ms, ward_mono_ms());
-        }
+        /* Uploads yield to the next collection, and go on after it. */
+        if (ward_delivery_run(a->delivery, next_collect, stop))
+            break;
     }
-    ward_log_info(NULL, "stopping: sending what is collected");
+    ward_log_info(NULL, "stopping: spooling what is collected");
     seal(a);
     /* One upload's time at most: a stop must not wait for a whole backlog. */
-    deliver(a, NULL, ward_mono_ms() + a->cfg->timeout_ms);
-    if (a->count) {
-        char n[24];
-        snprintf(n, sizeof(n), "%zu", a->count);
-        ward_log_warn(NULL, "batches not delivered at exit", "batches", n);
-    }
+    ward_delivery_run(a->delivery, ward_mono_ms() + a->cfg->timeout_ms, NULL);
+    char samples[24], left[24];
+    snprintf(samples, sizeof(samples), "%llu",
+             (unsigned long long)ward_scheduler_samples_total(sched));
+    snprintf(left, sizeof(left), "%lld", (long long)ward_delivery_backlog(a->delivery));
+    ward_log_info(NULL, "ward-agent stopped", "samples_total", samples, "batches_left", left);
     return 0;
 }
 
@@ -295,19 +223,34 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
         ward_log_error(NULL, "cannot load agent id", "error", err.data ? err.data : "");
         goto out;
     }
-    r = ward_uploader_new_ca(cfg->address, (long)cfg->timeout_ms, cfg->tls_ca, &a->up, &err);
-    if (r == -EINVAL) {
+    char spool[4096];
+    if (snprintf(spool, sizeof(spool), "%s/spool.db", cfg->state_dir) >= (int)sizeof(spool)) {
+        ward_log_error(NULL, "state directory path too long", "state_dir", cfg->state_dir);
+        goto out;
+    }
+    struct ward_delivery_config dc = {
+        .address = cfg->address,
+        .tls_ca = cfg->tls_ca,
+        .key = cfg->key,
+        .timeout_ms = cfg->timeout_ms,
+        .spool_path = spool,
+        .spool_bytes = cfg->spool_mib * 1024 * 1024,
+        .backoff_max_ms = cfg->backoff_max_ms,
+        .health = a->health,
+    };
+    r = ward_delivery_new(&dc, &a->delivery, &err);
+    if (r == -EINVAL && !err.data) {
         ward_log_error(NULL,
                        "bad server address; expected http(s)://HOST[:PORT][/PATH] or HOST:PORT",
                        "address", cfg->address);
         goto out;
     }
     if (r < 0) {
-        ward_log_error(NULL, "cannot set up uploads", "error",
+        ward_log_error(NULL, "cannot set up delivery", "error",
                        err.data && *err.data ? err.data : ward_strerror(r));
         goto out;
     }
-    if (start_scheduler(cfg, a->health, &settings, &sched) < 0)
+    if (start_scheduler(cfg, a->health, a->delivery, &settings, &sched) < 0)
         goto out;
     if (cfg->listen && *cfg->listen) {
         r = ward_listener_start(cfg->listen, sched, a->health, &listener, &err);
@@ -320,17 +263,15 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
     if (listener)
         snprintf(port, sizeof(port), "%u", ward_listener_port(listener));
     ward_log_info(NULL, "ward-agent started", "version", WARD_VERSION, "id", a->id, "server",
-                  ward_uploader_url(a->up), "listen", listener ? cfg->listen : "off", "listen_port",
-                  port);
+                  ward_delivery_url(a->delivery), "listen", listener ? cfg->listen : "off",
+                  "listen_port", port);
     status = loop(a, sched, stop);
 
 out:
     ward_listener_stop(listener);
     ward_scheduler_free(sched);
     ward_batch_done(&a->batch);
-    for (size_t i = 0; i < a->count; i++)
-        free(a->queue[(a->head + i) % QUEUE_MAX].body);
-    ward_uploader_free(a->up);
+    ward_delivery_free(a->delivery);
     ward_health_free(a->health);
     ward_buf_done(&err);
     free(a);
@@ -343,7 +284,7 @@ int ward_agent_once(const struct agent_config *cfg, const sigset_t *stop)
     pthread_sigmask(SIG_UNBLOCK, stop, NULL);
     struct ward_collect_settings settings;
     struct ward_scheduler *sched = NULL;
-    if (start_scheduler(cfg, NULL, &settings, &sched) < 0)
+    if (start_scheduler(cfg, NULL, NULL, &settings, &sched) < 0)
         return 1;
     struct ward_batch batch;
     ward_batch_init(&batch, BATCH_MAX_SAMPLES);
@@ -357,6 +298,15 @@ int ward_agent_once(const struct agent_config *cfg, const sigset_t *stop)
     int r;
     if (strcmp(cfg->format, "prom") == 0) {
         r = ward_scheduler_exposition(sched, &out);
+    } else if (strcmp(cfg->format, "vm") == 0) {
+        /* The wire document, converted as the VictoriaMetrics output converts it. */
+        char id[WARD_UUID_STR_LEN] = "00000000-0000-0000-0000-000000000000";
+        struct ward_buf wire = WARD_BUF_INIT;
+        r = ward_batch_encode(&batch, id, 0, 0, &wire);
+        if (r == 0)
+            r = ward_vm_import_convert(wire.data, wire.len, &out, NULL);
+        r = r < 0 ? r : 0;
+        ward_buf_done(&wire);
     } else {
         char id[WARD_UUID_STR_LEN] = "00000000-0000-0000-0000-000000000000";
         r = ward_batch_encode(&batch, id, 0, 0, &out);

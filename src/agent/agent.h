@@ -39,6 +39,7 @@ enum {
 struct agent_config {
     char *address;
     char *tls_ca;
+    char *key;
     int64_t poll_ms;
     int64_t report_ms;
     char *state_dir;
@@ -53,6 +54,8 @@ struct agent_config {
     int64_t net_max_interfaces;
     int64_t top_n;
     int64_t statvfs_timeout_ms;
+    int64_t spool_mib;
+    int64_t backoff_max_ms;
     struct {
         bool enabled;
         int64_t interval_ms;
@@ -60,15 +63,17 @@ struct agent_config {
 };
 
 /*
- * Runs until a signal in stop arrives: collects on schedule, ships batches
- * every report interval, serves the listener. Returns the exit status.
+ * Runs until a signal in stop arrives: collects on schedule, spools a batch
+ * every report interval, uploads the spool, serves the listener. Returns
+ * the exit status.
  */
 int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop);
 
 /*
  * Collects once (after a baseline round, so rates have something to
- * compare with), prints the samples to stdout as the wire JSON ("json") or
- * Prometheus text ("prom"), and returns the exit status.
+ * compare with), prints the samples to stdout as the wire JSON ("json"),
+ * Prometheus text ("prom") or VictoriaMetrics import lines ("vm"), and
+ * returns the exit status.
  */
 int ward_agent_once(const struct agent_config *cfg, const sigset_t *stop);
 

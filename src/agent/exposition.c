@@ -1,7 +1,7 @@
 /*
  * Prometheus text exposition.
  *
- * Family names follow Prometheus conventions (see put_name()), so a
+ * Family names follow Prometheus conventions (see ward_exposition_name()), so a
  * collector may keep a name another system made popular, such as golectra's
  * PollCount, on the wire.
  *
@@ -45,37 +45,47 @@ static int cmp_items(const void *a, const void *b)
     return c;
 }
 
-/*
- * Writes the family name: category_name in snake_case ("PollCount" becomes
- * "poll_count"), every character outside [a-z0-9_:] replaced by '_', and
- * "_total" added to a counter that lacks it, as Prometheus names them.
- */
-static void put_name(struct ward_buf *out, const struct ward_metric *m)
+int ward_exposition_name(const char *category, const char *name, enum ward_sample_kind kind,
+                         struct ward_buf *out)
 {
     size_t start = out->len;
-    const char *parts[2] = {m->category, m->name};
-    for (int p = 0; p < 2; p++) {
+    const char *parts[2] = {category, name};
+    int r = 0;
+    for (int p = 0; p < 2 && r == 0; p++) {
         if (p)
-            ward_buf_putc(out, '_');
+            r = ward_buf_putc(out, '_');
         char prev = '_';
-        for (const char *s = parts[p]; *s; s++) {
+        for (const char *s = parts[p]; *s && r == 0; s++) {
             char c = *s;
             if (c >= 'A' && c <= 'Z') {
                 if ((prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9'))
-                    ward_buf_putc(out, '_');
+                    r = ward_buf_putc(out, '_');
                 c = (char)(c - 'A' + 'a');
             } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':')) {
                 c = '_';
             }
-            ward_buf_putc(out, c);
+            if (r == 0)
+                r = ward_buf_putc(out, c);
             prev = *s;
         }
     }
+    if (r < 0)
+        return r;
     static const char total[] = "_total";
     size_t n = out->len - start, t = sizeof(total) - 1;
-    if (m->kind == WARD_SAMPLE_COUNTER &&
-        (n < t || memcmp(out->data + out->len - t, total, t) != 0))
-        ward_buf_puts(out, total);
+    if (kind == WARD_SAMPLE_COUNTER && (n < t || memcmp(out->data + out->len - t, total, t) != 0))
+        r = ward_buf_puts(out, total);
+    return r;
+}
+
+/*
+ * The family name of m. As before the name was shared, a failed append is not
+ * checked here: a buffer that cannot grow fails again at the sample line's
+ * final newline, which is.
+ */
+static void put_name(struct ward_buf *out, const struct ward_metric *m)
+{
+    ward_exposition_name(m->category, m->name, m->kind, out);
 }
 
 static void put_escaped(struct ward_buf *out, const char *s, size_t len, bool quote_too)

@@ -33,11 +33,13 @@
             collectors[WARD_COLLECTOR_CFG_##name].interval_ms, "0", 0, DAY_MS, NULL,               \
             "how often the " #name " collector runs (0: --poll-interval, else its own default)"),
 
-static const char *const format_choices[] = {"json", "prom", NULL};
+static const char *const format_choices[] = {"json", "prom", "vm", NULL};
 
 static const struct ward_option options[] = {
     OPT("address", 'a', "ADDRESS", WARD_OPT_STRING, address, "http://localhost:8080", 0, 0, "URL",
         "server URL, or HOST:PORT for http"),
+    OPT("key", 'k', "KEY", WARD_OPT_STRING, key, "", 0, 0, "KEY",
+        "sign every upload with this key (HMAC-SHA256); the server must have the same key"),
     OPT("tls-ca", 0, "WARD_TLS_CA", WARD_OPT_STRING, tls_ca, "", 0, 0, "FILE",
         "verify an https server against the CA certificates in FILE (PEM) instead of the system's"),
     OPT("poll-interval", 'p', "POLL_INTERVAL", WARD_OPT_DURATION, poll_ms, "0", 0, DAY_MS,
@@ -45,7 +47,11 @@ static const struct ward_option options[] = {
     OPT("report-interval", 'r', "REPORT_INTERVAL", WARD_OPT_DURATION, report_ms, "10s", 100, DAY_MS,
         "DURATION", "how often to send collected samples"),
     OPT("state-dir", 0, "WARD_STATE_DIR", WARD_OPT_STRING, state_dir, "/var/lib/ward-agent", 0, 0,
-        "DIR", "where the agent keeps its id"),
+        "DIR", "where the agent keeps its id and its spool of unsent batches"),
+    OPT("spool-size", 0, "WARD_SPOOL_SIZE", WARD_OPT_INT, spool_mib, "100", 1, 1048576, "MIB",
+        "most disk space the spool takes; past it the oldest samples are dropped and counted"),
+    OPT("backoff-max", 0, "WARD_BACKOFF_MAX", WARD_OPT_DURATION, backoff_max_ms, "5m", 1000,
+        3600000, "DURATION", "longest wait between upload retries"),
     OPT("root", 0, "WARD_ROOT", WARD_OPT_STRING, root, "", 0, 0, "DIR",
         "read /proc and /sys under this directory (for containers and tests)"),
     OPT("timeout", 0, "WARD_TIMEOUT", WARD_OPT_DURATION, timeout_ms, "10s", 100, 600000, "DURATION",
@@ -55,7 +61,8 @@ static const struct ward_option options[] = {
     OPT("once", 0, NULL, WARD_OPT_BOOL, once, "false", 0, 0, NULL,
         "collect once, print the samples to stdout and exit"),
     OPT("format", 0, NULL, WARD_OPT_STRING, format, "json", 0, 0, "FORMAT",
-        "output of --once: json (the wire format) or prom (Prometheus text)",
+        "output of --once: json (the wire format), prom (Prometheus text) or vm "
+        "(VictoriaMetrics import lines)",
         .choices = format_choices),
     OPT("log-level", 0, "WARD_LOG_LEVEL", WARD_OPT_STRING, log_level, "info", 0, 0, "LEVEL",
         "debug, info, warn or error", .choices = ward_log_level_choices),

@@ -124,6 +124,8 @@ static int collect_self(struct ward_scheduler *s, const struct ward_collect_ctx 
         ward_emit1(ctx, &m_overruns, (double)r->overruns, "collector", r->name);
     }
     pthread_mutex_unlock(&s->lock);
+    if (s->cfg.self_emit)
+        s->cfg.self_emit(s->cfg.self_arg, ctx);
     return 0;
 }
 
@@ -244,6 +246,21 @@ static int64_t next_wait(const struct runner *r)
     return wait;
 }
 
+/*
+ * The runner's next due time on a fixed grid: one wait after its last due
+ * time, not after now, so runners with the same interval stay in the same
+ * round however late the rounds run, and a slow interval (an absent
+ * collector's) lands on a round of the fast ones. After a stall the grid
+ * starts again from now, without a burst of catch-up runs.
+ */
+static int64_t next_due(const struct runner *r, int64_t now_ms)
+{
+    int64_t wait = next_wait(r);
+    if (r->next_due == 0 || r->next_due + wait <= now_ms)
+        return now_ms + wait;
+    return r->next_due + wait;
+}
+
 static void run_one(struct ward_scheduler *s, struct runner *r, struct ward_batch *out)
 {
     int64_t wall = ward_now_ms();
@@ -303,7 +320,7 @@ int64_t ward_scheduler_run_due(struct ward_scheduler *s, int64_t now_ms, struct 
                 s->poll_count++;
             any = true;
             run_one(s, r, out);
-            r->next_due = now_ms + next_wait(r);
+            r->next_due = next_due(r, now_ms);
         }
         if (r->next_due < next)
             next = r->next_due;
@@ -316,6 +333,14 @@ void ward_scheduler_run_all(struct ward_scheduler *s, struct ward_batch *out)
     s->poll_count++;
     for (size_t i = 0; i < s->n; i++)
         run_one(s, &s->runners[i], out);
+}
+
+uint64_t ward_scheduler_samples_total(struct ward_scheduler *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t n = s->samples_total;
+    pthread_mutex_unlock(&s->lock);
+    return n;
 }
 
 int ward_scheduler_exposition(struct ward_scheduler *s, struct ward_buf *out)

@@ -41,6 +41,9 @@ struct ward_scheduler_config {
     size_t n_collectors;
     int64_t poll_ms;            /* when > 0, the interval of every collector without its own */
     struct ward_health *health; /* may be NULL */
+    /* Emits more of the agent's own metrics in its runs; may be NULL. */
+    void (*self_emit)(void *arg, const struct ward_collect_ctx *ctx);
+    void *self_arg;
 };
 
 struct ward_scheduler;
@@ -63,6 +66,9 @@ int64_t ward_scheduler_run_due(struct ward_scheduler *s, int64_t now_ms, struct 
 
 /* Runs every enabled collector now, whatever its schedule. */
 void ward_scheduler_run_all(struct ward_scheduler *s, struct ward_batch *out);
+
+/* Samples the collectors produced since the scheduler started. */
+uint64_t ward_scheduler_samples_total(struct ward_scheduler *s);
 
 /* Appends the latest samples of every collector in Prometheus text format. Thread-safe. */
 int ward_scheduler_exposition(struct ward_scheduler *s, struct ward_buf *out);

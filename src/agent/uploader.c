@@ -9,10 +9,14 @@
  */
 #include "agent/uploader.h"
 
+#include "common/crypto.h"
 #include "common/error.h"
+#include "common/time-util.h"
 #include "ward-version.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +26,7 @@
 struct ward_uploader {
     struct ward_http_client *client;
     char *base;
+    char *key; /* signs every request when set */
     struct ward_http_response last;
     bool have_last;
 };
@@ -80,6 +85,7 @@ void ward_uploader_free(struct ward_uploader *u)
         return;
     ward_http_client_free(u->client);
     free(u->base);
+    free(u->key);
     free(u);
 }
 
@@ -88,14 +94,32 @@ const char *ward_uploader_url(const struct ward_uploader *u)
     return u->base;
 }
 
+int ward_uploader_set_key(struct ward_uploader *u, const char *key)
+{
+    char *copy = key && *key ? strdup(key) : NULL;
+    if (key && *key && !copy)
+        return -ENOMEM;
+    free(u->key);
+    u->key = copy;
+    return 0;
+}
+
 int ward_uploader_post_gzip(struct ward_uploader *u, const char *path, const void *body, size_t len,
                             long *status, struct ward_buf *response, struct ward_buf *err)
 {
+    char headers[256] = "Content-Type: application/json\r\nContent-Encoding: gzip\r\n";
+    if (u->key) {
+        int64_t now = ward_now_ms();
+        char sig[WARD_SIGNATURE_HEX_LEN + 1];
+        int r = ward_signature_compute(u->key, strlen(u->key), now, body, len, sig);
+        if (r < 0)
+            return r;
+        size_t used = strlen(headers);
+        snprintf(headers + used, sizeof(headers) - used, "%s: %s\r\n%s: %" PRId64 "\r\n",
+                 WARD_SIGNATURE_HEADER, sig, WARD_TIMESTAMP_HEADER, now);
+    }
     struct ward_http_response resp;
-    int r = ward_http_client_post(u->client, path,
-                                  "Content-Type: application/json\r\n"
-                                  "Content-Encoding: gzip\r\n",
-                                  body, len, &resp, response, err);
+    int r = ward_http_client_post(u->client, path, headers, body, len, &resp, response, err);
     if (r < 0)
         return r;
     u->last = resp;

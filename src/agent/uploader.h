@@ -39,6 +39,13 @@ void ward_uploader_free(struct ward_uploader *u);
 const char *ward_uploader_url(const struct ward_uploader *u);
 
 /*
+ * Signs every later request with key (HMAC-SHA256 over the timestamp and
+ * the body as sent, in X-Ward-Signature and X-Ward-Timestamp; see
+ * docs/api.md); NULL or "" stops signing. Returns 0 or -ENOMEM.
+ */
+int ward_uploader_set_key(struct ward_uploader *u, const char *key);
+
+/*
  * POSTs gzip-compressed JSON (body already compressed) to path. On a
  * completed exchange returns 0 and stores the HTTP status in *status; the
  * response body is appended to response (when not NULL, up to 64 KiB).

@@ -31,7 +31,7 @@ static char path[256];
 static int setup(void **unused)
 {
     (void)unused;
-    strcpy(dir, "/tmp/ward-test-spool-XXXXXX");
+    snprintf(dir, sizeof(dir), "/tmp/ward-test-spool-XXXXXX");
     if (!mkdtemp(dir))
         return -1;
     snprintf(path, sizeof(path), "%s/spool.db", dir);

@@ -1,0 +1,349 @@
+/*
+ * Delivery of sealed batches through the spool (see delivery.h).
+ *
+ * The server output keeps a cursor: the spool id of the last batch it is
+ * done with, so each upload asks the spool for the oldest batch after it.
+ * The cursor lives in memory only; after a restart the output starts from
+ * the oldest row again, and rows it had delivered are gone by then.
+ */
+#include "agent/delivery.h"
+
+#include "agent/spool.h"
+#include "agent/uploader.h"
+#include "common/crypto.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/time-util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_BASE_MS      INT64_C(1000)
+#define RETRY_AFTER_MAX_MS   (60 * 60 * 1000) /* a longer Retry-After is taken as an hour */
+#define MAX_FAILURE_EXPONENT 30
+
+struct ward_delivery {
+    struct ward_spool *spool;
+    struct ward_uploader *up;
+    struct ward_health *health;
+    int64_t backoff_max_ms;
+    int64_t after;    /* the server's cursor into the spool */
+    bool drained;     /* the last look found nothing after the cursor */
+    int64_t retry_at; /* monotonic; uploads wait until then */
+    unsigned failures;
+    struct ward_spool_batch batch;
+    uint64_t dropped_seen; /* the spool's drop count at the last check */
+    bool dropping;         /* it dropped since it was last under half full */
+    /* Figures for the agent's metrics. */
+    uint64_t uploaded_samples, uploaded_batches, upload_failures;
+    double upload_seconds; /* of the last upload */
+    bool have_skew;
+    int64_t skew_ms; /* local clock minus the server's */
+    bool skew_warned;
+};
+
+static const struct ward_metric m_rows = {"agent", "spool_batches", WARD_SAMPLE_GAUGE,
+                                          "Batches in the spool."};
+static const struct ward_metric m_spool_samples = {"agent", "spool_samples", WARD_SAMPLE_GAUGE,
+                                                   "Samples in the spool."};
+static const struct ward_metric m_bytes = {"agent", "spool_bytes", WARD_SAMPLE_GAUGE,
+                                           "Bytes the spooled batches take on disk."};
+static const struct ward_metric m_budget = {"agent", "spool_capacity_bytes", WARD_SAMPLE_GAUGE,
+                                            "Bytes the spooled batches may take."};
+static const struct ward_metric m_dropped = {
+    "agent", "spool_dropped_samples_total", WARD_SAMPLE_COUNTER,
+    "Samples dropped, oldest first, to keep the spool within its cap."};
+static const struct ward_metric m_dead = {
+    "agent", "dead_letter_samples_total", WARD_SAMPLE_COUNTER,
+    "Samples in batches the server refused for good (4xx), given up on."};
+static const struct ward_metric m_recovered = {
+    "agent", "spool_recovered_total", WARD_SAMPLE_COUNTER,
+    "Corrupt spools moved aside and replaced since the agent started."};
+static const struct ward_metric m_uploaded = {"agent", "uploaded_samples_total",
+                                              WARD_SAMPLE_COUNTER, "Samples the server accepted."};
+static const struct ward_metric m_uploaded_batches = {
+    "agent", "uploaded_batches_total", WARD_SAMPLE_COUNTER, "Batches the server accepted."};
+static const struct ward_metric m_failures = {
+    "agent", "upload_failures_total", WARD_SAMPLE_COUNTER,
+    "Uploads that failed and will be retried (network errors, timeouts, 408, 429, 5xx)."};
+static const struct ward_metric m_upload_seconds = {"agent", "upload_seconds", WARD_SAMPLE_GAUGE,
+                                                    "Duration of the last upload."};
+static const struct ward_metric m_skew = {
+    "agent", "time_skew_ms", WARD_SAMPLE_GAUGE,
+    "The agent's clock minus the server's, from the server's Date header."};
+
+int ward_delivery_new(const struct ward_delivery_config *cfg, struct ward_delivery **out,
+                      struct ward_buf *err)
+{
+    struct ward_delivery *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->health = cfg->health;
+    d->backoff_max_ms = cfg->backoff_max_ms;
+    d->batch.body = (struct ward_buf)WARD_BUF_INIT;
+    int r = ward_uploader_new_ca(cfg->address, (long)cfg->timeout_ms, cfg->tls_ca, &d->up, err);
+    if (r == 0)
+        r = ward_uploader_set_key(d->up, cfg->key);
+    if (r == 0)
+        r = ward_spool_open(cfg->spool_path, cfg->spool_bytes, WARD_SPOOL_SERVER, &d->spool, err);
+    if (r < 0) {
+        ward_delivery_free(d);
+        return r;
+    }
+    struct ward_spool_stats st;
+    ward_spool_stats(d->spool, &st);
+    d->dropped_seen = st.dropped_samples;
+    if (st.recovered && d->health) {
+        char reason[256];
+        snprintf(reason, sizeof(reason), "the spool was corrupt and was moved to %s",
+                 ward_spool_moved_to(d->spool));
+        ward_health_set(d->health, "spool-recovered", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
+    }
+    *out = d;
+    return 0;
+}
+
+void ward_delivery_free(struct ward_delivery *d)
+{
+    if (!d)
+        return;
+    ward_spool_close(d->spool);
+    ward_uploader_free(d->up);
+    ward_buf_done(&d->batch.body);
+    free(d);
+}
+
+const char *ward_delivery_url(const struct ward_delivery *d)
+{
+    return ward_uploader_url(d->up);
+}
+
+/* Sets the spool's health: error once it drops data, degraded above half full. */
+static void check_spool(struct ward_delivery *d)
+{
+    struct ward_spool_stats st;
+    ward_spool_stats(d->spool, &st);
+    /* Dropping lasts until the spool is back under half full. */
+    if (st.dropped_samples != d->dropped_seen)
+        d->dropping = true;
+    else if (st.bytes <= st.budget / 2)
+        d->dropping = false;
+    bool dropping = d->dropping;
+    d->dropped_seen = st.dropped_samples;
+    if (st.recovered && d->health)
+        ward_health_set(d->health, "spool-recovered", WARD_HEALTH_DEGRADED,
+                        "the spool was corrupt and was moved aside", ward_now_ms());
+    if (!d->health)
+        return;
+    char reason[160];
+    if (dropping) {
+        snprintf(reason, sizeof(reason), "spool full: dropped %llu samples so far, oldest first",
+                 (unsigned long long)st.dropped_samples);
+        ward_health_set(d->health, "spool", WARD_HEALTH_ERROR, reason, ward_now_ms());
+    } else if (st.bytes > st.budget / 2) {
+        snprintf(reason, sizeof(reason), "spool %lld%% full",
+                 (long long)(st.bytes * 100 / (st.budget ? st.budget : 1)));
+        ward_health_set(d->health, "spool", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
+    } else {
+        ward_health_set(d->health, "spool", WARD_HEALTH_OK, NULL, ward_now_ms());
+    }
+}
+
+void ward_delivery_store(struct ward_delivery *d, int64_t boot, int64_t seq, int64_t n_samples,
+                         const void *body, size_t len)
+{
+    int r = ward_spool_append(d->spool, boot, seq, n_samples, body, len);
+    if (r < 0) {
+        char n[24];
+        snprintf(n, sizeof(n), "%lld", (long long)n_samples);
+        ward_log_error(NULL, "cannot spool a batch; its samples are counted as dropped", "samples",
+                       n, "error", ward_strerror(r));
+    }
+    d->drained = false;
+    check_spool(d);
+}
+
+int64_t ward_delivery_due(const struct ward_delivery *d)
+{
+    return d->drained ? INT64_MAX : d->retry_at;
+}
+
+int64_t ward_delivery_backlog(struct ward_delivery *d)
+{
+    struct ward_spool_stats st;
+    ward_spool_stats(d->spool, &st);
+    return st.rows;
+}
+
+/* Parses an HTTP-date (RFC 9110, IMF-fixdate) into Unix ms; false when it is not one. */
+static bool parse_http_date(const char *s, int64_t *ms)
+{
+    struct tm tm = {0};
+    const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return false;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *ms = (int64_t)t * 1000;
+    return true;
+}
+
+/* Retry-After as a wait in ms (seconds, or an HTTP-date); 0 when absent or unusable. */
+static int64_t retry_after_ms(const char *v)
+{
+    if (!*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long secs = strtoll(v, &end, 10);
+    int64_t wait = 0;
+    if (end != v && !*end && errno == 0 && secs > 0)
+        wait = secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : secs * 1000;
+    int64_t at;
+    if (end == v && parse_http_date(v, &at))
+        wait = at - ward_now_ms();
+    return wait < 0 ? 0 : wait > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : wait;
+}
+
+/* Notes the clock skew from a response's Date header (which has whole seconds). */
+static void note_skew(struct ward_delivery *d, const char *date, int64_t local_ms)
+{
+    int64_t server_ms;
+    if (!parse_http_date(date, &server_ms))
+        return;
+    d->skew_ms = local_ms - (server_ms + 500);
+    d->have_skew = true;
+    bool big = d->skew_ms > WARD_SKEW_WARN_MS || d->skew_ms < -WARD_SKEW_WARN_MS;
+    if (big && !d->skew_warned) {
+        char ms[24];
+        snprintf(ms, sizeof(ms), "%lld", (long long)d->skew_ms);
+        ward_log_warn(NULL, "the agent's clock differs from the server's", "skew_ms", ms);
+    }
+    d->skew_warned = big;
+}
+
+/* Waits before the next attempt: full jitter over an exponential window, or Retry-After. */
+static void back_off(struct ward_delivery *d, int64_t retry_after)
+{
+    unsigned n = d->failures < MAX_FAILURE_EXPONENT ? d->failures : MAX_FAILURE_EXPONENT;
+    int64_t window = BACKOFF_BASE_MS << n;
+    if (window > d->backoff_max_ms || window <= 0)
+        window = d->backoff_max_ms;
+    uint64_t rnd = 0;
+    ward_random_bytes(&rnd, sizeof(rnd));
+    int64_t wait = (int64_t)(rnd % (uint64_t)(window + 1));
+    if (retry_after > wait)
+        wait = retry_after;
+    d->retry_at = ward_mono_ms() + wait;
+    if (d->failures < MAX_FAILURE_EXPONENT)
+        d->failures++;
+}
+
+/* True when a stop signal is pending; takes it. */
+static bool stop_requested(const sigset_t *stop)
+{
+    struct timespec zero = {0};
+    return stop && sigtimedwait(stop, NULL, &zero) > 0;
+}
+
+/* One upload of d->batch. Returns false when delivery should stop for now. */
+static bool upload_one(struct ward_delivery *d, struct ward_buf *resp, struct ward_buf *err)
+{
+    long status = 0;
+    ward_buf_reset(resp);
+    ward_buf_reset(err);
+    int64_t t0 = ward_mono_ns();
+    int r = ward_uploader_post_gzip(d->up, "/api/v1/ingest", d->batch.body.data, d->batch.body.len,
+                                    &status, resp, err);
+    d->upload_seconds = (double)(ward_mono_ns() - t0) / 1e9;
+    const struct ward_http_response *hr = ward_uploader_last_response(d->up);
+    if (r == 0 && hr)
+        note_skew(d, hr->date, ward_now_ms());
+    char code[16];
+    snprintf(code, sizeof(code), "%ld", status);
+    if (r == 0 && status >= 200 && status < 300) {
+        if (d->failures)
+            ward_log_info(NULL, "uploads recovered");
+        d->failures = 0;
+        d->uploaded_samples += (uint64_t)d->batch.samples;
+        d->uploaded_batches++;
+        if (d->health)
+            ward_health_set(d->health, "upload", WARD_HEALTH_OK, NULL, ward_now_ms());
+        ward_spool_delivered(d->spool, WARD_SPOOL_SERVER, d->batch.id);
+        d->after = d->batch.id;
+        return true;
+    }
+    bool retry = r < 0 || status == 408 || status == 429 || status >= 500 || status < 400;
+    if (!retry) {
+        char seq[48];
+        snprintf(seq, sizeof(seq), "%lld/%lld", (long long)d->batch.boot, (long long)d->batch.seq);
+        ward_log_error(NULL, "the server refused a batch for good; dropping it", "status", code,
+                       "batch", seq, "response", resp->data ? resp->data : "");
+        ward_spool_dead(d->spool, WARD_SPOOL_SERVER, d->batch.id);
+        d->after = d->batch.id;
+        return true;
+    }
+    d->upload_failures++;
+    if (d->health) {
+        char reason[200];
+        snprintf(reason, sizeof(reason), "uploads to %s failing: %s", ward_uploader_url(d->up),
+                 r < 0 ? (err->data ? err->data : "no connection") : code);
+        ward_health_set(d->health, "upload", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
+    }
+    if (d->failures == 0)
+        ward_log_warn(NULL, "upload failed, will retry", "url", ward_uploader_url(d->up), "status",
+                      code, "error",
+                      r < 0        ? (err->data ? err->data : "")
+                      : resp->data ? resp->data
+                                   : "");
+    back_off(d, r == 0 && hr ? retry_after_ms(hr->retry_after) : 0);
+    return false;
+}
+
+bool ward_delivery_run(struct ward_delivery *d, int64_t deadline_ms, const sigset_t *stop)
+{
+    struct ward_buf resp = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    bool stopping = false;
+    while (!d->drained && ward_mono_ms() >= d->retry_at && ward_mono_ms() < deadline_ms &&
+           !(stopping = stop_requested(stop))) {
+        int r = ward_spool_next(d->spool, WARD_SPOOL_SERVER, d->after, &d->batch);
+        if (r < 0) {
+            ward_log_error(NULL, "cannot read the spool", "error", ward_strerror(r));
+            back_off(d, 0);
+            break;
+        }
+        if (r == 0) {
+            d->drained = true;
+            break;
+        }
+        if (!upload_one(d, &resp, &err))
+            break;
+    }
+    check_spool(d);
+    ward_buf_done(&resp);
+    ward_buf_done(&err);
+    return stopping;
+}
+
+void ward_delivery_emit(struct ward_delivery *d, const struct ward_collect_ctx *ctx)
+{
+    struct ward_spool_stats st;
+    ward_spool_stats(d->spool, &st);
+    ward_emit0(ctx, &m_rows, (double)st.rows);
+    ward_emit0(ctx, &m_spool_samples, (double)st.samples);
+    ward_emit0(ctx, &m_bytes, (double)st.bytes);
+    ward_emit0(ctx, &m_budget, (double)st.budget);
+    ward_emit0(ctx, &m_dropped, (double)st.dropped_samples);
+    ward_emit0(ctx, &m_dead, (double)st.dead_samples);
+    ward_emit0(ctx, &m_recovered, (double)st.recovered);
+    ward_emit0(ctx, &m_uploaded, (double)d->uploaded_samples);
+    ward_emit0(ctx, &m_uploaded_batches, (double)d->uploaded_batches);
+    ward_emit0(ctx, &m_failures, (double)d->upload_failures);
+    ward_emit0(ctx, &m_upload_seconds, d->upload_seconds);
+    if (d->have_skew)
+        ward_emit0(ctx, &m_skew, (double)d->skew_ms);
+}
