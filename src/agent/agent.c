@@ -232,6 +232,7 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
         .address = cfg->address,
         .tls_ca = cfg->tls_ca,
         .key = cfg->key,
+        .vm_url = cfg->vm_url,
         .timeout_ms = cfg->timeout_ms,
         .spool_path = spool,
         .spool_bytes = cfg->spool_mib * 1024 * 1024,

@@ -40,6 +40,7 @@ struct agent_config {
     char *address;
     char *tls_ca;
     char *key;
+    char *vm_url;
     int64_t poll_ms;
     int64_t report_ms;
     char *state_dir;

@@ -1,17 +1,22 @@
 /*
  * Delivery of sealed batches through the spool (see delivery.h).
  *
- * The server output keeps a cursor: the spool id of the last batch it is
- * done with, so each upload asks the spool for the oldest batch after it.
- * The cursor lives in memory only; after a restart the output starts from
- * the oldest row again, and rows it had delivered are gone by then.
+ * Each output (ward-server, and VictoriaMetrics when --vm-url is set) keeps
+ * its own cursor, the spool id of the last batch it is done with, and its
+ * own back-off, so one output's outage never holds up the other: each
+ * upload asks the spool for the oldest batch after its cursor. Cursors live
+ * in memory only; after a restart an output starts from the oldest row it
+ * still has pending. For VictoriaMetrics a batch is converted to import
+ * lines (vm-import.h) on the way out.
  */
 #include "agent/delivery.h"
 
 #include "agent/spool.h"
 #include "agent/uploader.h"
+#include "agent/vm-import.h"
 #include "common/crypto.h"
 #include "common/error.h"
+#include "common/gzip.h"
 #include "common/log.h"
 #include "common/time-util.h"
 
@@ -25,21 +30,35 @@
 #define RETRY_AFTER_MAX_MS   (60 * 60 * 1000) /* a longer Retry-After is taken as an hour */
 #define MAX_FAILURE_EXPONENT 30
 
-struct ward_delivery {
-    struct ward_spool *spool;
+/* Largest VictoriaMetrics body built from one batch, before gzip. */
+#define VM_BODY_MAX (256 * 1024 * 1024)
+
+/* One destination of the spooled batches. */
+struct output {
+    const char *name;  /* "server" or "vm": the output label */
+    const char *check; /* its /health condition */
+    unsigned bit;      /* WARD_SPOOL_SERVER or WARD_SPOOL_VM */
+    const char *path;  /* of the POST */
     struct ward_uploader *up;
-    struct ward_health *health;
-    int64_t backoff_max_ms;
-    int64_t after;    /* the server's cursor into the spool */
+    int64_t after;    /* the cursor into the spool */
     bool drained;     /* the last look found nothing after the cursor */
     int64_t retry_at; /* monotonic; uploads wait until then */
     unsigned failures;
-    struct ward_spool_batch batch;
-    uint64_t dropped_seen; /* the spool's drop count at the last check */
-    bool dropping;         /* it dropped since it was last under half full */
     /* Figures for the agent's metrics. */
     uint64_t uploaded_samples, uploaded_batches, upload_failures;
     double upload_seconds; /* of the last upload */
+};
+
+struct ward_delivery {
+    struct ward_spool *spool;
+    struct ward_health *health;
+    int64_t backoff_max_ms;
+    struct output out[2];
+    size_t n_out;
+    struct ward_spool_batch batch;
+    struct ward_buf json, body; /* scratch of the VictoriaMetrics conversion */
+    uint64_t dropped_seen;      /* the spool's drop count at the last check */
+    bool dropping;              /* it dropped since it was last under half full */
     bool have_skew;
     int64_t skew_ms; /* local clock minus the server's */
     bool skew_warned;
@@ -58,14 +77,14 @@ static const struct ward_metric m_dropped = {
     "Samples dropped, oldest first, to keep the spool within its cap."};
 static const struct ward_metric m_dead = {
     "agent", "dead_letter_samples_total", WARD_SAMPLE_COUNTER,
-    "Samples in batches the server refused for good (4xx), given up on."};
+    "Samples in batches an output refused for good (4xx), given up on."};
 static const struct ward_metric m_recovered = {
     "agent", "spool_recovered_total", WARD_SAMPLE_COUNTER,
     "Corrupt spools moved aside and replaced since the agent started."};
 static const struct ward_metric m_uploaded = {"agent", "uploaded_samples_total",
-                                              WARD_SAMPLE_COUNTER, "Samples the server accepted."};
+                                              WARD_SAMPLE_COUNTER, "Samples the output accepted."};
 static const struct ward_metric m_uploaded_batches = {
-    "agent", "uploaded_batches_total", WARD_SAMPLE_COUNTER, "Batches the server accepted."};
+    "agent", "uploaded_batches_total", WARD_SAMPLE_COUNTER, "Batches the output accepted."};
 static const struct ward_metric m_failures = {
     "agent", "upload_failures_total", WARD_SAMPLE_COUNTER,
     "Uploads that failed and will be retried (network errors, timeouts, 408, 429, 5xx)."};
@@ -84,11 +103,25 @@ int ward_delivery_new(const struct ward_delivery_config *cfg, struct ward_delive
     d->health = cfg->health;
     d->backoff_max_ms = cfg->backoff_max_ms;
     d->batch.body = (struct ward_buf)WARD_BUF_INIT;
-    int r = ward_uploader_new_ca(cfg->address, (long)cfg->timeout_ms, cfg->tls_ca, &d->up, err);
+    ward_buf_init(&d->json, 0);
+    ward_buf_init(&d->body, VM_BODY_MAX);
+    d->out[0] = (struct output){
+        .name = "server", .check = "upload", .bit = WARD_SPOOL_SERVER, .path = "/api/v1/ingest"};
+    d->n_out = 1;
+    int r =
+        ward_uploader_new_ca(cfg->address, (long)cfg->timeout_ms, cfg->tls_ca, &d->out[0].up, err);
     if (r == 0)
-        r = ward_uploader_set_key(d->up, cfg->key);
+        r = ward_uploader_set_key(d->out[0].up, cfg->key);
+    if (r == 0 && cfg->vm_url && *cfg->vm_url) {
+        d->out[1] = (struct output){
+            .name = "vm", .check = "upload-vm", .bit = WARD_SPOOL_VM, .path = "/api/v1/import"};
+        d->n_out = 2;
+        r = ward_uploader_new_ca(cfg->vm_url, (long)cfg->timeout_ms, cfg->tls_ca, &d->out[1].up,
+                                 err);
+    }
     if (r == 0)
-        r = ward_spool_open(cfg->spool_path, cfg->spool_bytes, WARD_SPOOL_SERVER, &d->spool, err);
+        r = ward_spool_open(cfg->spool_path, cfg->spool_bytes,
+                            WARD_SPOOL_SERVER | (d->n_out > 1 ? WARD_SPOOL_VM : 0), &d->spool, err);
     if (r < 0) {
         ward_delivery_free(d);
         return r;
@@ -111,14 +144,17 @@ void ward_delivery_free(struct ward_delivery *d)
     if (!d)
         return;
     ward_spool_close(d->spool);
-    ward_uploader_free(d->up);
+    for (size_t i = 0; i < d->n_out; i++)
+        ward_uploader_free(d->out[i].up);
     ward_buf_done(&d->batch.body);
+    ward_buf_done(&d->json);
+    ward_buf_done(&d->body);
     free(d);
 }
 
 const char *ward_delivery_url(const struct ward_delivery *d)
 {
-    return ward_uploader_url(d->up);
+    return ward_uploader_url(d->out[0].up);
 }
 
 /* Sets the spool's health: error once it drops data, degraded above half full. */
@@ -162,13 +198,18 @@ void ward_delivery_store(struct ward_delivery *d, int64_t boot, int64_t seq, int
         ward_log_error(NULL, "cannot spool a batch; its samples are counted as dropped", "samples",
                        n, "error", ward_strerror(r));
     }
-    d->drained = false;
+    for (size_t i = 0; i < d->n_out; i++)
+        d->out[i].drained = false;
     check_spool(d);
 }
 
 int64_t ward_delivery_due(const struct ward_delivery *d)
 {
-    return d->drained ? INT64_MAX : d->retry_at;
+    int64_t due = INT64_MAX;
+    for (size_t i = 0; i < d->n_out; i++)
+        if (!d->out[i].drained && d->out[i].retry_at < due)
+            due = d->out[i].retry_at;
+    return due;
 }
 
 int64_t ward_delivery_backlog(struct ward_delivery *d)
@@ -227,9 +268,9 @@ static void note_skew(struct ward_delivery *d, const char *date, int64_t local_m
 }
 
 /* Waits before the next attempt: full jitter over an exponential window, or Retry-After. */
-static void back_off(struct ward_delivery *d, int64_t retry_after)
+static void back_off(struct ward_delivery *d, struct output *o, int64_t retry_after)
 {
-    unsigned n = d->failures < MAX_FAILURE_EXPONENT ? d->failures : MAX_FAILURE_EXPONENT;
+    unsigned n = o->failures < MAX_FAILURE_EXPONENT ? o->failures : MAX_FAILURE_EXPONENT;
     int64_t window = BACKOFF_BASE_MS << n;
     if (window > d->backoff_max_ms || window <= 0)
         window = d->backoff_max_ms;
@@ -238,9 +279,35 @@ static void back_off(struct ward_delivery *d, int64_t retry_after)
     int64_t wait = (int64_t)(rnd % (uint64_t)(window + 1));
     if (retry_after > wait)
         wait = retry_after;
-    d->retry_at = ward_mono_ms() + wait;
-    if (d->failures < MAX_FAILURE_EXPONENT)
-        d->failures++;
+    o->retry_at = ward_mono_ms() + wait;
+    if (o->failures < MAX_FAILURE_EXPONENT)
+        o->failures++;
+}
+
+/*
+ * The body output o sends for d->batch: the spooled gzip as it is for the
+ * server; for VictoriaMetrics, its import lines, gzip-compressed. NULL when
+ * the batch cannot be converted (its samples are then dead letters).
+ */
+static const struct ward_buf *body_for(struct ward_delivery *d, const struct output *o)
+{
+    if (o->bit == WARD_SPOOL_SERVER)
+        return &d->batch.body;
+    ward_buf_reset(&d->json);
+    ward_buf_reset(&d->body);
+    struct ward_buf lines = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    int r = ward_gzip_decompress(d->batch.body.data, d->batch.body.len, d->batch.body.len,
+                                 VM_BODY_MAX, &d->json);
+    if (r == 0)
+        r = ward_vm_import_convert(d->json.data, d->json.len, &lines, &err);
+    if (r >= 0)
+        r = ward_gzip_compress(lines.data ? lines.data : "", lines.len, 1, &d->body);
+    if (r < 0)
+        ward_log_error(NULL, "cannot convert a batch for VictoriaMetrics", "error",
+                       err.data ? err.data : ward_strerror(r));
+    ward_buf_done(&lines);
+    ward_buf_done(&err);
+    return r < 0 ? NULL : &d->body;
 }
 
 /* True when a stop signal is pending; takes it. */
@@ -250,79 +317,100 @@ static bool stop_requested(const sigset_t *stop)
     return stop && sigtimedwait(stop, NULL, &zero) > 0;
 }
 
-/* One upload of d->batch. Returns false when delivery should stop for now. */
-static bool upload_one(struct ward_delivery *d, struct ward_buf *resp, struct ward_buf *err)
+/* Gives up on d->batch for output o. */
+static void give_up(struct ward_delivery *d, struct output *o)
 {
+    ward_spool_dead(d->spool, o->bit, d->batch.id);
+    o->after = d->batch.id;
+}
+
+/* One upload of d->batch to o. Returns false when o should stop for now. */
+static bool upload_one(struct ward_delivery *d, struct output *o, struct ward_buf *resp,
+                       struct ward_buf *err)
+{
+    const struct ward_buf *body = body_for(d, o);
+    if (!body) {
+        give_up(d, o);
+        return true;
+    }
     long status = 0;
     ward_buf_reset(resp);
     ward_buf_reset(err);
     int64_t t0 = ward_mono_ns();
-    int r = ward_uploader_post_gzip(d->up, "/api/v1/ingest", d->batch.body.data, d->batch.body.len,
-                                    &status, resp, err);
-    d->upload_seconds = (double)(ward_mono_ns() - t0) / 1e9;
-    const struct ward_http_response *hr = ward_uploader_last_response(d->up);
-    if (r == 0 && hr)
+    int r = ward_uploader_post_gzip(o->up, o->path, body->data, body->len, &status, resp, err);
+    o->upload_seconds = (double)(ward_mono_ns() - t0) / 1e9;
+    const struct ward_http_response *hr = ward_uploader_last_response(o->up);
+    if (r == 0 && hr && o->bit == WARD_SPOOL_SERVER)
         note_skew(d, hr->date, ward_now_ms());
     char code[16];
     snprintf(code, sizeof(code), "%ld", status);
     if (r == 0 && status >= 200 && status < 300) {
-        if (d->failures)
-            ward_log_info(NULL, "uploads recovered");
-        d->failures = 0;
-        d->uploaded_samples += (uint64_t)d->batch.samples;
-        d->uploaded_batches++;
+        if (o->failures)
+            ward_log_info(NULL, "uploads recovered", "output", o->name);
+        o->failures = 0;
+        o->uploaded_samples += (uint64_t)d->batch.samples;
+        o->uploaded_batches++;
         if (d->health)
-            ward_health_set(d->health, "upload", WARD_HEALTH_OK, NULL, ward_now_ms());
-        ward_spool_delivered(d->spool, WARD_SPOOL_SERVER, d->batch.id);
-        d->after = d->batch.id;
+            ward_health_set(d->health, o->check, WARD_HEALTH_OK, NULL, ward_now_ms());
+        ward_spool_delivered(d->spool, o->bit, d->batch.id);
+        o->after = d->batch.id;
         return true;
     }
     bool retry = r < 0 || status == 408 || status == 429 || status >= 500 || status < 400;
     if (!retry) {
         char seq[48];
         snprintf(seq, sizeof(seq), "%lld/%lld", (long long)d->batch.boot, (long long)d->batch.seq);
-        ward_log_error(NULL, "the server refused a batch for good; dropping it", "status", code,
-                       "batch", seq, "response", resp->data ? resp->data : "");
-        ward_spool_dead(d->spool, WARD_SPOOL_SERVER, d->batch.id);
-        d->after = d->batch.id;
+        ward_log_error(NULL, "an output refused a batch for good; dropping it", "output", o->name,
+                       "status", code, "batch", seq, "response", resp->data ? resp->data : "");
+        give_up(d, o);
         return true;
     }
-    d->upload_failures++;
+    o->upload_failures++;
     if (d->health) {
         char reason[200];
-        snprintf(reason, sizeof(reason), "uploads to %s failing: %s", ward_uploader_url(d->up),
+        snprintf(reason, sizeof(reason), "uploads to %s failing: %s", ward_uploader_url(o->up),
                  r < 0 ? (err->data ? err->data : "no connection") : code);
-        ward_health_set(d->health, "upload", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
+        ward_health_set(d->health, o->check, WARD_HEALTH_DEGRADED, reason, ward_now_ms());
     }
-    if (d->failures == 0)
-        ward_log_warn(NULL, "upload failed, will retry", "url", ward_uploader_url(d->up), "status",
-                      code, "error",
+    if (o->failures == 0)
+        ward_log_warn(NULL, "upload failed, will retry", "output", o->name, "url",
+                      ward_uploader_url(o->up), "status", code, "error",
                       r < 0        ? (err->data ? err->data : "")
                       : resp->data ? resp->data
                                    : "");
-    back_off(d, r == 0 && hr ? retry_after_ms(hr->retry_after) : 0);
+    back_off(d, o, r == 0 && hr ? retry_after_ms(hr->retry_after) : 0);
     return false;
+}
+
+/* Runs output o until it is drained, fails, the deadline passes or a stop comes. */
+static bool run_output(struct ward_delivery *d, struct output *o, int64_t deadline_ms,
+                       const sigset_t *stop, struct ward_buf *resp, struct ward_buf *err)
+{
+    bool stopping = false;
+    while (!o->drained && ward_mono_ms() >= o->retry_at && ward_mono_ms() < deadline_ms &&
+           !(stopping = stop_requested(stop))) {
+        int r = ward_spool_next(d->spool, o->bit, o->after, &d->batch);
+        if (r < 0) {
+            ward_log_error(NULL, "cannot read the spool", "error", ward_strerror(r));
+            back_off(d, o, 0);
+            break;
+        }
+        if (r == 0) {
+            o->drained = true;
+            break;
+        }
+        if (!upload_one(d, o, resp, err))
+            break;
+    }
+    return stopping;
 }
 
 bool ward_delivery_run(struct ward_delivery *d, int64_t deadline_ms, const sigset_t *stop)
 {
     struct ward_buf resp = WARD_BUF_INIT, err = WARD_BUF_INIT;
     bool stopping = false;
-    while (!d->drained && ward_mono_ms() >= d->retry_at && ward_mono_ms() < deadline_ms &&
-           !(stopping = stop_requested(stop))) {
-        int r = ward_spool_next(d->spool, WARD_SPOOL_SERVER, d->after, &d->batch);
-        if (r < 0) {
-            ward_log_error(NULL, "cannot read the spool", "error", ward_strerror(r));
-            back_off(d, 0);
-            break;
-        }
-        if (r == 0) {
-            d->drained = true;
-            break;
-        }
-        if (!upload_one(d, &resp, &err))
-            break;
-    }
+    for (size_t i = 0; i < d->n_out && !stopping; i++)
+        stopping = run_output(d, &d->out[i], deadline_ms, stop, &resp, &err);
     check_spool(d);
     ward_buf_done(&resp);
     ward_buf_done(&err);
@@ -340,10 +428,13 @@ void ward_delivery_emit(struct ward_delivery *d, const struct ward_collect_ctx *
     ward_emit0(ctx, &m_dropped, (double)st.dropped_samples);
     ward_emit0(ctx, &m_dead, (double)st.dead_samples);
     ward_emit0(ctx, &m_recovered, (double)st.recovered);
-    ward_emit0(ctx, &m_uploaded, (double)d->uploaded_samples);
-    ward_emit0(ctx, &m_uploaded_batches, (double)d->uploaded_batches);
-    ward_emit0(ctx, &m_failures, (double)d->upload_failures);
-    ward_emit0(ctx, &m_upload_seconds, d->upload_seconds);
+    for (size_t i = 0; i < d->n_out; i++) {
+        const struct output *o = &d->out[i];
+        ward_emit1(ctx, &m_uploaded, (double)o->uploaded_samples, "output", o->name);
+        ward_emit1(ctx, &m_uploaded_batches, (double)o->uploaded_batches, "output", o->name);
+        ward_emit1(ctx, &m_failures, (double)o->upload_failures, "output", o->name);
+        ward_emit1(ctx, &m_upload_seconds, o->upload_seconds, "output", o->name);
+    }
     if (d->have_skew)
         ward_emit0(ctx, &m_skew, (double)d->skew_ms);
 }

@@ -13,6 +13,10 @@
  * Each response's Date header measures the clock skew against the server;
  * above WARD_SKEW_WARN_MS it is logged.
  *
+ * With a VictoriaMetrics URL, the same batches also go to its
+ * /api/v1/import as import lines, with their own cursor and back-off; a
+ * batch leaves the spool when both took it.
+ *
  * The delivery state is used by the agent's main thread only.
  */
 #ifndef WARD_DELIVERY_H
@@ -32,6 +36,7 @@ struct ward_delivery_config {
     const char *address;    /* the server: URL or HOST:PORT */
     const char *tls_ca;     /* PEM CA file, or NULL/"" for the system store */
     const char *key;        /* signs uploads when set (NULL/"": unsigned) */
+    const char *vm_url;     /* VictoriaMetrics, a second output when set */
     int64_t timeout_ms;     /* one upload */
     const char *spool_path; /* the spool database */
     int64_t spool_bytes;    /* its cap */

@@ -40,6 +40,8 @@ static const struct ward_option options[] = {
         "server URL, or HOST:PORT for http"),
     OPT("key", 'k', "KEY", WARD_OPT_STRING, key, "", 0, 0, "KEY",
         "sign every upload with this key (HMAC-SHA256); the server must have the same key"),
+    OPT("vm-url", 0, "WARD_VM_URL", WARD_OPT_STRING, vm_url, "", 0, 0, "URL",
+        "also send every batch to VictoriaMetrics at URL (/api/v1/import)"),
     OPT("tls-ca", 0, "WARD_TLS_CA", WARD_OPT_STRING, tls_ca, "", 0, 0, "FILE",
         "verify an https server against the CA certificates in FILE (PEM) instead of the system's"),
     OPT("poll-interval", 'p', "POLL_INTERVAL", WARD_OPT_DURATION, poll_ms, "0", 0, DAY_MS,

@@ -20,14 +20,14 @@ PROM_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
 
 
 def agent_metrics(agent):
-    """The agent's /metrics as {name: value} for samples without labels."""
+    """The agent's /metrics as {name or name{labels}: value}."""
     port = wait_for(lambda: listen_port(agent), what="the agent's listen port")
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     out = {}
     for line in text.splitlines():
         m = PROM_LINE.match(line)
-        if m and not m.group(2):
-            out[m.group(1)] = float(m.group(3))
+        if m:
+            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
     return out
 
 
@@ -83,7 +83,7 @@ def test_outage_loses_and_duplicates_nothing(server_factory, agent_factory, work
     time.sleep(60)
     during = agent_metrics(agent)
     assert during["agent_spool_batches"] > 0, during
-    assert during["agent_upload_failures_total"] >= 1
+    assert during['agent_upload_failures_total{output="server"}'] >= 1
 
     server = server_factory(port=port)
     after = agent_metrics(agent)["agent_poll_count_total"]
@@ -260,3 +260,40 @@ def test_wrong_key_is_a_dead_letter(server_factory, agent_factory, workdir):
     assert "refused a batch for good" in agent.stderr()
     assert poll_counts(server, host) == []
     assert agent.stop() == 0
+
+
+def test_victoria_output_has_its_own_cursor(server, agent_factory, workdir):
+    """VictoriaMetrics down: the server still gets everything at once; VM catches up later."""
+    from conftest import free_port
+    from victoria import Victoria
+
+    vm_port = free_port()
+    agent = agent_factory(
+        server.url,
+        ["-p", "1", "-r", "1", "--backoff-max", "2s", "--vm-url", f"http://127.0.0.1:{vm_port}"],
+    )
+    host = agent_id(workdir)
+    wait_for(lambda: len(poll_counts(server, host)) >= 5, 60, "samples at the server")
+    m = agent_metrics(agent)
+    assert m['agent_upload_failures_total{output="vm"}'] >= 1
+    assert m["agent_spool_batches"] >= 1  # still pending for VictoriaMetrics
+
+    vm = Victoria(workdir, port=vm_port)
+    try:
+        wait_for(lambda: agent_metrics(agent)["agent_spool_batches"] == 0, 120, "VM to catch up")
+        caught_up = len(poll_counts(server, host))
+        assert agent.stop() == 0
+        selector = 'agent_poll_count_total{instance="%s"}' % host
+
+        def values():
+            vm.flush()
+            return sorted(v for s in vm.export(selector) for v in s["values"])
+
+        got = wait_for(lambda: len(values()) >= caught_up and values(), 30, "the backlog in VM")
+        # Every round once, from the first: what the server has, VM has too.
+        assert got == [float(v) for v in range(1, len(got) + 1)], got
+        stored = [v for _, v in poll_counts(server, host)]
+        assert got == stored[: len(got)]
+    finally:
+        code = vm.stop()
+        assert code == 0, vm.stderr()[-2000:]

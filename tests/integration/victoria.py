@@ -26,10 +26,10 @@ VICTORIA = Path(os.environ.get("WARD_VICTORIA", "/usr/bin/victoria-metrics"))
 class Victoria(Process):
     """victoria-metrics listening on 127.0.0.1:port, data under workdir."""
 
-    def __init__(self, workdir, extra_args=()):
+    def __init__(self, workdir, extra_args=(), port=None):
         if not VICTORIA.exists():
             pytest.fail(f"{VICTORIA} is missing: run scripts/deps.sh test (package victoria-metrics)")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data = workdir / "victoria-data"
         args = [
