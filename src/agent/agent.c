@@ -237,6 +237,7 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
         .spool_path = spool,
         .spool_bytes = cfg->spool_mib * 1024 * 1024,
         .backoff_max_ms = cfg->backoff_max_ms,
+        .inflight = cfg->rate_limit,
         .health = a->health,
     };
     r = ward_delivery_new(&dc, &a->delivery, &err);

@@ -57,6 +57,7 @@ struct agent_config {
     int64_t statvfs_timeout_ms;
     int64_t spool_mib;
     int64_t backoff_max_ms;
+    int64_t rate_limit;
     struct {
         bool enabled;
         int64_t interval_ms;

@@ -21,6 +21,7 @@
 #include "common/time-util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +34,29 @@
 /* Largest VictoriaMetrics body built from one batch, before gzip. */
 #define VM_BODY_MAX (256 * 1024 * 1024)
 
+/* One request of a wave: its batch, the body as sent, and the answer. */
+struct slot {
+    struct ward_uploader *up; /* its own connection */
+    const char *path;
+    struct ward_spool_batch batch;
+    struct ward_buf json, vm;    /* the VictoriaMetrics conversion */
+    const struct ward_buf *body; /* what is sent: batch.body or vm; NULL: unconvertible */
+    struct ward_buf resp, err;
+    int r;
+    long status;
+    double seconds;
+    struct ward_http_response hr;
+    bool have_hr;
+    pthread_t thread;
+};
+
 /* One destination of the spooled batches. */
 struct output {
     const char *name;  /* "server" or "vm": the output label */
     const char *check; /* its /health condition */
     unsigned bit;      /* WARD_SPOOL_SERVER or WARD_SPOOL_VM */
-    const char *path;  /* of the POST */
-    struct ward_uploader *up;
+    struct slot slot[WARD_DELIVERY_MAX_INFLIGHT];
+    size_t inflight;  /* requests at once: slots in use */
     int64_t after;    /* the cursor into the spool */
     bool drained;     /* the last look found nothing after the cursor */
     int64_t retry_at; /* monotonic; uploads wait until then */
@@ -55,10 +72,8 @@ struct ward_delivery {
     int64_t backoff_max_ms;
     struct output out[2];
     size_t n_out;
-    struct ward_spool_batch batch;
-    struct ward_buf json, body; /* scratch of the VictoriaMetrics conversion */
-    uint64_t dropped_seen;      /* the spool's drop count at the last check */
-    bool dropping;              /* it dropped since it was last under half full */
+    uint64_t dropped_seen; /* the spool's drop count at the last check */
+    bool dropping;         /* it dropped since it was last under half full */
     bool have_skew;
     int64_t skew_ms; /* local clock minus the server's */
     bool skew_warned;
@@ -94,6 +109,43 @@ static const struct ward_metric m_skew = {
     "agent", "time_skew_ms", WARD_SAMPLE_GAUGE,
     "The agent's clock minus the server's, from the server's Date header."};
 
+/* Sets up output o's slots, one connection each, to address. */
+static int output_init(struct output *o, const struct ward_delivery_config *cfg,
+                       const char *address, const char *path, const char *key, struct ward_buf *err)
+{
+    o->inflight = cfg->inflight < 1                            ? 1
+                  : cfg->inflight > WARD_DELIVERY_MAX_INFLIGHT ? WARD_DELIVERY_MAX_INFLIGHT
+                                                               : (size_t)cfg->inflight;
+    for (size_t i = 0; i < o->inflight; i++) {
+        struct slot *sl = &o->slot[i];
+        sl->path = path;
+        sl->batch.body = (struct ward_buf)WARD_BUF_INIT;
+        ward_buf_init(&sl->json, VM_BODY_MAX);
+        ward_buf_init(&sl->vm, VM_BODY_MAX);
+        ward_buf_init(&sl->resp, 0);
+        ward_buf_init(&sl->err, 0);
+        int r = ward_uploader_new_ca(address, (long)cfg->timeout_ms, cfg->tls_ca, &sl->up, err);
+        if (r == 0)
+            r = ward_uploader_set_key(sl->up, key);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static void output_done(struct output *o)
+{
+    for (size_t i = 0; i < o->inflight; i++) {
+        struct slot *sl = &o->slot[i];
+        ward_uploader_free(sl->up);
+        ward_buf_done(&sl->batch.body);
+        ward_buf_done(&sl->json);
+        ward_buf_done(&sl->vm);
+        ward_buf_done(&sl->resp);
+        ward_buf_done(&sl->err);
+    }
+}
+
 int ward_delivery_new(const struct ward_delivery_config *cfg, struct ward_delivery **out,
                       struct ward_buf *err)
 {
@@ -102,22 +154,13 @@ int ward_delivery_new(const struct ward_delivery_config *cfg, struct ward_delive
         return -ENOMEM;
     d->health = cfg->health;
     d->backoff_max_ms = cfg->backoff_max_ms;
-    d->batch.body = (struct ward_buf)WARD_BUF_INIT;
-    ward_buf_init(&d->json, 0);
-    ward_buf_init(&d->body, VM_BODY_MAX);
-    d->out[0] = (struct output){
-        .name = "server", .check = "upload", .bit = WARD_SPOOL_SERVER, .path = "/api/v1/ingest"};
+    d->out[0] = (struct output){.name = "server", .check = "upload", .bit = WARD_SPOOL_SERVER};
     d->n_out = 1;
-    int r =
-        ward_uploader_new_ca(cfg->address, (long)cfg->timeout_ms, cfg->tls_ca, &d->out[0].up, err);
-    if (r == 0)
-        r = ward_uploader_set_key(d->out[0].up, cfg->key);
+    int r = output_init(&d->out[0], cfg, cfg->address, "/api/v1/ingest", cfg->key, err);
     if (r == 0 && cfg->vm_url && *cfg->vm_url) {
-        d->out[1] = (struct output){
-            .name = "vm", .check = "upload-vm", .bit = WARD_SPOOL_VM, .path = "/api/v1/import"};
+        d->out[1] = (struct output){.name = "vm", .check = "upload-vm", .bit = WARD_SPOOL_VM};
         d->n_out = 2;
-        r = ward_uploader_new_ca(cfg->vm_url, (long)cfg->timeout_ms, cfg->tls_ca, &d->out[1].up,
-                                 err);
+        r = output_init(&d->out[1], cfg, cfg->vm_url, "/api/v1/import", NULL, err);
     }
     if (r == 0)
         r = ward_spool_open(cfg->spool_path, cfg->spool_bytes,
@@ -145,16 +188,13 @@ void ward_delivery_free(struct ward_delivery *d)
         return;
     ward_spool_close(d->spool);
     for (size_t i = 0; i < d->n_out; i++)
-        ward_uploader_free(d->out[i].up);
-    ward_buf_done(&d->batch.body);
-    ward_buf_done(&d->json);
-    ward_buf_done(&d->body);
+        output_done(&d->out[i]);
     free(d);
 }
 
 const char *ward_delivery_url(const struct ward_delivery *d)
 {
-    return ward_uploader_url(d->out[0].up);
+    return ward_uploader_url(d->out[0].slot[0].up);
 }
 
 /* Sets the spool's health: error once it drops data, degraded above half full. */
@@ -285,29 +325,30 @@ static void back_off(struct ward_delivery *d, struct output *o, int64_t retry_af
 }
 
 /*
- * The body output o sends for d->batch: the spooled gzip as it is for the
- * server; for VictoriaMetrics, its import lines, gzip-compressed. NULL when
- * the batch cannot be converted (its samples are then dead letters).
+ * Sets sl->body to what output o sends for sl->batch: the spooled gzip as
+ * it is for the server; for VictoriaMetrics, its import lines,
+ * gzip-compressed. NULL when the batch cannot be converted.
  */
-static const struct ward_buf *body_for(struct ward_delivery *d, const struct output *o)
+static void prepare(const struct output *o, struct slot *sl)
 {
+    sl->body = &sl->batch.body;
     if (o->bit == WARD_SPOOL_SERVER)
-        return &d->batch.body;
-    ward_buf_reset(&d->json);
-    ward_buf_reset(&d->body);
+        return;
+    ward_buf_reset(&sl->json);
+    ward_buf_reset(&sl->vm);
     struct ward_buf lines = WARD_BUF_INIT, err = WARD_BUF_INIT;
-    int r = ward_gzip_decompress(d->batch.body.data, d->batch.body.len, d->batch.body.len,
-                                 VM_BODY_MAX, &d->json);
+    int r = ward_gzip_decompress(sl->batch.body.data, sl->batch.body.len, sl->batch.body.len,
+                                 VM_BODY_MAX, &sl->json);
     if (r == 0)
-        r = ward_vm_import_convert(d->json.data, d->json.len, &lines, &err);
+        r = ward_vm_import_convert(sl->json.data, sl->json.len, &lines, &err);
     if (r >= 0)
-        r = ward_gzip_compress(lines.data ? lines.data : "", lines.len, 1, &d->body);
+        r = ward_gzip_compress(lines.data ? lines.data : "", lines.len, 1, &sl->vm);
     if (r < 0)
         ward_log_error(NULL, "cannot convert a batch for VictoriaMetrics", "error",
                        err.data ? err.data : ward_strerror(r));
+    sl->body = r < 0 ? NULL : &sl->vm;
     ward_buf_done(&lines);
     ward_buf_done(&err);
-    return r < 0 ? NULL : &d->body;
 }
 
 /* True when a stop signal is pending; takes it. */
@@ -317,103 +358,162 @@ static bool stop_requested(const sigset_t *stop)
     return stop && sigtimedwait(stop, NULL, &zero) > 0;
 }
 
-/* Gives up on d->batch for output o. */
-static void give_up(struct ward_delivery *d, struct output *o)
+/* Sends one slot's request; runs on the wave's threads. */
+static void *send_slot(void *arg)
 {
-    ward_spool_dead(d->spool, o->bit, d->batch.id);
-    o->after = d->batch.id;
+    struct slot *sl = arg;
+    ward_buf_reset(&sl->resp);
+    ward_buf_reset(&sl->err);
+    sl->status = 0;
+    int64_t t0 = ward_mono_ns();
+    sl->r = ward_uploader_post_gzip(sl->up, sl->path, sl->body->data, sl->body->len, &sl->status,
+                                    &sl->resp, &sl->err);
+    sl->seconds = (double)(ward_mono_ns() - t0) / 1e9;
+    const struct ward_http_response *hr = ward_uploader_last_response(sl->up);
+    sl->have_hr = sl->r == 0 && hr;
+    if (sl->have_hr)
+        sl->hr = *hr;
+    return NULL;
 }
 
-/* One upload of d->batch to o. Returns false when o should stop for now. */
-static bool upload_one(struct ward_delivery *d, struct output *o, struct ward_buf *resp,
-                       struct ward_buf *err)
+/* Sends slots [0, n) at once: the first on this thread, the others on their own. */
+static void send_wave(struct output *o, size_t n)
 {
-    const struct ward_buf *body = body_for(d, o);
-    if (!body) {
-        give_up(d, o);
-        return true;
+    bool started[WARD_DELIVERY_MAX_INFLIGHT] = {false};
+    for (size_t i = 1; i < n; i++)
+        started[i] = o->slot[i].body &&
+                     pthread_create(&o->slot[i].thread, NULL, send_slot, &o->slot[i]) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (o->slot[i].body && (i == 0 || !started[i]))
+            send_slot(&o->slot[i]); /* without a thread, in turn */
+    for (size_t i = 1; i < n; i++)
+        if (started[i])
+            pthread_join(o->slot[i].thread, NULL);
+}
+
+enum outcome {
+    DELIVERED,
+    DEAD,  /* refused for good, or unconvertible */
+    RETRY, /* try again after the back-off */
+};
+
+/* Settles one answered slot in the spool and the figures. */
+static enum outcome settle(struct ward_delivery *d, struct output *o, struct slot *sl)
+{
+    if (!sl->body) {
+        ward_spool_dead(d->spool, o->bit, sl->batch.id);
+        return DEAD;
     }
-    long status = 0;
-    ward_buf_reset(resp);
-    ward_buf_reset(err);
-    int64_t t0 = ward_mono_ns();
-    int r = ward_uploader_post_gzip(o->up, o->path, body->data, body->len, &status, resp, err);
-    o->upload_seconds = (double)(ward_mono_ns() - t0) / 1e9;
-    const struct ward_http_response *hr = ward_uploader_last_response(o->up);
-    if (r == 0 && hr && o->bit == WARD_SPOOL_SERVER)
-        note_skew(d, hr->date, ward_now_ms());
+    o->upload_seconds = sl->seconds;
+    if (sl->have_hr && o->bit == WARD_SPOOL_SERVER)
+        note_skew(d, sl->hr.date, ward_now_ms());
     char code[16];
-    snprintf(code, sizeof(code), "%ld", status);
-    if (r == 0 && status >= 200 && status < 300) {
-        if (o->failures)
-            ward_log_info(NULL, "uploads recovered", "output", o->name);
-        o->failures = 0;
-        o->uploaded_samples += (uint64_t)d->batch.samples;
+    snprintf(code, sizeof(code), "%ld", sl->status);
+    if (sl->r == 0 && sl->status >= 200 && sl->status < 300) {
+        o->uploaded_samples += (uint64_t)sl->batch.samples;
         o->uploaded_batches++;
-        if (d->health)
-            ward_health_set(d->health, o->check, WARD_HEALTH_OK, NULL, ward_now_ms());
-        ward_spool_delivered(d->spool, o->bit, d->batch.id);
-        o->after = d->batch.id;
-        return true;
+        ward_spool_delivered(d->spool, o->bit, sl->batch.id);
+        return DELIVERED;
     }
-    bool retry = r < 0 || status == 408 || status == 429 || status >= 500 || status < 400;
-    if (!retry) {
+    long st = sl->status;
+    if (sl->r == 0 && st >= 400 && st < 500 && st != 408 && st != 429) {
         char seq[48];
-        snprintf(seq, sizeof(seq), "%lld/%lld", (long long)d->batch.boot, (long long)d->batch.seq);
+        snprintf(seq, sizeof(seq), "%lld/%lld", (long long)sl->batch.boot,
+                 (long long)sl->batch.seq);
         ward_log_error(NULL, "an output refused a batch for good; dropping it", "output", o->name,
-                       "status", code, "batch", seq, "response", resp->data ? resp->data : "");
-        give_up(d, o);
-        return true;
+                       "status", code, "batch", seq, "response",
+                       sl->resp.data ? sl->resp.data : "");
+        ward_spool_dead(d->spool, o->bit, sl->batch.id);
+        return DEAD;
     }
     o->upload_failures++;
+    const char *why = sl->r < 0 ? (sl->err.data ? sl->err.data : "no connection") : code;
     if (d->health) {
         char reason[200];
-        snprintf(reason, sizeof(reason), "uploads to %s failing: %s", ward_uploader_url(o->up),
-                 r < 0 ? (err->data ? err->data : "no connection") : code);
+        snprintf(reason, sizeof(reason), "uploads to %s failing: %s", ward_uploader_url(sl->up),
+                 why);
         ward_health_set(d->health, o->check, WARD_HEALTH_DEGRADED, reason, ward_now_ms());
     }
     if (o->failures == 0)
         ward_log_warn(NULL, "upload failed, will retry", "output", o->name, "url",
-                      ward_uploader_url(o->up), "status", code, "error",
-                      r < 0        ? (err->data ? err->data : "")
-                      : resp->data ? resp->data
-                                   : "");
-    back_off(d, o, r == 0 && hr ? retry_after_ms(hr->retry_after) : 0);
-    return false;
+                      ward_uploader_url(sl->up), "status", code, "error",
+                      sl->r < 0 ? why : (sl->resp.data ? sl->resp.data : ""));
+    return RETRY;
+}
+
+/*
+ * One wave of output o: the next batches after its cursor, at most one per
+ * slot, sent at once and settled in order. The cursor moves past the
+ * batches settled before the first one to retry; later ones that got
+ * through are gone from o's pending set, so the next wave does not see
+ * them. Returns false when o should stop for now (drained, or backing off).
+ */
+static bool run_wave(struct ward_delivery *d, struct output *o)
+{
+    size_t n = 0;
+    int64_t after = o->after;
+    while (n < o->inflight) {
+        struct slot *sl = &o->slot[n];
+        int r = ward_spool_next(d->spool, o->bit, after, &sl->batch);
+        if (r < 0) {
+            ward_log_error(NULL, "cannot read the spool", "error", ward_strerror(r));
+            back_off(d, o, 0);
+            return false;
+        }
+        if (r == 0)
+            break;
+        after = sl->batch.id;
+        prepare(o, sl);
+        n++;
+    }
+    if (n == 0) {
+        o->drained = true;
+        return false;
+    }
+    send_wave(o, n);
+    bool retry = false;
+    int64_t retry_after = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *sl = &o->slot[i];
+        enum outcome out = settle(d, o, sl);
+        if (out == RETRY && !retry) {
+            retry = true;
+            if (sl->have_hr)
+                retry_after = retry_after_ms(sl->hr.retry_after);
+        }
+        if (!retry)
+            o->after = sl->batch.id;
+    }
+    if (retry) {
+        back_off(d, o, retry_after);
+        return false;
+    }
+    if (o->failures) {
+        ward_log_info(NULL, "uploads recovered", "output", o->name);
+        o->failures = 0;
+    }
+    if (d->health)
+        ward_health_set(d->health, o->check, WARD_HEALTH_OK, NULL, ward_now_ms());
+    return true;
 }
 
 /* Runs output o until it is drained, fails, the deadline passes or a stop comes. */
 static bool run_output(struct ward_delivery *d, struct output *o, int64_t deadline_ms,
-                       const sigset_t *stop, struct ward_buf *resp, struct ward_buf *err)
+                       const sigset_t *stop)
 {
     bool stopping = false;
     while (!o->drained && ward_mono_ms() >= o->retry_at && ward_mono_ms() < deadline_ms &&
-           !(stopping = stop_requested(stop))) {
-        int r = ward_spool_next(d->spool, o->bit, o->after, &d->batch);
-        if (r < 0) {
-            ward_log_error(NULL, "cannot read the spool", "error", ward_strerror(r));
-            back_off(d, o, 0);
-            break;
-        }
-        if (r == 0) {
-            o->drained = true;
-            break;
-        }
-        if (!upload_one(d, o, resp, err))
-            break;
+           !(stopping = stop_requested(stop)) && run_wave(d, o)) {
     }
     return stopping;
 }
 
 bool ward_delivery_run(struct ward_delivery *d, int64_t deadline_ms, const sigset_t *stop)
 {
-    struct ward_buf resp = WARD_BUF_INIT, err = WARD_BUF_INIT;
     bool stopping = false;
     for (size_t i = 0; i < d->n_out && !stopping; i++)
-        stopping = run_output(d, &d->out[i], deadline_ms, stop, &resp, &err);
+        stopping = run_output(d, &d->out[i], deadline_ms, stop);
     check_spool(d);
-    ward_buf_done(&resp);
-    ward_buf_done(&err);
     return stopping;
 }
 

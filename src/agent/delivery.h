@@ -17,7 +17,11 @@
  * /api/v1/import as import lines, with their own cursor and back-off; a
  * batch leaves the spool when both took it.
  *
- * The delivery state is used by the agent's main thread only.
+ * Up to `inflight` (-l) requests per output are in flight at once: a wave
+ * takes that many of the oldest batches, sends each on its own connection
+ * (the extra ones from short-lived threads) and settles them in order.
+ * Apart from those sends, the delivery state is used by the agent's main
+ * thread only.
  */
 #ifndef WARD_DELIVERY_H
 #define WARD_DELIVERY_H
@@ -31,6 +35,8 @@
 #include "common/buf.h"
 
 #define WARD_SKEW_WARN_MS 2000
+/* Most requests in flight per output (-l). */
+#define WARD_DELIVERY_MAX_INFLIGHT 64
 
 struct ward_delivery_config {
     const char *address;    /* the server: URL or HOST:PORT */
@@ -41,6 +47,7 @@ struct ward_delivery_config {
     const char *spool_path; /* the spool database */
     int64_t spool_bytes;    /* its cap */
     int64_t backoff_max_ms; /* longest wait after failures */
+    int64_t inflight;       /* requests at once per output, 1 to WARD_DELIVERY_MAX_INFLIGHT */
     struct ward_health *health;
 };
 

@@ -297,3 +297,53 @@ def test_victoria_output_has_its_own_cursor(server, agent_factory, workdir):
     finally:
         code = vm.stop()
         assert code == 0, vm.stderr()[-2000:]
+
+
+def test_rate_limit_bounds_requests_in_flight(agent_factory, workdir):
+    """-l 3: a backlog goes out three requests at a time, never more."""
+    import http.server
+    import socketserver
+    import threading
+
+    from conftest import free_port
+
+    state = {"now": 0, "max": 0, "posts": 0}
+    lock = threading.Lock()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            time.sleep(0.3)
+            with lock:
+                state["now"] -= 1
+                state["posts"] += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+
+    port = free_port()
+    agent = agent_factory(f"http://127.0.0.1:{port}",
+                          ["-p", "1", "-r", "1", "-l", "3", "--backoff-max", "1s"])
+    wait_for(lambda: agent_metrics(agent)["agent_spool_batches"] >= 8, 60, "a backlog")
+    srv = Server(("127.0.0.1", port), Slow)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        wait_for(lambda: state["posts"] >= 8 and agent_metrics(agent)["agent_spool_batches"] <= 1,
+                 60, "the backlog to go out")
+        assert agent.stop() == 0
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert state["max"] == 3, state
