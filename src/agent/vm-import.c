@@ -263,7 +263,7 @@ static int finish_labels(struct conv *c)
     }
     if (instance && instance->value_len > 0)
         return 0;
-    size_t key = 0, value;
+    size_t key = 0, value = 0;
     int r = instance ? 0 : add_text(c, "instance", 8, &key);
     if (r == 0)
         r = add_text(c, c->server_id, c->server_id_len, &value);
@@ -377,7 +377,7 @@ static int add_point(struct conv *c, size_t type_at, size_t name_at, enum ward_s
     ward_json_write_object_end(&w);
     if (r == 0)
         r = ward_json_writer_finish(&w);
-    size_t index;
+    size_t index = 0;
     if (r == 0)
         r = find_or_add(c, at, c->keys.len - at, &index);
     if (r < 0) {
