@@ -20,6 +20,14 @@ scripts/check-banned.sh
 echo "== build ($build, ASan+UBSan, -Wall -Wextra -Werror)"
 ninja -C "$build"
 
+# gcc warns about more at -O2/-O3 (maybe-uninitialized, format truncation);
+# make run and make bench build optimised, so build that way too.
+echo "== build ($build-opt, -O3, -Werror)"
+if [ ! -f "$build-opt/build.ninja" ]; then
+  meson setup "$build-opt" -Dtests=disabled -Dwerror=true -Dbuildtype=release
+fi
+ninja -C "$build-opt"
+
 echo "== unit tests and fuzz corpus replays"
 meson test -C "$build" --suite unit --suite fuzz --print-errorlogs --num-processes 2
 
