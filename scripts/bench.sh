@@ -10,5 +10,11 @@ echo
 echo "== collectors"
 "$build/bench/bench-collectors"
 echo
+echo "== spool"
+"$build/bench/bench-spool"
+echo
+echo "== delivery: wire bytes per sample, catch-up of a 30-minute backlog"
+bench/delivery.sh "$build"
+echo
 echo "== footprint against node_exporter (${BENCH_SECONDS:-60} s; BENCH_SECONDS=3600 for the documented hour)"
 bench/footprint.sh "$build" "${BENCH_SECONDS:-60}"

@@ -40,8 +40,6 @@
 
 /* Samples in one batch; more are dropped, counted and logged. */
 #define BATCH_MAX_SAMPLES 100000
-/* A batch this full is sealed at once instead of at the report interval. */
-#define BATCH_SEAL_SAMPLES 10000
 /*
  * gzip level of a sealed batch. Level 1 compresses a batch to about 7% of
  * its JSON in two thirds of level 6's time, which gets it to about 5.5%:
@@ -180,8 +178,8 @@ static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *s
         now = ward_mono_ms();
         if (now >= next_collect)
             next_collect = ward_scheduler_run_due(sched, now, &a->batch);
-        /* A big round seals early, so a long report interval never fills a batch. */
-        if (now >= next_report || ward_batch_count(&a->batch) >= BATCH_SEAL_SAMPLES)
+        /* A full batch seals early, so no batch outgrows --batch-size. */
+        if (now >= next_report || ward_batch_count(&a->batch) >= (size_t)a->cfg->batch_samples)
             seal(a);
         if (now >= next_report)
             next_report = next_tick(next_report, a->cfg->report_ms, ward_mono_ms());

@@ -58,6 +58,7 @@ struct agent_config {
     int64_t spool_mib;
     int64_t backoff_max_ms;
     int64_t rate_limit;
+    int64_t batch_samples;
     struct {
         bool enabled;
         int64_t interval_ms;

@@ -52,6 +52,8 @@ static const struct ward_option options[] = {
         "DIR", "where the agent keeps its id and its spool of unsent batches"),
     OPT("spool-size", 0, "WARD_SPOOL_SIZE", WARD_OPT_INT, spool_mib, "100", 1, 1048576, "MIB",
         "most disk space the spool takes; past it the oldest samples are dropped and counted"),
+    OPT("batch-size", 0, "WARD_BATCH_SIZE", WARD_OPT_INT, batch_samples, "10000", 100, 100000,
+        "SAMPLES", "seal a batch early once it holds this many samples"),
     OPT("rate-limit", 'l', "RATE_LIMIT", WARD_OPT_INT, rate_limit, "1", 1, 64, "N",
         "most uploads in flight at once, per output"),
     OPT("backoff-max", 0, "WARD_BACKOFF_MAX", WARD_OPT_DURATION, backoff_max_ms, "5m", 1000,

@@ -347,3 +347,13 @@ def test_rate_limit_bounds_requests_in_flight(agent_factory, workdir):
         srv.shutdown()
         srv.server_close()
     assert state["max"] == 3, state
+
+
+def test_batch_size_seals_early(server, agent_factory, workdir):
+    """A report interval of a minute, but batches of at most 100 samples go out every round."""
+    agent = agent_factory(server.url, ["-p", "1", "-r", "60", "--batch-size", "100"])
+    host = agent_id(workdir)
+    wait_for(lambda: len(poll_counts(server, host)) >= 3, 30, "early batches")
+    wait_for(lambda: agent_metrics(agent)['agent_uploaded_batches_total{output="server"}'] >= 3,
+             30, "the agent to count them")
+    assert agent.stop() == 0
