@@ -128,11 +128,13 @@ def test_sigkill_never_duplicates(server, agent_factory, workdir):
     """Killed at random moments, uploads included: no sample twice, at most a flush lost per kill."""
     host = None
     kills = 20
+    seen = []  # per run, the last round the agent showed before it was killed
     for i in range(kills):
         agent = agent_factory(server.url, ["-p", "1", "-r", "1"])
         host = host or agent_id(workdir)
         wait_for(lambda: "ward-agent started" in agent.stderr(), what="the agent to start")
         time.sleep(1.0 + (i % 7) * 0.37)
+        seen.append(agent_metrics(agent).get("agent_poll_count_total", 0))
         agent.stop(signal.SIGKILL)
     last = agent_factory(server.url, ["-p", "1", "-r", "1"])
     wait_for(lambda: agent_metrics(last)["agent_spool_batches"] == 0, 60, "the spool to drain")
@@ -150,6 +152,13 @@ def test_sigkill_never_duplicates(server, agent_factory, workdir):
     runs.append(cur)
     for run in runs:
         assert_exactly_once(run)  # within a run, nothing is missing or doubled
+    # Each kill lost at most the open batch: one report interval, a round here.
+    # (A run killed before its first round was spooled stored nothing.)
+    lasts = [run[-1][1] for run in runs]
+    assert len(runs) <= kills + 1
+    for shown in seen:
+        if shown >= 2:
+            assert any(last >= shown - 1 for last in lasts), (shown, lasts)
 
 
 def spool_bytes(workdir):
@@ -357,3 +366,38 @@ def test_batch_size_seals_early(server, agent_factory, workdir):
     wait_for(lambda: agent_metrics(agent)['agent_uploaded_batches_total{output="server"}'] >= 3,
              30, "the agent to count them")
     assert agent.stop() == 0
+
+
+def test_clock_skew_from_the_date_header(agent_factory, workdir):
+    """A server whose clock is 10 s behind: the gauge says so and the agent warns once."""
+    import email.utils
+    import http.server
+    import threading
+
+    from conftest import free_port
+
+    class Behind(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response_only(200)
+            self.send_header("Date", email.utils.formatdate(time.time() - 10, usegmt=True))
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Behind)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        agent = agent_factory(f"http://127.0.0.1:{srv.server_port}", ["-p", "1", "-r", "1"])
+        skew = wait_for(lambda: agent_metrics(agent).get("agent_time_skew_ms"), 30, "the skew")
+        assert 8500 <= skew <= 11500, skew
+        assert agent.stderr().count("clock differs from the server") == 1
+        assert agent.stop() == 0
+    finally:
+        srv.shutdown()
+        srv.server_close()
