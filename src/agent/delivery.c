@@ -72,8 +72,9 @@ struct ward_delivery {
     int64_t backoff_max_ms;
     struct output out[2];
     size_t n_out;
-    uint64_t dropped_seen; /* the spool's drop count at the last check */
-    bool dropping;         /* it dropped since it was last under half full */
+    uint64_t dropped_seen; /* the spool's drop count after the last append */
+    bool dropping;         /* appends dropped data, and the spool is not below half yet */
+    int append_error;      /* of the last append, or 0 */
     bool have_skew;
     int64_t skew_ms; /* local clock minus the server's */
     bool skew_warned;
@@ -197,25 +198,26 @@ const char *ward_delivery_url(const struct ward_delivery *d)
     return ward_uploader_url(d->out[0].slot[0].up);
 }
 
-/* Sets the spool's health: error once it drops data, degraded above half full. */
+/*
+ * Sets the spool's health: error while appends drop data (the cap, or a
+ * full disk), until an append keeps everything and the spool is below half
+ * full again; degraded above half full.
+ */
 static void check_spool(struct ward_delivery *d)
 {
     struct ward_spool_stats st;
     ward_spool_stats(d->spool, &st);
-    /* Dropping lasts until the spool is back under half full. */
-    if (st.dropped_samples != d->dropped_seen)
-        d->dropping = true;
-    else if (st.bytes <= st.budget / 2)
-        d->dropping = false;
-    bool dropping = d->dropping;
-    d->dropped_seen = st.dropped_samples;
     if (st.recovered && d->health)
         ward_health_set(d->health, "spool-recovered", WARD_HEALTH_DEGRADED,
                         "the spool was corrupt and was moved aside", ward_now_ms());
     if (!d->health)
         return;
-    char reason[160];
-    if (dropping) {
+    char reason[200];
+    if (d->append_error) {
+        snprintf(reason, sizeof(reason), "cannot write the spool (%s): dropped %llu samples so far",
+                 ward_strerror(d->append_error), (unsigned long long)st.dropped_samples);
+        ward_health_set(d->health, "spool", WARD_HEALTH_ERROR, reason, ward_now_ms());
+    } else if (d->dropping) {
         snprintf(reason, sizeof(reason), "spool full: dropped %llu samples so far, oldest first",
                  (unsigned long long)st.dropped_samples);
         ward_health_set(d->health, "spool", WARD_HEALTH_ERROR, reason, ward_now_ms());
@@ -232,12 +234,27 @@ void ward_delivery_store(struct ward_delivery *d, int64_t boot, int64_t seq, int
                          const void *body, size_t len)
 {
     int r = ward_spool_append(d->spool, boot, seq, n_samples, body, len);
-    if (r < 0) {
-        char n[24];
-        snprintf(n, sizeof(n), "%lld", (long long)n_samples);
+    struct ward_spool_stats st;
+    ward_spool_stats(d->spool, &st);
+    char n[24];
+    snprintf(n, sizeof(n), "%lld", (long long)n_samples);
+    if (r == -E2BIG) {
+        ward_log_error(NULL, "a batch is larger than the whole spool; dropped and counted",
+                       "samples", n);
+        r = 0;
+    }
+    /* Logged when it starts failing and when it works again, not every round. */
+    if (r < 0 && r != d->append_error)
         ward_log_error(NULL, "cannot spool a batch; its samples are counted as dropped", "samples",
                        n, "error", ward_strerror(r));
-    }
+    if (r >= 0 && d->append_error)
+        ward_log_info(NULL, "the spool takes batches again");
+    d->append_error = r < 0 ? r : 0;
+    if (st.dropped_samples != d->dropped_seen)
+        d->dropping = true;
+    else if (st.bytes <= st.budget / 2)
+        d->dropping = false;
+    d->dropped_seen = st.dropped_samples;
     for (size_t i = 0; i < d->n_out; i++)
         d->out[i].drained = false;
     check_spool(d);

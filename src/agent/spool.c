@@ -115,6 +115,8 @@ static int sql_error(sqlite3 *db, int rc, const char *what, struct ward_buf *err
 {
     if (err)
         ward_buf_printf(err, "%s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    if ((rc & 0xff) == SQLITE_FULL)
+        return -ENOSPC;
     return is_corrupt(rc) ? WARD_E_CORRUPT : WARD_E_STORE;
 }
 
@@ -400,6 +402,43 @@ static int append_locked(struct ward_spool *s, int64_t boot, int64_t seq, int64_
     return fits ? 0 : -E2BIG;
 }
 
+/*
+ * The disk is full before the cap: drops the oldest rows until `need` bytes
+ * of them are gone, in a transaction of its own, so their pages can take
+ * the new batch. Returns 0 when it freed that much, or a negative error.
+ */
+static int make_room(struct ward_spool *s, int64_t need)
+{
+    int r = exec(s, "BEGIN IMMEDIATE", "begin", NULL);
+    int64_t freed = 0;
+    int64_t rows = s->rows, samples = s->samples, bytes = s->bytes;
+    uint64_t saved[2] = {s->counters[C_DROPPED_SAMPLES], s->counters[C_DROPPED_BATCHES]};
+    while (r == 0 && freed < need && rows > 0) {
+        int64_t v[2];
+        r = step_ints(s, s->stmt[ST_OLDEST], v, 2, NULL);
+        if (r == 0)
+            break;
+        if (r > 0) {
+            rows--, samples -= v[0], bytes -= v[1], freed += v[1];
+            s->counters[C_DROPPED_SAMPLES] += (uint64_t)v[0];
+            s->counters[C_DROPPED_BATCHES]++;
+            r = 0;
+        }
+    }
+    if (r == 0)
+        r = write_counters(s);
+    if (r == 0)
+        r = exec(s, "COMMIT", "commit", NULL);
+    if (r < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->counters[C_DROPPED_SAMPLES] = saved[0];
+        s->counters[C_DROPPED_BATCHES] = saved[1];
+        return r;
+    }
+    s->rows = rows, s->samples = samples, s->bytes = bytes;
+    return freed >= need ? 0 : -ENOSPC;
+}
+
 int ward_spool_append(struct ward_spool *s, int64_t boot, int64_t seq, int64_t n_samples,
                       const void *body, size_t len)
 {
@@ -407,6 +446,9 @@ int ward_spool_append(struct ward_spool *s, int64_t boot, int64_t seq, int64_t n
     int r = append_locked(s, boot, seq, n_samples, body, len);
     if (r == WARD_E_CORRUPT && failed(s, r) == WARD_E_CORRUPT)
         r = append_locked(s, boot, seq, n_samples, body, len); /* into the fresh spool */
+    /* A full disk: the oldest data goes first, as at the cap. */
+    if (r == -ENOSPC && make_room(s, row_cost(len)) == 0)
+        r = append_locked(s, boot, seq, n_samples, body, len);
     if (r < 0 && r != -E2BIG) {
         /* Lost: counted in memory, and saved with the next append that works. */
         s->counters[C_DROPPED_SAMPLES] += (uint64_t)n_samples;

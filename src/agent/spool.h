@@ -13,7 +13,9 @@
  * past the budget, the oldest rows are dropped first, in the same
  * transaction, and their samples are added to a drop counter that is kept
  * in the database too, so it is exact across restarts. A batch larger than
- * the whole budget is dropped and counted itself.
+ * the whole budget is dropped and counted itself. A disk that fills up
+ * before the cap is met the same way: the oldest rows make room for the
+ * new one, and only when that fails is the new batch dropped (and counted).
  *
  * A spool that cannot be opened or fails SQLite's quick check (a truncated
  * file, junk bytes) is moved aside to PATH.corrupt, replacing an older one,

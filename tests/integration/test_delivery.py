@@ -401,3 +401,45 @@ def test_clock_skew_from_the_date_header(agent_factory, workdir):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_full_disk_is_reported_and_counted(workdir):
+    """The state directory on a tiny tmpfs: appends fail cleanly, are counted, and say why."""
+    import shutil
+    import subprocess
+
+    from conftest import binary, free_port
+
+    unshare = shutil.which("unshare")
+    probe = subprocess.run([unshare or "unshare", "-m", "true"], capture_output=True)
+    if not unshare or probe.returncode != 0:
+        pytest.skip("cannot make a mount namespace here (unshare -m needs CAP_SYS_ADMIN)")
+    state = workdir / "state"
+    state.mkdir()
+    root = busy_root(workdir / "root", 2000)
+    port = free_port()
+    script = (
+        f"mount -t tmpfs -o size=400k ward-test {state} && exec {binary('ward-agent')}"
+        f" -a http://127.0.0.1:1 --state-dir {state} -p 1 -r 1 --listen 127.0.0.1:{port}"
+        f" --root {root} --network.max-interfaces 2000 --network.exclude ''"
+    )
+    err = open(workdir / "agent.err", "wb")
+    proc = subprocess.Popen([unshare, "-m", "sh", "-c", script], stderr=err)
+    try:
+        def health():
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/health", timeout=2).text
+            except requests.ConnectionError:
+                return ""
+
+        text = wait_for(lambda: "No space left on device" in health() and health(), 60,
+                        "the full disk in /health")
+        assert '"check":"spool","level":"error"' in text
+        assert proc.poll() is None, "the agent must keep running"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        err.close()
+    log = (workdir / "agent.err").read_text()
+    assert log.count("cannot spool a batch") == 1, log[-2000:]
+    assert "runtime error:" not in log and "Sanitizer" not in log
