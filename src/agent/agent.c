@@ -114,9 +114,11 @@ static void seal(struct agent *a)
     struct ward_buf json = WARD_BUF_INIT, gz = WARD_BUF_INIT;
     int64_t seq = a->seq + 1;
     if (a->batch.dropped != a->dropped_samples) {
+        size_t lost = a->batch.dropped - a->dropped_samples;
         char n[24];
-        snprintf(n, sizeof(n), "%zu", a->batch.dropped - a->dropped_samples);
+        snprintf(n, sizeof(n), "%zu", lost);
         ward_log_warn(NULL, "batch full, samples dropped", "dropped", n);
+        ward_delivery_lost(a->delivery, (int64_t)lost);
         a->dropped_samples = a->batch.dropped;
     }
     int64_t samples = (int64_t)ward_batch_count(&a->batch);
@@ -126,7 +128,9 @@ static void seal(struct agent *a)
     ward_batch_reset(&a->batch);
     ward_buf_done(&json);
     if (r < 0) {
-        ward_log_error(NULL, "cannot encode batch", "error", ward_strerror(r));
+        ward_log_error(NULL, "cannot encode batch; its samples are counted as dropped", "error",
+                       ward_strerror(r));
+        ward_delivery_lost(a->delivery, samples);
     } else {
         ward_delivery_store(a->delivery, a->boot, seq, samples, gz.data, gz.len);
         a->seq = seq; /* only a sealed batch uses up its number: no false gaps */

@@ -47,6 +47,7 @@ struct slot {
     double seconds;
     struct ward_http_response hr;
     bool have_hr;
+    int64_t answered_ms; /* wall clock when the answer came, for the skew */
     pthread_t thread;
 };
 
@@ -260,6 +261,12 @@ void ward_delivery_store(struct ward_delivery *d, int64_t boot, int64_t seq, int
     check_spool(d);
 }
 
+void ward_delivery_lost(struct ward_delivery *d, int64_t n_samples)
+{
+    ward_spool_lost(d->spool, n_samples);
+    check_spool(d);
+}
+
 int64_t ward_delivery_due(const struct ward_delivery *d)
 {
     int64_t due = INT64_MAX;
@@ -386,6 +393,7 @@ static void *send_slot(void *arg)
     sl->r = ward_uploader_post_gzip(sl->up, sl->path, sl->body->data, sl->body->len, &sl->status,
                                     &sl->resp, &sl->err);
     sl->seconds = (double)(ward_mono_ns() - t0) / 1e9;
+    sl->answered_ms = ward_now_ms();
     const struct ward_http_response *hr = ward_uploader_last_response(sl->up);
     sl->have_hr = sl->r == 0 && hr;
     if (sl->have_hr)
@@ -417,20 +425,18 @@ enum outcome {
 /* Settles one answered slot in the spool and the figures. */
 static enum outcome settle(struct ward_delivery *d, struct output *o, struct slot *sl)
 {
-    if (!sl->body) {
-        ward_spool_dead(d->spool, o->bit, sl->batch.id);
-        return DEAD;
-    }
+    if (!sl->body)
+        return ward_spool_dead(d->spool, o->bit, sl->batch.id) < 0 ? RETRY : DEAD;
     o->upload_seconds = sl->seconds;
     if (sl->have_hr && o->bit == WARD_SPOOL_SERVER)
-        note_skew(d, sl->hr.date, ward_now_ms());
+        note_skew(d, sl->hr.date, sl->answered_ms);
     char code[16];
     snprintf(code, sizeof(code), "%ld", sl->status);
     if (sl->r == 0 && sl->status >= 200 && sl->status < 300) {
         o->uploaded_samples += (uint64_t)sl->batch.samples;
         o->uploaded_batches++;
-        ward_spool_delivered(d->spool, o->bit, sl->batch.id);
-        return DELIVERED;
+        /* Unrecorded, it would be sent again: the server takes it once anyway. */
+        return ward_spool_delivered(d->spool, o->bit, sl->batch.id) < 0 ? RETRY : DELIVERED;
     }
     long st = sl->status;
     if (sl->r == 0 && st >= 400 && st < 500 && st != 408 && st != 429) {
@@ -440,8 +446,7 @@ static enum outcome settle(struct ward_delivery *d, struct output *o, struct slo
         ward_log_error(NULL, "an output refused a batch for good; dropping it", "output", o->name,
                        "status", code, "batch", seq, "response",
                        sl->resp.data ? sl->resp.data : "");
-        ward_spool_dead(d->spool, o->bit, sl->batch.id);
-        return DEAD;
+        return ward_spool_dead(d->spool, o->bit, sl->batch.id) < 0 ? RETRY : DEAD;
     }
     o->upload_failures++;
     const char *why = sl->r < 0 ? (sl->err.data ? sl->err.data : "no connection") : code;

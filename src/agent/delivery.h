@@ -68,6 +68,9 @@ const char *ward_delivery_url(const struct ward_delivery *d);
 void ward_delivery_store(struct ward_delivery *d, int64_t boot, int64_t seq, int64_t n_samples,
                          const void *body, size_t len);
 
+/* Counts samples that never made it into a batch (it could not be encoded) as dropped. */
+void ward_delivery_lost(struct ward_delivery *d, int64_t n_samples);
+
 /*
  * The monotonic time at which uploads should run next: now when batches
  * wait and no back-off is on, the end of the back-off, or INT64_MAX when

@@ -94,6 +94,7 @@ struct ward_spool {
     sqlite3 *db;
     sqlite3_stmt *stmt[N_STMTS];
     int64_t rows, samples, bytes;
+    int64_t last_id; /* the largest row id handed out, kept across a recovery */
     uint64_t counters[N_COUNTERS];
     uint64_t recovered;
     char moved_to[4096];
@@ -182,7 +183,8 @@ static int quick_check(struct ward_spool *s, struct ward_buf *err)
     } else {
         const char *res = (const char *)sqlite3_column_text(st, 0);
         if (!res || strcmp(res, "ok") != 0) {
-            ward_buf_printf(err, "quick_check: %s", res ? res : "no answer");
+            if (err)
+                ward_buf_printf(err, "quick_check: %s", res ? res : "no answer");
             r = WARD_E_CORRUPT;
         }
     }
@@ -214,6 +216,30 @@ static int open_db(struct ward_spool *s, struct ward_buf *err)
         if (rc != SQLITE_OK)
             r = sql_error(s->db, rc, stmt_sql[i], err);
     }
+    if (r == 0) {
+        /* Rows pending only for outputs no longer configured have nowhere to go. */
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "UPDATE batches SET pending = pending & %u WHERE pending & ~%u != 0;"
+                 " DELETE FROM batches WHERE pending = 0;",
+                 s->outputs, s->outputs);
+        r = exec(s, sql, "cannot update the spool's outputs", err);
+    }
+    int64_t seq = 0;
+    if (r == 0)
+        r = query_int(s, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'batches'",
+                      &seq, err);
+    if (r == 0 && seq < s->last_id) {
+        /* A spool started after a recovery goes on numbering where the old one was. */
+        char sql[128];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO sqlite_sequence (name, seq) VALUES ('batches', %lld)",
+                 (long long)s->last_id);
+        r = exec(s, sql, "cannot number the spool's rows", err);
+        seq = s->last_id;
+    }
+    if (r == 0)
+        s->last_id = seq;
     if (r == 0)
         r = query_int(s, "SELECT count(*) FROM batches", &s->rows, err);
     if (r == 0)
@@ -236,28 +262,40 @@ static int open_db(struct ward_spool *s, struct ward_buf *err)
 }
 
 /* Moves the spool's files aside to PATH.corrupt (and its -wal), replacing older ones. */
-static void move_aside(struct ward_spool *s)
+static int move_aside(struct ward_spool *s)
 {
     static const char *const suffixes[] = {"", "-wal"};
     for (size_t i = 0; i < 2; i++) {
         char from[4096], to[4096 + 16];
         snprintf(from, sizeof(from), "%s%s", s->path, suffixes[i]);
         snprintf(to, sizeof(to), "%s.corrupt%s", s->path, suffixes[i]);
-        if (rename(from, to) < 0 && errno == ENOENT)
-            unlink(to); /* no stale WAL beside the moved database */
+        if (rename(from, to) == 0)
+            continue;
+        if (errno != ENOENT)
+            return -errno;
+        unlink(to); /* no stale WAL beside the moved database */
     }
     char shm[4096 + 8];
     snprintf(shm, sizeof(shm), "%s-shm", s->path);
     unlink(shm);
     snprintf(s->moved_to, sizeof(s->moved_to), "%s.corrupt", s->path);
+    return 0;
 }
 
 /* Moves the damaged spool aside and opens a fresh one, keeping the counters. */
 static int recover(struct ward_spool *s, const char *why, struct ward_buf *err)
 {
     close_db(s);
-    move_aside(s);
+    int r = move_aside(s);
+    if (r < 0) {
+        if (err)
+            ward_buf_printf(err, "cannot move the corrupt spool aside: %s", ward_strerror(r));
+        return r;
+    }
     s->recovered++;
+    /* What the damaged file held is lost: counted as dropped. */
+    s->counters[C_DROPPED_SAMPLES] += (uint64_t)s->samples;
+    s->counters[C_DROPPED_BATCHES] += (uint64_t)s->rows;
     s->rows = s->samples = s->bytes = 0;
     ward_log_error(NULL, "spool is corrupt; moved it aside and started a new one", "path",
                    s->moved_to, "error", why);
@@ -286,9 +324,7 @@ static int failed(struct ward_spool *s, int r)
 {
     if (r != WARD_E_CORRUPT)
         return r;
-    char why[256];
-    snprintf(why, sizeof(why), "%s", s->db ? sqlite3_errmsg(s->db) : "");
-    int o = recover(s, why, NULL);
+    int o = recover(s, ward_strerror(r), NULL);
     return o < 0 ? o : r;
 }
 
@@ -399,6 +435,8 @@ static int append_locked(struct ward_spool *s, int64_t boot, int64_t seq, int64_
     s->rows = rows + fits;
     s->samples = samples + (fits ? n_samples : 0);
     s->bytes = bytes + (fits ? cost : 0);
+    if (fits)
+        s->last_id = sqlite3_last_insert_rowid(s->db);
     return fits ? 0 : -E2BIG;
 }
 
@@ -443,12 +481,25 @@ int ward_spool_append(struct ward_spool *s, int64_t boot, int64_t seq, int64_t n
                       const void *body, size_t len)
 {
     pthread_mutex_lock(&s->lock);
-    int r = append_locked(s, boot, seq, n_samples, body, len);
+    /* A spool whose recovery failed (the disk, the permissions) is tried again. */
+    int r = s->db ? 0 : open_or_recover(s, NULL);
+    if (r == 0)
+        r = append_locked(s, boot, seq, n_samples, body, len);
     if (r == WARD_E_CORRUPT && failed(s, r) == WARD_E_CORRUPT)
         r = append_locked(s, boot, seq, n_samples, body, len); /* into the fresh spool */
-    /* A full disk: the oldest data goes first, as at the cap. */
-    if (r == -ENOSPC && make_room(s, row_cost(len)) == 0)
+    /*
+     * A full disk: the WAL is checkpointed and cut back (deleting rows alone
+     * needs WAL pages, and frees no disk), and the oldest data makes room, as
+     * at the cap.
+     */
+    if (r == -ENOSPC && row_cost(len) <= s->budget) {
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
         r = append_locked(s, boot, seq, n_samples, body, len);
+        if (r == -ENOSPC && make_room(s, row_cost(len)) == 0) {
+            sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+            r = append_locked(s, boot, seq, n_samples, body, len);
+        }
+    }
     if (r < 0 && r != -E2BIG) {
         /* Lost: counted in memory, and saved with the next append that works. */
         s->counters[C_DROPPED_SAMPLES] += (uint64_t)n_samples;
@@ -494,8 +545,13 @@ out:
     return r;
 }
 
-/* Clears output's bit of row id; the row goes when no bit is left. *samples: 0 if not pending. */
-static int clear_locked(struct ward_spool *s, unsigned output, int64_t id, int64_t *samples)
+/*
+ * Clears output's bit of row id; the row goes when no bit is left. With
+ * dead, the row's samples are counted as dead letters in the same
+ * transaction. *samples: 0 if the row was not pending for output.
+ */
+static int clear_locked(struct ward_spool *s, unsigned output, int64_t id, bool dead,
+                        int64_t *samples)
 {
     *samples = 0;
     if (!s->db)
@@ -512,11 +568,19 @@ static int clear_locked(struct ward_spool *s, unsigned output, int64_t id, int64
         sqlite3_bind_int64(s->stmt[ST_DELETE], 1, id);
         deleted = r = step_ints(s, s->stmt[ST_DELETE], gone, 2, NULL);
     }
+    uint64_t saved[2] = {s->counters[C_DEAD_SAMPLES], s->counters[C_DEAD_BATCHES]};
+    if (r >= 0 && dead && *samples > 0) {
+        s->counters[C_DEAD_SAMPLES] += (uint64_t)*samples;
+        s->counters[C_DEAD_BATCHES]++;
+        r = write_counters(s);
+    }
     if (r >= 0)
         r = exec(s, "COMMIT", "commit", NULL);
     if (r < 0) {
         sqlite3_reset(st);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->counters[C_DEAD_SAMPLES] = saved[0];
+        s->counters[C_DEAD_BATCHES] = saved[1];
         *samples = 0;
         return r;
     }
@@ -532,7 +596,7 @@ int ward_spool_delivered(struct ward_spool *s, unsigned output, int64_t id)
 {
     pthread_mutex_lock(&s->lock);
     int64_t samples;
-    int r = clear_locked(s, output, id, &samples);
+    int r = clear_locked(s, output, id, false, &samples);
     if (r < 0)
         r = failed(s, r);
     pthread_mutex_unlock(&s->lock);
@@ -543,16 +607,19 @@ int ward_spool_dead(struct ward_spool *s, unsigned output, int64_t id)
 {
     pthread_mutex_lock(&s->lock);
     int64_t samples;
-    int r = clear_locked(s, output, id, &samples);
-    if (r == 0 && samples > 0) {
-        s->counters[C_DEAD_SAMPLES] += (uint64_t)samples;
-        s->counters[C_DEAD_BATCHES]++;
-        r = write_counters(s);
-    }
+    int r = clear_locked(s, output, id, true, &samples);
     if (r < 0)
         r = failed(s, r);
     pthread_mutex_unlock(&s->lock);
     return r;
+}
+
+void ward_spool_lost(struct ward_spool *s, int64_t n_samples)
+{
+    pthread_mutex_lock(&s->lock);
+    s->counters[C_DROPPED_SAMPLES] += (uint64_t)n_samples;
+    s->counters[C_DROPPED_BATCHES]++;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void ward_spool_stats(struct ward_spool *s, struct ward_spool_stats *out)

@@ -98,6 +98,12 @@ int ward_spool_delivered(struct ward_spool *s, unsigned output, int64_t id);
 /* Gives up on batch id for output, counting its samples as dead letters. */
 int ward_spool_dead(struct ward_spool *s, unsigned output, int64_t id);
 
+/*
+ * Counts n_samples that never reached the spool (a batch that could not be
+ * encoded) as dropped; saved with the next append.
+ */
+void ward_spool_lost(struct ward_spool *s, int64_t n_samples);
+
 /* Copies the spool's figures. */
 void ward_spool_stats(struct ward_spool *s, struct ward_spool_stats *out);
 

@@ -264,6 +264,31 @@ static void bad_arguments(void **unused)
     assert_null(s);
 }
 
+static void removed_output_lets_its_rows_go(void **unused)
+{
+    (void)unused;
+    struct ward_spool *s = open_spool(8 << 20, BOTH);
+    append(s, 1, 4, 100);
+    append(s, 2, 4, 100);
+    int64_t id;
+    assert_int_equal(next_seq(s, WARD_SPOOL_SERVER, 0, &id), 1);
+    assert_int_equal(ward_spool_delivered(s, WARD_SPOOL_SERVER, id), 0);
+    ward_spool_close(s);
+    /* VictoriaMetrics is no longer configured: batch 1 is done, batch 2 waits for the server. */
+    s = open_spool(8 << 20, WARD_SPOOL_SERVER);
+    struct ward_spool_stats st;
+    ward_spool_stats(s, &st);
+    assert_int_equal(st.rows, 1);
+    assert_int_equal(st.samples, 4);
+    assert_int_equal(next_seq(s, WARD_SPOOL_SERVER, 0, &id), 2);
+    /* New rows continue the numbering. */
+    append(s, 3, 4, 100);
+    int64_t id3;
+    assert_int_equal(next_seq(s, WARD_SPOOL_SERVER, id, &id3), 3);
+    assert_true(id3 > id);
+    ward_spool_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cap_drops_oldest_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_spool_is_moved_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(removed_output_lets_its_rows_go, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
