@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     }
     struct ward_buf json = WARD_BUF_INIT, gz = WARD_BUF_INIT;
     const char id[] = "00000000-0000-0000-0000-000000000000";
-    if (ward_batch_encode(&batch, id, 1, 1, &json) < 0 ||
+    if (ward_batch_encode_series(&batch, id, 1, 1, &json) < 0 ||
         ward_gzip_compress(json.data, json.len, 1, &gz) < 0) {
         fprintf(stderr, "cannot encode the batch\n");
         return 1;

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NO_LABELS SIZE_MAX
@@ -185,5 +186,136 @@ int ward_batch_encode(const struct ward_batch *b, const char *server_id, int64_t
     }
     ward_json_write_array_end(&w);
     ward_json_write_object_end(&w);
+    return ward_json_writer_finish(&w);
+}
+
+/* A series of a batch while it is grouped: its first and last entry. */
+struct group {
+    size_t head, tail; /* entry indexes; SIZE_MAX marks a free slot */
+};
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t entry_hash(const struct ward_batch *b, const struct entry *e)
+{
+    uint64_t h = mix((uint64_t)(uintptr_t)e->metric);
+    if (e->labels != NO_LABELS)
+        for (const unsigned char *p = (const unsigned char *)b->labels.data + e->labels; *p; p++)
+            h = (h ^ *p) * UINT64_C(0x100000001b3);
+    return mix(h);
+}
+
+static bool same_series(const struct ward_batch *b, const struct entry *x, const struct entry *y)
+{
+    if (x->metric != y->metric)
+        return false;
+    if (x->labels == NO_LABELS || y->labels == NO_LABELS)
+        return x->labels == y->labels;
+    return strcmp(b->labels.data + x->labels, b->labels.data + y->labels) == 0;
+}
+
+/*
+ * Links the entries of each series: next[i] is the next entry of i's series
+ * (SIZE_MAX at its end), and heads lists each series' first entry in the
+ * order series first appear. A series whose time would go backwards (the
+ * wall clock was set back) starts a new group, so deltas are never negative.
+ * Returns the number of groups, or -ENOMEM.
+ */
+static ssize_t group_series(const struct ward_batch *b, size_t *next, size_t *heads)
+{
+    const struct entry *e = (const struct entry *)b->entries.data;
+    size_t n = ward_batch_count(b), cap = 16, n_heads = 0;
+    while (cap < 2 * n)
+        cap *= 2;
+    struct group *t = malloc(cap * sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    for (size_t i = 0; i < cap; i++)
+        t[i].head = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        next[i] = SIZE_MAX;
+        size_t k = (size_t)entry_hash(b, &e[i]) & (cap - 1);
+        while (t[k].head != SIZE_MAX && !same_series(b, &e[t[k].head], &e[i]))
+            k = (k + 1) & (cap - 1);
+        if (t[k].head != SIZE_MAX && e[t[k].tail].ts_ms <= e[i].ts_ms) {
+            next[t[k].tail] = i;
+            t[k].tail = i;
+            continue;
+        }
+        /* A new series, or the same one with the clock set back: a new group. */
+        t[k] = (struct group){i, i};
+        heads[n_heads++] = i;
+    }
+    free(t);
+    return (ssize_t)n_heads;
+}
+
+int ward_batch_encode_series(const struct ward_batch *b, const char *server_id, int64_t boot,
+                             int64_t seq, struct ward_buf *out)
+{
+    size_t n = ward_batch_count(b);
+    size_t *next = malloc((n ? n : 1) * sizeof(*next));
+    size_t *heads = malloc((n ? n : 1) * sizeof(*heads));
+    ssize_t n_heads = next && heads ? group_series(b, next, heads) : -ENOMEM;
+    if (n_heads < 0) {
+        free(next);
+        free(heads);
+        return -ENOMEM;
+    }
+    const struct entry *e = (const struct entry *)b->entries.data;
+    struct ward_json_writer w;
+    ward_json_writer_init(&w, out);
+    ward_json_write_object_begin(&w);
+    ward_json_write_keyz(&w, "server_id");
+    ward_json_write_stringz(&w, server_id);
+    ward_json_write_keyz(&w, "batch");
+    ward_json_write_object_begin(&w);
+    ward_json_write_keyz(&w, "seq");
+    ward_json_write_int(&w, seq);
+    ward_json_write_keyz(&w, "boot");
+    ward_json_write_int(&w, boot);
+    ward_json_write_object_end(&w);
+    ward_json_write_keyz(&w, "series");
+    ward_json_write_array_begin(&w);
+    for (ssize_t g = 0; g < n_heads; g++) {
+        const struct entry *first = &e[heads[g]];
+        ward_json_write_object_begin(&w);
+        ward_json_write_keyz(&w, "metric_type");
+        ward_json_write_stringz(&w, first->metric->category);
+        ward_json_write_keyz(&w, "metric_name");
+        ward_json_write_stringz(&w, first->metric->name);
+        if (first->labels != NO_LABELS) {
+            const char *l = b->labels.data + first->labels;
+            ward_json_write_keyz(&w, "labels");
+            ward_json_write_raw(&w, l, strlen(l));
+        }
+        if (first->metric->kind == WARD_SAMPLE_COUNTER) {
+            ward_json_write_keyz(&w, "kind");
+            ward_json_write_stringz(&w, "counter");
+        }
+        ward_json_write_keyz(&w, "t0");
+        ward_json_write_int(&w, first->ts_ms);
+        ward_json_write_keyz(&w, "dt");
+        ward_json_write_array_begin(&w);
+        for (size_t i = heads[g]; next[i] != SIZE_MAX; i = next[i])
+            ward_json_write_int(&w, e[next[i]].ts_ms - e[i].ts_ms);
+        ward_json_write_array_end(&w);
+        ward_json_write_keyz(&w, "values");
+        ward_json_write_array_begin(&w);
+        for (size_t i = heads[g]; i != SIZE_MAX; i = next[i])
+            ward_json_write_double(&w, e[i].value);
+        ward_json_write_array_end(&w);
+        ward_json_write_object_end(&w);
+    }
+    ward_json_write_array_end(&w);
+    ward_json_write_object_end(&w);
+    free(next);
+    free(heads);
     return ward_json_writer_finish(&w);
 }

@@ -61,4 +61,16 @@ void ward_batch_get(const struct ward_batch *b, size_t i, struct ward_batch_samp
 int ward_batch_encode(const struct ward_batch *b, const char *server_id, int64_t boot, int64_t seq,
                       struct ward_buf *out);
 
+/*
+ * Appends the series-shaped wire JSON of the batch to out: each series once,
+ * with its name, labels and kind, "t0" (its first timestamp), "dt" (each
+ * further timestamp minus the one before) and "values", in the order series
+ * first appear (docs/api.md). About five times smaller than the per-sample
+ * shape after gzip once series hold many points. A series whose timestamps
+ * go backwards (the clock was set back) is written as two. Returns 0 or a
+ * negative error.
+ */
+int ward_batch_encode_series(const struct ward_batch *b, const char *server_id, int64_t boot,
+                             int64_t seq, struct ward_buf *out);
+
 #endif

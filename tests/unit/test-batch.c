@@ -2,7 +2,9 @@
  * Tests of the agent's sample batch: copying the tail of one batch into
  * another keeps every sample's metric, value, time and labels, whether the
  * destination is empty or not and whatever mix of labelled and bare
- * samples the tail holds.
+ * samples the tail holds; the series-shaped encoding groups each series
+ * once, with its timestamps as a start and differences, and splits a series
+ * whose time goes backwards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include "agent/batch.h"
 
 static const struct ward_metric gauge = {"cpu", "usage_percent", WARD_SAMPLE_GAUGE, "A gauge."};
+static const struct ward_metric counter = {"net", "rx_bytes_total", WARD_SAMPLE_COUNTER, "Bytes."};
 
 static void emit(struct ward_batch *b, double v, const char *core)
 {
@@ -76,10 +79,53 @@ static void copy_tail_keeps_samples(void **unused)
     ward_batch_done(&dst);
 }
 
+static void series_encoding(void **unused)
+{
+    (void)unused;
+    struct ward_batch b;
+    ward_batch_init(&b, 100);
+    struct ward_label eth = {"interface", "eth0"};
+    int64_t times[] = {1000, 2000, 3500, 3000}; /* the clock goes back before the last round */
+    for (size_t round = 0; round < 4; round++) {
+        b.ts_ms = times[round];
+        emit(&b, (double)round, "0");
+        emit(&b, 0.5 + (double)round, NULL);
+        assert_int_equal(b.sink.emit(&b.sink, &counter, 100.0 * (double)round, &eth, 1), 0);
+    }
+    struct ward_buf out = WARD_BUF_INIT;
+    assert_int_equal(ward_batch_encode_series(&b, "id", 7, 9, &out), 0);
+    assert_string_equal(
+        out.data,
+        "{\"server_id\":\"id\",\"batch\":{\"seq\":9,\"boot\":7},\"series\":["
+        "{\"metric_type\":\"cpu\",\"metric_name\":\"usage_percent\",\"labels\":{\"core\":\"0\"},"
+        "\"t0\":1000,\"dt\":[1000,1500],\"values\":[0.0,1.0,2.0]},"
+        "{\"metric_type\":\"cpu\",\"metric_name\":\"usage_percent\","
+        "\"t0\":1000,\"dt\":[1000,1500],\"values\":[0.5,1.5,2.5]},"
+        "{\"metric_type\":\"net\",\"metric_name\":\"rx_bytes_total\","
+        "\"labels\":{\"interface\":\"eth0\"},\"kind\":\"counter\","
+        "\"t0\":1000,\"dt\":[1000,1500],\"values\":[0.0,100.0,200.0]},"
+        "{\"metric_type\":\"cpu\",\"metric_name\":\"usage_percent\",\"labels\":{\"core\":\"0\"},"
+        "\"t0\":3000,\"dt\":[],\"values\":[3.0]},"
+        "{\"metric_type\":\"cpu\",\"metric_name\":\"usage_percent\","
+        "\"t0\":3000,\"dt\":[],\"values\":[3.5]},"
+        "{\"metric_type\":\"net\",\"metric_name\":\"rx_bytes_total\","
+        "\"labels\":{\"interface\":\"eth0\"},\"kind\":\"counter\","
+        "\"t0\":3000,\"dt\":[],\"values\":[300.0]}]}");
+    /* An empty batch has no series. */
+    ward_batch_reset(&b);
+    ward_buf_reset(&out);
+    assert_int_equal(ward_batch_encode_series(&b, "id", 7, 10, &out), 0);
+    assert_string_equal(out.data, "{\"server_id\":\"id\",\"batch\":{\"seq\":10,\"boot\":7},"
+                                  "\"series\":[]}");
+    ward_buf_done(&out);
+    ward_batch_done(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(copy_tail_keeps_samples),
+        cmocka_unit_test(series_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
