@@ -11,6 +11,12 @@
  * input order without sorting anything. When every sample is read, one line
  * per series is written, in the order the series first appeared.
  *
+ * A document may list its samples as "series" instead, one object per series
+ * with its first timestamp, the deltas to the next ones and its values: each
+ * object is buffered until its end (its keys come in any order), its series
+ * is found once and its values become points of it like samples of
+ * "metrics" would, so the lines are the same bytes either way.
+ *
  * Every series without an instance label gets the batch's server_id, so the
  * id must be known before the first sample. ward_batch_encode() writes it
  * first; a document that lists its metrics before its server_id is looked
@@ -68,8 +74,10 @@ struct conv {
     char server_id[WARD_VM_MAX_SERVER_ID];
     size_t server_id_len;
     bool have_id;
-    bool in_sample; /* error messages name metrics[index] */
-    size_t index;   /* of the sample being read */
+    const char *array; /* "metrics" or "series" once seen, NULL before */
+    bool in_sample;    /* error messages name array[index] */
+    size_t index;      /* of the object being read */
+    size_t samples;    /* filed so far, each value of a series counting as one */
 
     struct ward_buf keys;   /* arena of series texts */
     struct ward_buf series; /* struct series[] */
@@ -82,19 +90,28 @@ struct conv {
     struct ward_buf name; /* its __name__ */
     struct label labels[WARD_VM_MAX_LABELS + 1]; /* + instance */
     size_t n_labels;
+    struct ward_buf values; /* a series' values, double[] */
+    struct ward_buf deltas; /* and its dt, int64_t[] */
+};
+
+/* What samples and series share: their name, labels and kind. */
+struct head {
+    bool have_type, have_name, have_labels, have_kind;
+    size_t type_at, name_at; /* in the text */
+    enum ward_sample_kind kind;
 };
 
 static int fail(struct conv *c, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Sets the error line "WHERE: message", WHERE being metrics[i].field inside a sample. */
+/* Sets the error line "WHERE: message", WHERE being metrics[i].field inside an object. */
 static int fail(struct conv *c, int code, const char *field, const char *fmt, ...)
 {
     if (!c->err)
         return code;
     ward_buf_reset(c->err);
     if (c->in_sample)
-        ward_buf_printf(c->err, "metrics[%zu]%s%s: ", c->index, field ? "." : "",
+        ward_buf_printf(c->err, "%s[%zu]%s%s: ", c->array, c->index, field ? "." : "",
                         field ? field : "");
     else
         ward_buf_printf(c->err, "%s: ", field ? field : "document");
@@ -354,13 +371,12 @@ static int find_or_add(struct conv *c, size_t at, size_t len, size_t *index)
     return 0;
 }
 
-/* Writes the sample's "metric" object into the key arena and files the point under it. */
-static int add_point(struct conv *c, size_t type_at, size_t name_at, enum ward_sample_kind kind,
-                     double value, int64_t ts_ms)
+/* Writes the object's "metric" text into the key arena and finds or adds its series. */
+static int find_series(struct conv *c, const struct head *h, size_t *index)
 {
     const char *text = c->text.data;
     ward_buf_reset(&c->name);
-    int r = ward_exposition_name(text + type_at, text + name_at, kind, &c->name);
+    int r = ward_exposition_name(text + h->type_at, text + h->name_at, h->kind, &c->name);
     size_t at = c->keys.len;
     struct ward_json_writer w;
     ward_json_writer_init(&w, &c->keys);
@@ -377,9 +393,8 @@ static int add_point(struct conv *c, size_t type_at, size_t name_at, enum ward_s
     ward_json_write_object_end(&w);
     if (r == 0)
         r = ward_json_writer_finish(&w);
-    size_t index = 0;
     if (r == 0)
-        r = find_or_add(c, at, c->keys.len - at, &index);
+        r = find_or_add(c, at, c->keys.len - at, index);
     if (r < 0) {
         if (c->keys.data) {
             c->keys.len = at;
@@ -387,7 +402,12 @@ static int add_point(struct conv *c, size_t type_at, size_t name_at, enum ward_s
         }
         return fail(c, r, NULL, "%s", ward_strerror(r));
     }
+    return 0;
+}
 
+/* Files one point at the end of the series' chain. */
+static int add_point(struct conv *c, size_t index, double value, int64_t ts_ms)
+{
     struct point p = {.value = value, .ts_ms = ts_ms, .next = NO_POINT};
     if (ward_buf_append(&c->points, &p, sizeof(p)) < 0)
         return fail(c, -ENOMEM, NULL, "out of memory");
@@ -398,6 +418,7 @@ static int add_point(struct conv *c, size_t type_at, size_t name_at, enum ward_s
     else
         ((struct point *)c->points.data)[s->last].next = pi;
     s->last = pi;
+    c->samples++;
     return 0;
 }
 
@@ -417,25 +438,89 @@ static int read_name(struct conv *c, const char *field, bool *have, size_t *at)
     return add_text(c, t.str, t.len, at);
 }
 
+/* Names an array element as a field, "dt[7]", for an error line. */
+static const char *element(char buf[static 48], const char *array, size_t i)
+{
+    snprintf(buf, 48, "%s[%zu]", array, i);
+    return buf;
+}
+
+/* Starts reading an object of metrics[] or series[]. */
+static void begin_object(struct conv *c, struct head *h)
+{
+    *h = (struct head){.kind = WARD_SAMPLE_GAUGE};
+    ward_buf_reset(&c->text);
+    c->n_labels = 0;
+}
+
+/*
+ * Reads the value of the key t if it is one that samples and series share;
+ * sets *known to whether it was.
+ */
+static int read_head_key(struct conv *c, const struct ward_json_token *t, struct head *h,
+                         bool *known)
+{
+    int r;
+    *known = true;
+    if (ward_json_key_is(t, "metric_type"))
+        return read_name(c, "metric_type", &h->have_type, &h->type_at);
+    if (ward_json_key_is(t, "metric_name"))
+        return read_name(c, "metric_name", &h->have_name, &h->name_at);
+    if (ward_json_key_is(t, "kind")) {
+        struct ward_json_token k;
+        if (h->have_kind)
+            return twice(c, "kind");
+        if ((r = expect(c, WARD_JSON_STRING, &k, "kind")) < 0)
+            return r;
+        if (ward_json_key_is(&k, "counter"))
+            h->kind = WARD_SAMPLE_COUNTER;
+        else if (!ward_json_key_is(&k, "gauge"))
+            return fail(c, WARD_E_JSON_TYPE, "kind", "must be \"gauge\" or \"counter\"");
+        h->have_kind = true;
+        return 0;
+    }
+    if (ward_json_key_is(t, "labels")) {
+        if (h->have_labels)
+            return twice(c, "labels");
+        h->have_labels = true;
+        return read_labels(c);
+    }
+    *known = false;
+    return 0;
+}
+
+static int read_timestamp(struct conv *c, const char *field, bool *have, int64_t *ts_ms)
+{
+    struct ward_json_token t;
+    if (*have)
+        return twice(c, field);
+    int r = expect(c, WARD_JSON_INT, &t, field);
+    if (r < 0)
+        return r;
+    if (t.i < 0 || t.i > MAX_TIMESTAMP)
+        return fail(c, WARD_E_JSON_TYPE, field, "Unix milliseconds must be 0 to %" PRId64,
+                    MAX_TIMESTAMP);
+    *ts_ms = t.i;
+    *have = true;
+    return 0;
+}
+
 /* Reads one metrics[] object, whose '{' has been read. */
 static int read_sample(struct conv *c)
 {
-    bool have_type = false, have_name = false, have_value = false, have_ts = false;
-    bool have_labels = false, have_kind = false;
-    size_t type_at = 0, name_at = 0;
+    struct head h;
+    bool have_value = false, have_ts = false, known;
     double value = 0;
     int64_t ts_ms = 0;
-    enum ward_sample_kind kind = WARD_SAMPLE_GAUGE;
     struct ward_json_token t;
     int r;
-    ward_buf_reset(&c->text);
-    c->n_labels = 0;
+    begin_object(c, &h);
     while ((r = next(c, &t, NULL)) == 0 && t.type == WARD_JSON_KEY) {
-        if (ward_json_key_is(&t, "metric_type")) {
-            r = read_name(c, "metric_type", &have_type, &type_at);
-        } else if (ward_json_key_is(&t, "metric_name")) {
-            r = read_name(c, "metric_name", &have_name, &name_at);
-        } else if (ward_json_key_is(&t, "value")) {
+        if ((r = read_head_key(c, &t, &h, &known)) < 0)
+            return r;
+        if (known)
+            continue;
+        if (ward_json_key_is(&t, "value")) {
             if (have_value)
                 return twice(c, "value");
             if ((r = expect(c, WARD_JSON_DOUBLE, &t, "value")) < 0)
@@ -445,30 +530,7 @@ static int read_sample(struct conv *c)
             value = t.d;
             have_value = true;
         } else if (ward_json_key_is(&t, "timestamp")) {
-            if (have_ts)
-                return twice(c, "timestamp");
-            if ((r = expect(c, WARD_JSON_INT, &t, "timestamp")) < 0)
-                return r;
-            if (t.i < 0 || t.i > MAX_TIMESTAMP)
-                return fail(c, WARD_E_JSON_TYPE, "timestamp",
-                            "Unix milliseconds must be 0 to %" PRId64, MAX_TIMESTAMP);
-            ts_ms = t.i;
-            have_ts = true;
-        } else if (ward_json_key_is(&t, "kind")) {
-            if (have_kind)
-                return twice(c, "kind");
-            if ((r = expect(c, WARD_JSON_STRING, &t, "kind")) < 0)
-                return r;
-            if (ward_json_key_is(&t, "counter"))
-                kind = WARD_SAMPLE_COUNTER;
-            else if (!ward_json_key_is(&t, "gauge"))
-                return fail(c, WARD_E_JSON_TYPE, "kind", "must be \"gauge\" or \"counter\"");
-            have_kind = true;
-        } else if (ward_json_key_is(&t, "labels")) {
-            if (have_labels)
-                return twice(c, "labels");
-            r = read_labels(c);
-            have_labels = true;
+            r = read_timestamp(c, "timestamp", &have_ts, &ts_ms);
         } else {
             r = skip(c, NULL);
         }
@@ -477,30 +539,160 @@ static int read_sample(struct conv *c)
     }
     if (r < 0)
         return r;
-    const char *missing = !have_type    ? "metric_type"
-                          : !have_name  ? "metric_name"
-                          : !have_value ? "value"
-                          : !have_ts    ? "timestamp"
-                                        : NULL;
+    const char *missing = !h.have_type   ? "metric_type"
+                          : !h.have_name ? "metric_name"
+                          : !have_value  ? "value"
+                          : !have_ts     ? "timestamp"
+                                         : NULL;
     if (missing)
         return fail(c, WARD_E_JSON_TYPE, NULL, "missing \"%s\"", missing);
-    if ((r = finish_labels(c)) < 0)
+    size_t index = 0;
+    if ((r = finish_labels(c)) < 0 || (r = find_series(c, &h, &index)) < 0)
         return r;
-    return add_point(c, type_at, name_at, kind, value, ts_ms);
+    return add_point(c, index, value, ts_ms);
 }
 
-static int read_metrics(struct conv *c)
+/*
+ * Reads a series' "values" into c->values. The document's sample bound
+ * applies to each value as it is read, so no array grows past it.
+ */
+static int read_values(struct conv *c)
 {
     struct ward_json_token t;
-    int r = expect(c, WARD_JSON_ARRAY_BEGIN, &t, "metrics");
-    while (r == 0 && (r = next(c, &t, "metrics")) == 0 && t.type != WARD_JSON_ARRAY_END) {
-        if (c->index == WARD_VM_MAX_SAMPLES)
-            return fail(c, WARD_E_LIMIT, "metrics", "more than %d samples", WARD_VM_MAX_SAMPLES);
+    char field[48];
+    size_t n = 0;
+    int r = expect(c, WARD_JSON_ARRAY_BEGIN, &t, "values");
+    ward_buf_reset(&c->values);
+    while (r == 0 && (r = next(c, &t, "values")) == 0 && t.type != WARD_JSON_ARRAY_END) {
+        if (n >= WARD_VM_MAX_SAMPLES - c->samples)
+            return fail(c, WARD_E_LIMIT, "values", "more than %d samples", WARD_VM_MAX_SAMPLES);
+        if (t.type != WARD_JSON_INT && t.type != WARD_JSON_DOUBLE)
+            return fail(c, WARD_E_JSON_TYPE, element(field, "values", n), "expected number, got %s",
+                        ward_json_type_name(t.type));
+        if (!isfinite(t.d)) /* the reader refuses overflow; kept as the contract */
+            return fail(c, WARD_E_JSON_NUMBER, element(field, "values", n), "not finite");
+        if (ward_buf_append(&c->values, &t.d, sizeof(t.d)) < 0)
+            return fail(c, -ENOMEM, NULL, "out of memory");
+        n++;
+    }
+    if (r == 0 && n == 0)
+        return fail(c, WARD_E_JSON_TYPE, "values", "empty; a series has at least one value");
+    return r;
+}
+
+/*
+ * Reads a series' "dt" into c->deltas. n deltas stand for n + 1 samples,
+ * which the document's sample bound must have room for.
+ */
+static int read_deltas(struct conv *c)
+{
+    struct ward_json_token t;
+    char field[48];
+    size_t n = 0;
+    int r = expect(c, WARD_JSON_ARRAY_BEGIN, &t, "dt");
+    ward_buf_reset(&c->deltas);
+    while (r == 0 && (r = next(c, &t, "dt")) == 0 && t.type != WARD_JSON_ARRAY_END) {
+        if (n + 1 >= WARD_VM_MAX_SAMPLES - c->samples)
+            return fail(c, WARD_E_LIMIT, "dt", "more than %d samples", WARD_VM_MAX_SAMPLES);
+        if (t.type != WARD_JSON_INT)
+            return fail(c, WARD_E_JSON_TYPE, element(field, "dt", n), "expected integer, got %s",
+                        ward_json_type_name(t.type));
+        if (t.i < 0)
+            return fail(c, WARD_E_JSON_TYPE, element(field, "dt", n),
+                        "negative; timestamps must not go back");
+        if (ward_buf_append(&c->deltas, &t.i, sizeof(t.i)) < 0)
+            return fail(c, -ENOMEM, NULL, "out of memory");
+        n++;
+    }
+    return r;
+}
+
+/* Reads one series[] object, whose '{' has been read, and files its points. */
+static int read_series(struct conv *c)
+{
+    struct head h;
+    bool have_t0 = false, have_dt = false, have_values = false, known;
+    int64_t t0 = 0;
+    struct ward_json_token t;
+    int r;
+    begin_object(c, &h);
+    ward_buf_reset(&c->deltas); /* "dt" may be left out */
+    while ((r = next(c, &t, NULL)) == 0 && t.type == WARD_JSON_KEY) {
+        if ((r = read_head_key(c, &t, &h, &known)) < 0)
+            return r;
+        if (known)
+            continue;
+        if (ward_json_key_is(&t, "t0")) {
+            r = read_timestamp(c, "t0", &have_t0, &t0);
+        } else if (ward_json_key_is(&t, "dt")) {
+            if (have_dt)
+                return twice(c, "dt");
+            have_dt = true;
+            r = read_deltas(c);
+        } else if (ward_json_key_is(&t, "values")) {
+            if (have_values)
+                return twice(c, "values");
+            have_values = true;
+            r = read_values(c);
+        } else {
+            r = skip(c, NULL);
+        }
+        if (r < 0)
+            return r;
+    }
+    if (r < 0)
+        return r;
+    const char *missing = !h.have_type   ? "metric_type"
+                          : !h.have_name ? "metric_name"
+                          : !have_values ? "values"
+                          : !have_t0     ? "t0"
+                                         : NULL;
+    if (missing)
+        return fail(c, WARD_E_JSON_TYPE, NULL, "missing \"%s\"", missing);
+
+    const double *values = (const double *)c->values.data;
+    const int64_t *dt = (const int64_t *)c->deltas.data;
+    size_t n = c->values.len / sizeof(*values), n_dt = c->deltas.len / sizeof(*dt);
+    if (n_dt != n - 1 && !have_dt)
+        return fail(c, WARD_E_JSON_TYPE, "dt", "missing; %zu values need %zu deltas", n, n - 1);
+    if (n_dt != n - 1)
+        return fail(c, WARD_E_JSON_TYPE, "dt", "%zu deltas for %zu values, want %zu", n_dt, n,
+                    n - 1);
+    /* Every timestamp in range before any point is filed; ts <= MAX, so nothing overflows. */
+    char field[48];
+    int64_t ts = t0;
+    for (size_t i = 0; i < n_dt; i++) {
+        if (dt[i] > MAX_TIMESTAMP - ts)
+            return fail(c, WARD_E_JSON_TYPE, element(field, "dt", i),
+                        "takes the timestamp past %" PRId64 " (the end of year 9999)",
+                        MAX_TIMESTAMP);
+        ts += dt[i];
+    }
+    size_t index = 0;
+    if ((r = finish_labels(c)) < 0 || (r = find_series(c, &h, &index)) < 0)
+        return r;
+    ts = t0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (i > 0)
+            ts += dt[i - 1];
+        r = add_point(c, index, values[i], ts);
+    }
+    return r;
+}
+
+/* Reads metrics[] or series[], as c->array says. */
+static int read_objects(struct conv *c, bool series)
+{
+    struct ward_json_token t;
+    int r = expect(c, WARD_JSON_ARRAY_BEGIN, &t, c->array);
+    while (r == 0 && (r = next(c, &t, c->array)) == 0 && t.type != WARD_JSON_ARRAY_END) {
+        if (c->samples == WARD_VM_MAX_SAMPLES)
+            return fail(c, WARD_E_LIMIT, c->array, "more than %d samples", WARD_VM_MAX_SAMPLES);
         c->in_sample = true;
         if (t.type != WARD_JSON_OBJECT_BEGIN)
             return fail(c, WARD_E_JSON_TYPE, NULL, "expected object, got %s",
                         ward_json_type_name(t.type));
-        if ((r = read_sample(c)) < 0)
+        if ((r = series ? read_series(c) : read_sample(c)) < 0)
             return r;
         c->in_sample = false;
         c->index++;
@@ -511,21 +703,26 @@ static int read_metrics(struct conv *c)
 static int read_document(struct conv *c)
 {
     struct ward_json_token t;
-    bool id_seen = false, have_metrics = false;
+    bool id_seen = false;
     int r = expect(c, WARD_JSON_OBJECT_BEGIN, &t, "document");
     while (r == 0 && (r = next(c, &t, "document")) == 0 && t.type == WARD_JSON_KEY) {
+        bool series = ward_json_key_is(&t, "series");
         if (ward_json_key_is(&t, "server_id")) {
             if (id_seen)
                 return twice(c, "server_id");
             id_seen = true;
             r = read_server_id(c);
-        } else if (ward_json_key_is(&t, "metrics")) {
-            if (have_metrics)
-                return twice(c, "metrics");
-            have_metrics = true;
+        } else if (series || ward_json_key_is(&t, "metrics")) {
+            const char *array = series ? "series" : "metrics";
+            if (c->array && strcmp(c->array, array) == 0)
+                return twice(c, array);
+            if (c->array)
+                return fail(c, WARD_E_JSON_TYPE, array,
+                            "a document carries \"metrics\" or \"series\", not both");
+            c->array = array;
             if (!c->have_id && (r = look_ahead_for_id(c)) < 0)
                 return r;
-            r = read_metrics(c);
+            r = read_objects(c, series);
         } else {
             r = skip(c, "document");
         }
@@ -536,8 +733,8 @@ static int read_document(struct conv *c)
         return r;
     if (!id_seen)
         return fail(c, WARD_E_JSON_TYPE, "server_id", "missing");
-    if (!have_metrics)
-        return fail(c, WARD_E_JSON_TYPE, "metrics", "missing");
+    if (!c->array)
+        return fail(c, WARD_E_JSON_TYPE, NULL, "missing \"metrics\" or \"series\"");
     return 0;
 }
 
@@ -582,6 +779,8 @@ int ward_vm_import_convert(const char *json, size_t len, struct ward_buf *out, s
     ward_buf_init(&c.points, 0);
     ward_buf_init(&c.text, 0);
     ward_buf_init(&c.name, 0);
+    ward_buf_init(&c.values, 0);
+    ward_buf_init(&c.deltas, 0);
 
     size_t start = out->len;
     int r = read_document(&c);
@@ -600,6 +799,8 @@ int ward_vm_import_convert(const char *json, size_t len, struct ward_buf *out, s
     ward_buf_done(&c.points);
     ward_buf_done(&c.text);
     ward_buf_done(&c.name);
+    ward_buf_done(&c.values);
+    ward_buf_done(&c.deltas);
     free(c.slots);
     return r;
 }
