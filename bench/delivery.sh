@@ -4,10 +4,12 @@
 #
 #   bench/delivery.sh BUILD_DIR
 #
-# 1. The agent runs 60 s at its default intervals with no server reachable;
-#    its spool then holds exactly what it would have sent. Bytes per sample
-#    are the spooled (gzip-compressed) bodies over their samples; the same
-#    at a 1 s poll interval.
+# 1. The agent runs 65 s with no server reachable; its spool then holds
+#    exactly what it would have sent. Bytes per sample are the spooled
+#    (gzip-compressed) bodies over their samples: at the default intervals
+#    with the default 10 s report interval, at a 1 s poll interval, and for
+#    batches sealed at the default --batch-size of 10000 samples (the size
+#    a backlog goes out in).
 # 2. A 30-minute backlog at a 1 s poll interval (180 batches of 10 s) is
 #    built from real batches (re-numbered and shifted in time), then the
 #    agent starts against a local ward-server; the time to an empty spool is
@@ -20,10 +22,11 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dead=$(free_port)
 
-for mode in default poll1; do
+for mode in default poll1 full; do
   args=()
   [ "$mode" = poll1 ] && args=(-p 1)
-  timeout -s TERM 65 "$build/ward-agent" -a "http://127.0.0.1:$dead" --state-dir "$tmp/$mode" \
+  [ "$mode" = full ] && args=(-p 1 -r 600) # batches sealed at the default --batch-size
+  timeout -s TERM 66 "$build/ward-agent" -a "http://127.0.0.1:$dead" --state-dir "$tmp/$mode" \
     --listen "" --log-level error "${args[@]}" 2>>"$tmp/agent.log" &
   pids+=($!)
 done
@@ -33,9 +36,11 @@ pids=()
 /usr/bin/python3 - "$tmp" <<'PY'
 import gzip, json, sqlite3, sys
 tmp = sys.argv[1]
-for mode, what in (("default", "default intervals, 10 s batches"), ("poll1", "-p 1, 10 s batches")):
+for mode, what, where in (("default", "default intervals, 10 s batches", ""),
+                          ("poll1", "-p 1, 10 s batches", ""),
+                          ("full", "-p 1, full batches of the default --batch-size", " WHERE samples >= 10000")):
     db = sqlite3.connect(f"{tmp}/{mode}/spool.db")
-    n, b = db.execute("SELECT sum(samples), sum(length(body)) FROM batches").fetchone()
+    n, b = db.execute("SELECT sum(samples), sum(length(body)) FROM batches" + where).fetchone()
     print(f"wire bytes per sample ({what}): {b / n:.2f}  ({n} samples, {b} bytes gzip)")
 
 # A 30-minute backlog from the poll1 batches: 180 batches, 10 s apart.
@@ -51,15 +56,17 @@ for k in range(180):
     shift = (k // len(docs)) * span - 1800 * 1000
     seq += 1
     doc = dict(doc, batch={"seq": seq, "boot": boot})
-    doc["metrics"] = [dict(m, timestamp=m["timestamp"] + shift) for m in doc["metrics"]]
+    doc["series"] = [dict(s, t0=s["t0"] + shift) for s in doc["series"]]
     body = gzip.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
     cost = (len(body) + 64 + 4095) // 4096 * 4096
+    samples = sum(len(s["values"]) for s in doc["series"])
     db.execute("INSERT INTO batches (boot, seq, samples, cost, pending, body) VALUES (?,?,?,?,1,?)",
-               (boot, seq, len(doc["metrics"]), cost, body))
+               (boot, seq, samples, cost, body))
 db.commit()
 total = db.execute("SELECT count(*), sum(samples) FROM batches").fetchone()
 print(f"backlog: {total[0]} batches, {total[1]} samples")
-polls = sum(1 for k in range(180) for m in docs[k % len(docs)]["metrics"] if m["metric_name"] == "PollCount")
+polls = sum(len(s["values"]) for k in range(180) for s in docs[k % len(docs)]["series"]
+            if s["metric_name"] == "PollCount")
 open(f"{tmp}/backlog-polls", "w").write(str(polls))
 PY
 

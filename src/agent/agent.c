@@ -122,7 +122,7 @@ static void seal(struct agent *a)
         a->dropped_samples = a->batch.dropped;
     }
     int64_t samples = (int64_t)ward_batch_count(&a->batch);
-    int r = ward_batch_encode(&a->batch, a->id, a->boot, seq, &json);
+    int r = ward_batch_encode_series(&a->batch, a->id, a->boot, seq, &json);
     if (r == 0)
         r = ward_gzip_compress(json.data, json.len, BATCH_GZIP_LEVEL, &gz);
     ward_batch_reset(&a->batch);

@@ -67,7 +67,7 @@ static const struct ward_option options[] = {
     OPT("once", 0, NULL, WARD_OPT_BOOL, once, "false", 0, 0, NULL,
         "collect once, print the samples to stdout and exit"),
     OPT("format", 0, NULL, WARD_OPT_STRING, format, "json", 0, 0, "FORMAT",
-        "output of --once: json (the wire format), prom (Prometheus text) or vm "
+        "output of --once: json (the per-sample wire shape), prom (Prometheus text) or vm "
         "(VictoriaMetrics import lines)",
         .choices = format_choices),
     OPT("log-level", 0, "WARD_LOG_LEVEL", WARD_OPT_STRING, log_level, "info", 0, 0, "LEVEL",

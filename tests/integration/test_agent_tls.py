@@ -123,7 +123,7 @@ def test_upload_over_tls(pki, tls_server_factory, agent_factory):
     assert headers["Content-Type"] == "application/json"
     assert headers["User-Agent"].startswith("ward-agent/")
     batch = json.loads(gzip.decompress(body))
-    assert batch["metrics"], batch
+    assert batch["series"] and batch["series"][0]["values"], batch
     assert batch["server_id"]
     assert "certificate" not in agent.stderr()
 
