@@ -443,3 +443,45 @@ def test_full_disk_is_reported_and_counted(workdir):
     log = (workdir / "agent.err").read_text()
     assert log.count("cannot spool a batch") == 1, log[-2000:]
     assert "runtime error:" not in log and "Sanitizer" not in log
+
+
+def test_retry_after_is_honoured(agent_factory, workdir):
+    """429 with Retry-After: 3 - the agent waits at least that long before trying again."""
+    import http.server
+    import threading
+
+    from conftest import free_port
+
+    arrivals = []
+
+    class Busy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            arrivals.append(time.monotonic())
+            first = len(arrivals) == 1
+            self.send_response(429 if first else 200)
+            if first:
+                self.send_header("Retry-After", "3")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Busy)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        agent = agent_factory(f"http://127.0.0.1:{srv.server_port}",
+                              ["-p", "1", "-r", "1", "--backoff-max", "1s"])
+        wait_for(lambda: len(arrivals) >= 2, 30, "the retry")
+        # The back-off alone is at most 1 s here; the server asked for 3.
+        assert arrivals[1] - arrivals[0] >= 2.9, arrivals[:2]
+        wait_for(lambda: agent_metrics(agent)["agent_spool_batches"] <= 1, 30, "the backlog to go")
+        assert agent_metrics(agent)['agent_dead_letter_samples_total'] == 0  # 429 is no dead letter
+        assert agent.stop() == 0
+    finally:
+        srv.shutdown()
+        srv.server_close()
