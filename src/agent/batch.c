@@ -145,21 +145,27 @@ void ward_batch_get(const struct ward_batch *b, size_t i, struct ward_batch_samp
     };
 }
 
+/* Opens the document and writes what both shapes start with: the agent and the batch's key. */
+static void write_head(struct ward_json_writer *w, const char *server_id, int64_t boot, int64_t seq)
+{
+    ward_json_write_object_begin(w);
+    ward_json_write_keyz(w, "server_id");
+    ward_json_write_stringz(w, server_id);
+    ward_json_write_keyz(w, "batch");
+    ward_json_write_object_begin(w);
+    ward_json_write_keyz(w, "seq");
+    ward_json_write_int(w, seq);
+    ward_json_write_keyz(w, "boot");
+    ward_json_write_int(w, boot);
+    ward_json_write_object_end(w);
+}
+
 int ward_batch_encode(const struct ward_batch *b, const char *server_id, int64_t boot, int64_t seq,
                       struct ward_buf *out)
 {
     struct ward_json_writer w;
     ward_json_writer_init(&w, out);
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "server_id");
-    ward_json_write_stringz(&w, server_id);
-    ward_json_write_keyz(&w, "batch");
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "seq");
-    ward_json_write_int(&w, seq);
-    ward_json_write_keyz(&w, "boot");
-    ward_json_write_int(&w, boot);
-    ward_json_write_object_end(&w);
+    write_head(&w, server_id, boot, seq);
     ward_json_write_keyz(&w, "metrics");
     ward_json_write_array_begin(&w);
     const struct entry *e = (const struct entry *)b->entries.data;
@@ -271,16 +277,7 @@ int ward_batch_encode_series(const struct ward_batch *b, const char *server_id, 
     const struct entry *e = (const struct entry *)b->entries.data;
     struct ward_json_writer w;
     ward_json_writer_init(&w, out);
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "server_id");
-    ward_json_write_stringz(&w, server_id);
-    ward_json_write_keyz(&w, "batch");
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "seq");
-    ward_json_write_int(&w, seq);
-    ward_json_write_keyz(&w, "boot");
-    ward_json_write_int(&w, boot);
-    ward_json_write_object_end(&w);
+    write_head(&w, server_id, boot, seq);
     ward_json_write_keyz(&w, "series");
     ward_json_write_array_begin(&w);
     for (ssize_t g = 0; g < n_heads; g++) {

@@ -96,6 +96,7 @@ struct ward_spool {
     int64_t rows, samples, bytes;
     int64_t last_id; /* the largest row id handed out, kept across a recovery */
     uint64_t counters[N_COUNTERS];
+    bool counters_unsaved; /* changed outside a transaction: saved by the next one */
     uint64_t recovered;
     char moved_to[4096];
 };
@@ -296,6 +297,7 @@ static int recover(struct ward_spool *s, const char *why, struct ward_buf *err)
     /* What the damaged file held is lost: counted as dropped. */
     s->counters[C_DROPPED_SAMPLES] += (uint64_t)s->samples;
     s->counters[C_DROPPED_BATCHES] += (uint64_t)s->rows;
+    s->counters_unsaved = true;
     s->rows = s->samples = s->bytes = 0;
     ward_log_error(NULL, "spool is corrupt; moved it aside and started a new one", "path",
                    s->moved_to, "error", why);
@@ -370,16 +372,60 @@ void ward_spool_close(struct ward_spool *s)
     free(s);
 }
 
-static int write_counters(struct ward_spool *s)
+/*
+ * What a write transaction changes in the spool's figures: worked out on a
+ * copy, saved (the counters) inside the transaction, and applied to the
+ * spool only once it committed.
+ */
+struct tally {
+    int64_t rows, samples, bytes;
+    uint64_t counters[N_COUNTERS];
+};
+
+static struct tally tally_of(const struct ward_spool *s)
+{
+    struct tally t = {.rows = s->rows, .samples = s->samples, .bytes = s->bytes};
+    memcpy(t.counters, s->counters, sizeof(t.counters));
+    return t;
+}
+
+/* Drops the oldest row into t. Returns 1, 0 when there is none, or a negative error. */
+static int drop_oldest(struct ward_spool *s, struct tally *t)
+{
+    int64_t v[2];
+    int r = step_ints(s, s->stmt[ST_OLDEST], v, 2, NULL);
+    if (r > 0) {
+        t->rows--;
+        t->samples -= v[0];
+        t->bytes -= v[1];
+        t->counters[C_DROPPED_SAMPLES] += (uint64_t)v[0];
+        t->counters[C_DROPPED_BATCHES]++;
+    }
+    return r;
+}
+
+/* Saves t's counters, commits, and applies t; rolls back and returns the error otherwise. */
+static int commit(struct ward_spool *s, const struct tally *t, int r)
 {
     sqlite3_stmt *st = s->stmt[ST_COUNTER_SET];
-    for (int i = 0; i < N_COUNTERS; i++) {
+    for (int i = 0; r >= 0 && i < N_COUNTERS; i++) {
+        if (t->counters[i] == s->counters[i] && !s->counters_unsaved)
+            continue; /* as saved by an earlier transaction */
         sqlite3_bind_text(st, 1, counter_names[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (int64_t)s->counters[i]);
-        int r = step_ints(s, st, NULL, 0, NULL);
-        if (r < 0)
-            return r;
+        sqlite3_bind_int64(st, 2, (int64_t)t->counters[i]);
+        r = step_ints(s, st, NULL, 0, NULL);
     }
+    if (r >= 0)
+        r = exec(s, "COMMIT", "commit", NULL);
+    if (r < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+    }
+    s->rows = t->rows;
+    s->samples = t->samples;
+    s->bytes = t->bytes;
+    memcpy(s->counters, t->counters, sizeof(s->counters));
+    s->counters_unsaved = false;
     return 0;
 }
 
@@ -391,22 +437,12 @@ static int append_locked(struct ward_spool *s, int64_t boot, int64_t seq, int64_
     int r = exec(s, "BEGIN IMMEDIATE", "begin", NULL);
     if (r < 0)
         return r;
-    int64_t rows = s->rows, samples = s->samples, bytes = s->bytes;
-    uint64_t dropped[2] = {s->counters[C_DROPPED_SAMPLES], s->counters[C_DROPPED_BATCHES]};
+    struct tally t = tally_of(s);
     bool fits = cost <= s->budget && len <= MAX_BODY_BYTES;
-    while (r == 0 && fits && rows > 0 && bytes + cost > s->budget) {
-        int64_t v[2];
-        r = step_ints(s, s->stmt[ST_OLDEST], v, 2, NULL);
-        if (r == 0)
+    while (r >= 0 && fits && t.rows > 0 && t.bytes + cost > s->budget)
+        if ((r = drop_oldest(s, &t)) == 0)
             break; /* the sums were off: nothing left to drop */
-        if (r > 0) {
-            rows--, samples -= v[0], bytes -= v[1];
-            dropped[0] += (uint64_t)v[0];
-            dropped[1]++;
-            r = 0;
-        }
-    }
-    if (r == 0 && fits) {
+    if (r >= 0 && fits) {
         sqlite3_stmt *st = s->stmt[ST_INSERT];
         sqlite3_bind_int64(st, 1, boot);
         sqlite3_bind_int64(st, 2, seq);
@@ -415,26 +451,16 @@ static int append_locked(struct ward_spool *s, int64_t boot, int64_t seq, int64_
         sqlite3_bind_int64(st, 5, s->outputs);
         sqlite3_bind_blob64(st, 6, body, len, SQLITE_STATIC);
         r = step_ints(s, st, NULL, 0, NULL);
-    } else if (r == 0) {
-        dropped[0] += (uint64_t)n_samples; /* larger than the whole budget */
-        dropped[1]++;
+        t.rows++;
+        t.samples += n_samples;
+        t.bytes += cost;
+    } else if (r >= 0) {
+        t.counters[C_DROPPED_SAMPLES] += (uint64_t)n_samples; /* larger than the whole budget */
+        t.counters[C_DROPPED_BATCHES]++;
     }
-    uint64_t saved[2] = {s->counters[C_DROPPED_SAMPLES], s->counters[C_DROPPED_BATCHES]};
-    s->counters[C_DROPPED_SAMPLES] = dropped[0];
-    s->counters[C_DROPPED_BATCHES] = dropped[1];
-    if (r == 0)
-        r = write_counters(s);
-    if (r == 0)
-        r = exec(s, "COMMIT", "commit", NULL);
-    if (r < 0) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        s->counters[C_DROPPED_SAMPLES] = saved[0];
-        s->counters[C_DROPPED_BATCHES] = saved[1];
+    r = commit(s, &t, r);
+    if (r < 0)
         return r;
-    }
-    s->rows = rows + fits;
-    s->samples = samples + (fits ? n_samples : 0);
-    s->bytes = bytes + (fits ? cost : 0);
     if (fits)
         s->last_id = sqlite3_last_insert_rowid(s->db);
     return fits ? 0 : -E2BIG;
@@ -448,32 +474,16 @@ static int append_locked(struct ward_spool *s, int64_t boot, int64_t seq, int64_
 static int make_room(struct ward_spool *s, int64_t need)
 {
     int r = exec(s, "BEGIN IMMEDIATE", "begin", NULL);
-    int64_t freed = 0;
-    int64_t rows = s->rows, samples = s->samples, bytes = s->bytes;
-    uint64_t saved[2] = {s->counters[C_DROPPED_SAMPLES], s->counters[C_DROPPED_BATCHES]};
-    while (r == 0 && freed < need && rows > 0) {
-        int64_t v[2];
-        r = step_ints(s, s->stmt[ST_OLDEST], v, 2, NULL);
-        if (r == 0)
-            break;
-        if (r > 0) {
-            rows--, samples -= v[0], bytes -= v[1], freed += v[1];
-            s->counters[C_DROPPED_SAMPLES] += (uint64_t)v[0];
-            s->counters[C_DROPPED_BATCHES]++;
-            r = 0;
-        }
-    }
-    if (r == 0)
-        r = write_counters(s);
-    if (r == 0)
-        r = exec(s, "COMMIT", "commit", NULL);
-    if (r < 0) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        s->counters[C_DROPPED_SAMPLES] = saved[0];
-        s->counters[C_DROPPED_BATCHES] = saved[1];
+    if (r < 0)
         return r;
-    }
-    s->rows = rows, s->samples = samples, s->bytes = bytes;
+    struct tally t = tally_of(s);
+    while (r >= 0 && t.rows > 0 && s->bytes - t.bytes < need)
+        if ((r = drop_oldest(s, &t)) == 0)
+            break;
+    int64_t freed = s->bytes - t.bytes;
+    r = commit(s, &t, r);
+    if (r < 0)
+        return r;
     return freed >= need ? 0 : -ENOSPC;
 }
 
@@ -504,6 +514,7 @@ int ward_spool_append(struct ward_spool *s, int64_t boot, int64_t seq, int64_t n
         /* Lost: counted in memory, and saved with the next append that works. */
         s->counters[C_DROPPED_SAMPLES] += (uint64_t)n_samples;
         s->counters[C_DROPPED_BATCHES]++;
+        s->counters_unsaved = true;
     }
     pthread_mutex_unlock(&s->lock);
     return r;
@@ -557,39 +568,32 @@ static int clear_locked(struct ward_spool *s, unsigned output, int64_t id, bool 
     if (!s->db)
         return WARD_E_STORE;
     int r = exec(s, "BEGIN IMMEDIATE", "begin", NULL);
+    if (r < 0)
+        return r;
+    struct tally t = tally_of(s);
     sqlite3_stmt *st = s->stmt[ST_CLEAR];
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, output);
-    if (r == 0)
-        r = step_ints(s, st, samples, 1, NULL);
-    int64_t gone[2] = {0, 0};
-    int deleted = 0;
+    int64_t pending = 0;
+    r = step_ints(s, st, &pending, 1, NULL);
+    int64_t gone[2];
     if (r >= 0) {
         sqlite3_bind_int64(s->stmt[ST_DELETE], 1, id);
-        deleted = r = step_ints(s, s->stmt[ST_DELETE], gone, 2, NULL);
+        r = step_ints(s, s->stmt[ST_DELETE], gone, 2, NULL);
+        if (r > 0) {
+            t.rows--;
+            t.samples -= gone[0];
+            t.bytes -= gone[1];
+        }
     }
-    uint64_t saved[2] = {s->counters[C_DEAD_SAMPLES], s->counters[C_DEAD_BATCHES]};
-    if (r >= 0 && dead && *samples > 0) {
-        s->counters[C_DEAD_SAMPLES] += (uint64_t)*samples;
-        s->counters[C_DEAD_BATCHES]++;
-        r = write_counters(s);
+    if (r >= 0 && dead && pending > 0) {
+        t.counters[C_DEAD_SAMPLES] += (uint64_t)pending;
+        t.counters[C_DEAD_BATCHES]++;
     }
-    if (r >= 0)
-        r = exec(s, "COMMIT", "commit", NULL);
-    if (r < 0) {
-        sqlite3_reset(st);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        s->counters[C_DEAD_SAMPLES] = saved[0];
-        s->counters[C_DEAD_BATCHES] = saved[1];
-        *samples = 0;
-        return r;
-    }
-    if (deleted > 0) {
-        s->rows--;
-        s->samples -= gone[0];
-        s->bytes -= gone[1];
-    }
-    return 0;
+    r = commit(s, &t, r);
+    if (r == 0)
+        *samples = pending;
+    return r;
 }
 
 int ward_spool_delivered(struct ward_spool *s, unsigned output, int64_t id)
@@ -619,6 +623,7 @@ void ward_spool_lost(struct ward_spool *s, int64_t n_samples)
     pthread_mutex_lock(&s->lock);
     s->counters[C_DROPPED_SAMPLES] += (uint64_t)n_samples;
     s->counters[C_DROPPED_BATCHES]++;
+    s->counters_unsaved = true;
     pthread_mutex_unlock(&s->lock);
 }
 

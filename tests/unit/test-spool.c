@@ -204,6 +204,15 @@ static void cap_drops_oldest_exactly(void **unused)
     assert_int_equal(again.dropped_samples, st.dropped_samples + 1000);
     assert_int_equal(again.dropped_batches, st.dropped_batches + 1);
     assert_int_equal(again.rows, st.rows);
+    /* Samples lost before the spool count too, and are saved by the next write. */
+    ward_spool_lost(s, 7);
+    assert_true(next_seq(s, WARD_SPOOL_SERVER, 0, &id) > 0);
+    assert_int_equal(ward_spool_delivered(s, WARD_SPOOL_SERVER, id), 0);
+    ward_spool_close(s);
+    s = open_spool(cap, WARD_SPOOL_SERVER);
+    ward_spool_stats(s, &again);
+    assert_int_equal(again.dropped_samples, st.dropped_samples + 1007);
+    assert_int_equal(again.dropped_batches, st.dropped_batches + 2);
     ward_spool_close(s);
 }
 
