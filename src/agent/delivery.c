@@ -40,7 +40,8 @@ struct slot {
     const char *path;
     struct ward_spool_batch batch;
     struct ward_buf json, vm;    /* the VictoriaMetrics conversion */
-    const struct ward_buf *body; /* what is sent: batch.body or vm; NULL: unconvertible */
+    const struct ward_buf *body; /* what is sent: batch.body or vm; NULL: not converted */
+    int convert_error;           /* why body is NULL */
     struct ward_buf resp, err;
     int r;
     long status;
@@ -371,6 +372,7 @@ static void prepare(const struct output *o, struct slot *sl)
         ward_log_error(NULL, "cannot convert a batch for VictoriaMetrics", "error",
                        err.data ? err.data : ward_strerror(r));
     sl->body = r < 0 ? NULL : &sl->vm;
+    sl->convert_error = r < 0 ? r : 0;
     ward_buf_done(&lines);
     ward_buf_done(&err);
 }
@@ -425,8 +427,12 @@ enum outcome {
 /* Settles one answered slot in the spool and the figures. */
 static enum outcome settle(struct ward_delivery *d, struct output *o, struct slot *sl)
 {
-    if (!sl->body)
+    if (!sl->body) {
+        /* Out of memory passes; a batch that cannot be converted never will. */
+        if (sl->convert_error == -ENOMEM)
+            return RETRY;
         return ward_spool_dead(d->spool, o->bit, sl->batch.id) < 0 ? RETRY : DEAD;
+    }
     o->upload_seconds = sl->seconds;
     if (sl->have_hr && o->bit == WARD_SPOOL_SERVER)
         note_skew(d, sl->hr.date, sl->answered_ms);
