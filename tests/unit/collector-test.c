@@ -3,12 +3,15 @@
  */
 #include "collector-test.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -111,4 +114,68 @@ size_t rec_count(const struct recorder *r, const char *name)
     for (size_t i = 0; i < r->n; i++)
         n += name_is(r->samples[i].metric, name);
     return n;
+}
+
+/* Scratch roots not yet removed. */
+static char *scratch[8];
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+char *scratch_new(const char *name)
+{
+    size_t size = strlen(name) + sizeof("/tmp/ward--XXXXXX");
+    char *dir = malloc(size);
+    assert_non_null(dir);
+    snprintf(dir, size, "/tmp/ward-%s-XXXXXX", name);
+    assert_non_null(mkdtemp(dir));
+    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++) {
+        if (!scratch[i]) {
+            scratch[i] = dir;
+            return dir;
+        }
+    }
+    fail_msg("too many scratch roots");
+    return NULL;
+}
+
+void scratch_free(char *dir)
+{
+    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++)
+        if (scratch[i] == dir)
+            scratch[i] = NULL;
+    assert_int_equal(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    free(dir);
+}
+
+int scratch_teardown(void **unused)
+{
+    (void)unused;
+    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++) {
+        if (scratch[i]) {
+            nftw(scratch[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+            free(scratch[i]);
+            scratch[i] = NULL;
+        }
+    }
+    return 0;
+}
+
+void scratch_put(const char *root, const char *rel, const char *text)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s%s", root, rel);
+    for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        if (mkdir(path, 0755) < 0)
+            assert_int_equal(errno, EEXIST);
+        *p = '/';
+    }
+    FILE *f = fopen(path, "we");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
 }

@@ -64,4 +64,16 @@ double rec_value(const struct recorder *r, const char *name, const char *labels)
 /* Number of samples of the metric named name. */
 size_t rec_count(const struct recorder *r, const char *name);
 
+/*
+ * A scratch host root, /tmp/ward-NAME-XXXXXX, for trees a test writes
+ * itself. scratch_free() removes it; a test that fails before that leaves
+ * it to scratch_teardown(), a cmocka group teardown.
+ */
+char *scratch_new(const char *name);
+void scratch_free(char *dir);
+int scratch_teardown(void **unused);
+
+/* Writes text to root + rel (rel starts with '/'), making the directories on the way. */
+void scratch_put(const char *root, const char *rel, const char *text);
+
 #endif

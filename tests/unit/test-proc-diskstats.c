@@ -5,7 +5,6 @@
  * machine, whose values must equal node_exporter's own readings.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,62 +27,6 @@ static void near(double got, double want)
 {
     if (fabs(got - want) > 1e-9 * fmax(1.0, fabs(want)))
         fail_msg("got %.17g, want %.17g", got, want);
-}
-
-static void remember(char *dir);
-
-/* A scratch root under /tmp, removed by root_free(). */
-static char *root_new(void)
-{
-    char *dir = strdup("/tmp/ward-diskio-XXXXXX");
-    assert_non_null(dir);
-    assert_non_null(mkdtemp(dir));
-    remember(dir);
-    return dir;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* Scratch roots not yet removed: a failing test leaves its root to the group teardown. */
-static char *scratch[8];
-
-static void root_free(char *dir)
-{
-    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++)
-        if (scratch[i] == dir)
-            scratch[i] = NULL;
-    assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-    free(dir);
-}
-
-static int remove_scratch(void **unused)
-{
-    (void)unused;
-    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++) {
-        if (scratch[i]) {
-            nftw(scratch[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-            free(scratch[i]);
-            scratch[i] = NULL;
-        }
-    }
-    return 0;
-}
-
-static void remember(char *dir)
-{
-    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++) {
-        if (!scratch[i]) {
-            scratch[i] = dir;
-            return;
-        }
-    }
-    fail_msg("too many scratch roots");
 }
 
 static void mkdir_in(const char *root, const char *rel)
@@ -246,7 +189,7 @@ static void write_devices(const char *root, const char *prefix, int from, int to
 static void device_cap(void **unused)
 {
     (void)unused;
-    char *root = root_new();
+    char *root = scratch_new("diskio");
     mkdir_in(root, "/proc");
     void *st;
     struct recorder r;
@@ -283,7 +226,7 @@ static void device_cap(void **unused)
 
     c->done(st);
     rec_done(&r);
-    root_free(root);
+    scratch_free(root);
 }
 
 /* Reads node_exporter's value of family{device="dev"} from e2e-output.txt; false when absent. */
@@ -385,7 +328,7 @@ static void recorded_machine_by_naming_rule(void **unused)
 {
     (void)unused;
     /* node_exporter's /proc alone, without /sys: the naming rule decides. */
-    char *root = root_new();
+    char *root = scratch_new("diskio");
     char link[4096];
     snprintf(link, sizeof(link), "%s/proc", root);
     assert_int_equal(symlink(NODE_FIXTURE "/proc", link), 0);
@@ -428,7 +371,7 @@ static void recorded_machine_by_naming_rule(void **unused)
     assert_null(rec_find(&r, "diskio_reads_completed_total", "device=fd0"));
     c->done(st);
     rec_done(&r);
-    root_free(root);
+    scratch_free(root);
 }
 
 int main(void)
@@ -442,5 +385,5 @@ int main(void)
         cmocka_unit_test(recorded_machine_with_its_sys_block),
         cmocka_unit_test(recorded_machine_by_naming_rule),
     };
-    return cmocka_run_group_tests(tests, NULL, remove_scratch);
+    return cmocka_run_group_tests(tests, NULL, scratch_teardown);
 }

@@ -13,7 +13,6 @@
  * points a test marks as hanging.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -159,65 +158,16 @@ static int threads(void)
     return n;
 }
 
-static void remember(char *dir);
-
-/* A scratch root under /tmp with an empty proc/self, removed by root_free(). */
+/* A scratch root under /tmp with an empty proc/self, removed by scratch_free(). */
 static char *root_new(void)
 {
-    char *dir = strdup("/tmp/ward-disk-XXXXXX");
-    assert_non_null(dir);
-    assert_non_null(mkdtemp(dir));
-    remember(dir);
+    char *dir = scratch_new("disk");
     char path[4096];
     snprintf(path, sizeof(path), "%s/proc", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     snprintf(path, sizeof(path), "%s/proc/self", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     return dir;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* Scratch roots not yet removed: a failing test leaves its root to the group teardown. */
-static char *scratch[8];
-
-static void root_free(char *dir)
-{
-    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++)
-        if (scratch[i] == dir)
-            scratch[i] = NULL;
-    assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-    free(dir);
-}
-
-static int remove_scratch(void **unused)
-{
-    (void)unused;
-    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++) {
-        if (scratch[i]) {
-            nftw(scratch[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-            free(scratch[i]);
-            scratch[i] = NULL;
-        }
-    }
-    return 0;
-}
-
-static void remember(char *dir)
-{
-    for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++) {
-        if (!scratch[i]) {
-            scratch[i] = dir;
-            return;
-        }
-    }
-    fail_msg("too many scratch roots");
 }
 
 static FILE *mountinfo_in(const char *root)
@@ -405,7 +355,7 @@ static void recorded_machines(void **unused)
     assert_int_equal(rec_count(&r, "disk_device_error"), 3);
     c->done(st);
     rec_done(&r);
-    root_free(tmp);
+    scratch_free(tmp);
 }
 
 static void malformed_lines(void **unused)
@@ -471,7 +421,7 @@ static void long_lines_and_labels(void **unused)
     near(rec_value(&r, "disk_mounts_dropped", ""), 2);
     c->done(st);
     rec_done(&r);
-    root_free(root);
+    scratch_free(root);
 }
 
 static void mount_cap(void **unused)
@@ -495,7 +445,7 @@ static void mount_cap(void **unused)
     assert_null(rec_find(&r, "disk_total_bytes", "device=/dev/sd256,mountpoint=/m256,fstype=ext4"));
     c->done(st);
     rec_done(&r);
-    root_free(root);
+    scratch_free(root);
 }
 
 static void empty_missing_and_unreadable(void **unused)
@@ -536,7 +486,7 @@ static void real_statvfs_by_default(void **unused)
     near(rec_value(&r, "disk_device_error", l), 0);
     c->done(st);
     rec_done(&r);
-    root_free(root);
+    scratch_free(root);
 }
 
 static const struct ward_collect_settings fast = {
@@ -647,7 +597,7 @@ static void stuck_threads_are_bounded(void **unused)
     for (int i = 0; i < 200 && threads() > base; i++)
         sleep_ms(10);
     assert_int_equal(threads(), base);
-    root_free(root);
+    scratch_free(root);
 }
 
 static void done_while_stuck(void **unused)
@@ -744,5 +694,5 @@ int main(void)
         cmocka_unit_test(done_while_stuck),
         cmocka_unit_test(live_table_follows_mounts),
     };
-    return cmocka_run_group_tests(tests, NULL, remove_scratch);
+    return cmocka_run_group_tests(tests, NULL, scratch_teardown);
 }

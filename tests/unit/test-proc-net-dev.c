@@ -362,54 +362,33 @@ static void cap_keeps_first_seen(void **unused)
     tmp_root_remove(&t);
 }
 
-/* Writes text to dir/rel, whose directories exist. */
-static void put_text(const char *dir, const char *rel, const char *text)
-{
-    char p[256];
-    snprintf(p, sizeof(p), "%s/%s", dir, rel);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void monitor_type_is_rechecked(void **unused)
 {
     (void)unused;
-    struct tmp_root t;
-    tmp_root_make(&t);
-    static const char *const dirs[] = {"sys", "sys/class", "sys/class/net", "sys/class/net/wlan0"};
-    char p[256];
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(p, sizeof(p), "%s/%s", t.path, dirs[i]);
-        assert_int_equal(mkdir(p, 0755), 0);
-    }
+    char *root = scratch_new("net");
     static const char *const ifs[] = {"wlan0"};
+    struct tmp_root t;
+    snprintf(t.path, sizeof(t.path), "%s", root);
+    scratch_put(root, "/proc/net/dev", "");
     write_dev(&t, ifs, 1, 100);
-    put_text(t.path, "sys/class/net/wlan0/type", "1\n");
+    scratch_put(root, "/sys/class/net/wlan0/type", "1\n");
     void *st;
     struct recorder r;
     rec_init(&r);
     assert_int_equal(c->init(&st), 0);
     int64_t t0 = COLLECTOR_TEST_NOW_MS;
-    assert_int_equal(collector_run_at(c, st, t.path, NULL, t0, &r), 0);
+    assert_int_equal(collector_run_at(c, st, root, NULL, t0, &r), 0);
     expect_present(&r, "wlan0");
     /* Tracked and checked again at t0 + 1 s: the type is trusted for a minute from then. */
-    assert_int_equal(collector_run_at(c, st, t.path, NULL, t0 + 1000, &r), 0);
-    put_text(t.path, "sys/class/net/wlan0/type", "803\n");
-    assert_int_equal(collector_run_at(c, st, t.path, NULL, t0 + 60000, &r), 0);
+    assert_int_equal(collector_run_at(c, st, root, NULL, t0 + 1000, &r), 0);
+    scratch_put(root, "/sys/class/net/wlan0/type", "803\n");
+    assert_int_equal(collector_run_at(c, st, root, NULL, t0 + 60000, &r), 0);
     expect_present(&r, "wlan0");
-    assert_int_equal(collector_run_at(c, st, t.path, NULL, t0 + 61000, &r), 0);
+    assert_int_equal(collector_run_at(c, st, root, NULL, t0 + 61000, &r), 0);
     expect_absent(&r, "wlan0");
     c->done(st);
     rec_done(&r);
-    snprintf(p, sizeof(p), "%s/sys/class/net/wlan0/type", t.path);
-    assert_int_equal(unlink(p), 0);
-    for (size_t i = 4; i-- > 0;) {
-        snprintf(p, sizeof(p), "%s/%s", t.path, dirs[i]);
-        assert_int_equal(rmdir(p), 0);
-    }
-    tmp_root_remove(&t);
+    scratch_free(root);
 }
 
 static void malformed_lines(void **unused)
@@ -508,5 +487,5 @@ int main(void)
         cmocka_unit_test(malformed_lines),         cmocka_unit_test(absent_empty_unreadable),
         cmocka_unit_test(recorded_sys_types),      cmocka_unit_test(monitor_type_is_rechecked),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, scratch_teardown);
 }

@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
@@ -334,54 +333,21 @@ static void recorded_machine(void **unused)
     rec_done(&r);
 }
 
-/* Writes text to root/rel, creating directories. */
-static void put(const char *root, const char *rel, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-        *p = '\0';
-        if (mkdir(path, 0755) < 0)
-            assert_int_equal(errno, EEXIST);
-        *p = '/';
-    }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void stat_of(char *out, size_t size, const char *ticks)
 {
     snprintf(out, size,
              "1 (job) R 0 1 1 0 -1 0 0 0 0 0 %s 0 0 0 20 0 1 0 5 1000 10 0 0 0 0 0 0 0\n", ticks);
 }
 
-static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* The tree of passwd_changes_and_corrupt_ticks, removed by its teardown even when it fails. */
-static char tmp_root[] = "/tmp/ward-test-proc-pid-XXXXXX";
-
-static int remove_root(void **unused)
-{
-    (void)unused;
-    nftw(tmp_root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-    return 0;
-}
-
 static void passwd_changes_and_corrupt_ticks(void **unused)
 {
     (void)unused;
-    assert_non_null(mkdtemp(tmp_root));
+    char *tmp_root = scratch_new("proc-pid");
     char line[256];
     stat_of(line, sizeof(line), "0");
-    put(tmp_root, "proc/1/stat", line);
-    put(tmp_root, "proc/1/status", "Name:\tjob\nUid:\t1000\t1000\t1000\t1000\n");
-    put(tmp_root, "etc/passwd", "bob:x:1000:1000::/:/bin/sh\n");
+    scratch_put(tmp_root, "/proc/1/stat", line);
+    scratch_put(tmp_root, "/proc/1/status", "Name:\tjob\nUid:\t1000\t1000\t1000\t1000\n");
+    scratch_put(tmp_root, "/etc/passwd", "bob:x:1000:1000::/:/bin/sh\n");
     void *st;
     struct recorder r;
     rec_init(&r);
@@ -390,9 +356,9 @@ static void passwd_changes_and_corrupt_ticks(void **unused)
     near(rec_value(&r, "top_rss_bytes", "pid=1,name=job,user=bob"), 10 * page());
 
     /* The user is renamed: the cache notices the new file. Ticks jump absurdly: no sample. */
-    put(tmp_root, "etc/passwd", "carol:x:1000:1000::/:/bin/sh\n");
+    scratch_put(tmp_root, "/etc/passwd", "carol:x:1000:1000::/:/bin/sh\n");
     stat_of(line, sizeof(line), "1000000000000000");
-    put(tmp_root, "proc/1/stat", line);
+    scratch_put(tmp_root, "/proc/1/stat", line);
     assert_int_equal(run_at(st, tmp_root, T0 + 15000, 10, &r), 0);
     near(rec_value(&r, "top_rss_bytes", "pid=1,name=job,user=carol"), 10 * page());
     assert_int_equal(rec_count(&r, "processes_top_cpu_percent"), 0);
@@ -402,13 +368,13 @@ static void passwd_changes_and_corrupt_ticks(void **unused)
     snprintf(path, sizeof(path), "%s/etc/passwd", tmp_root);
     assert_int_equal(unlink(path), 0);
     stat_of(line, sizeof(line), "1000000000000150");
-    put(tmp_root, "proc/1/stat", line);
+    scratch_put(tmp_root, "/proc/1/stat", line);
     assert_int_equal(run_at(st, tmp_root, T0 + 30000, 10, &r), 0);
     near(rec_value(&r, "top_rss_bytes", "pid=1,name=job,user=1000"), 10 * page());
     near(rec_value(&r, "top_cpu_percent", "pid=1,name=job,user=1000"), pct(150, 15000));
 
     /* The process changes its uid: the one read at T0 holds for a minute. */
-    put(tmp_root, "proc/1/status", "Name:\tjob\nUid:\t2000\t2000\t2000\t2000\n");
+    scratch_put(tmp_root, "/proc/1/status", "Name:\tjob\nUid:\t2000\t2000\t2000\t2000\n");
     assert_int_equal(run_at(st, tmp_root, T0 + 45000, 10, &r), 0);
     near(rec_value(&r, "top_rss_bytes", "pid=1,name=job,user=1000"), 10 * page());
     assert_int_equal(run_at(st, tmp_root, T0 + 60000, 10, &r), 0);
@@ -420,6 +386,7 @@ static void passwd_changes_and_corrupt_ticks(void **unused)
     assert_int_equal(run_at(st, tmp_root, T0 + 75000, 10, &r), -ENODATA);
     c->done(st);
     rec_done(&r);
+    scratch_free(tmp_root);
 }
 
 /* Counts this process's open files that are some /proc/PID/stat, and whether one is pid's. */
@@ -528,9 +495,9 @@ int main(void)
         cmocka_unit_test(broken_entries_are_skipped),
         cmocka_unit_test(absent_or_empty_proc),
         cmocka_unit_test(recorded_machine),
-        cmocka_unit_test_teardown(passwd_changes_and_corrupt_ticks, remove_root),
+        cmocka_unit_test(passwd_changes_and_corrupt_ticks),
         cmocka_unit_test(live_stat_files_follow_their_process),
         cmocka_unit_test(live_stat_files_within_budget),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, scratch_teardown);
 }

@@ -5,7 +5,6 @@
  * the caps on chips and sensors (trees generated on the fly).
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -304,62 +303,23 @@ static void state_is_reusable(void **unused)
 
 /* Generated trees for the caps. */
 
-static char tmp_root[64];
-
-static void put(const char *rel, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s%s", tmp_root, rel);
-    for (char *p = path + strlen(tmp_root) + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(path, 0755);
-            *p = '/';
-        }
-    }
-    FILE *f = fopen(path, "we");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int make_tmp(void **unused)
-{
-    (void)unused;
-    snprintf(tmp_root, sizeof(tmp_root), "/tmp/ward-hwmon-XXXXXX");
-    return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int remove_tmp(void **unused)
-{
-    (void)unused;
-    return nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void caps_on_chips_and_sensors(void **unused)
 {
     (void)unused;
+    char *root = scratch_new("hwmon");
     char rel[128], val[32];
     /* 70 chips, created in descending order, each with one sensor: the 64 lowest are kept. */
     for (int i = 69; i >= 0; i--) {
         snprintf(rel, sizeof(rel), "/sys/class/hwmon/hwmon%d/name", i);
         snprintf(val, sizeof(val), "c%d\n", i);
-        put(rel, val);
+        scratch_put(root, rel, val);
         snprintf(rel, sizeof(rel), "/sys/class/hwmon/hwmon%d/temp1_input", i);
         snprintf(val, sizeof(val), "%d000\n", i);
-        put(rel, val);
+        scratch_put(root, rel, val);
     }
     struct recorder r;
     rec_init(&r);
-    assert_int_equal(run(tmp_root, &r), 0);
+    assert_int_equal(run(root, &r), 0);
     assert_int_equal(rec_count(&r, "sensors_temperature_celsius"), 64);
     eq(rec_value(&r, "sensors_temperature_celsius", "chip=c63,device=,sensor=temp1,label="), 63);
     assert_null(
@@ -368,15 +328,16 @@ static void caps_on_chips_and_sensors(void **unused)
     /* Chip 0 gets 300 more sensors: 256 in all, the lowest numbers first. */
     for (int i = 300; i >= 2; i--) {
         snprintf(rel, sizeof(rel), "/sys/class/hwmon/hwmon0/temp%d_input", i);
-        put(rel, "1000\n");
+        scratch_put(root, rel, "1000\n");
     }
-    assert_int_equal(run(tmp_root, &r), 0);
+    assert_int_equal(run(root, &r), 0);
     assert_int_equal(rec_count(&r, "sensors_temperature_celsius"), 256);
     eq(rec_value(&r, "sensors_temperature_celsius", "chip=c0,device=,sensor=temp256,label="), 1);
     assert_null(
         rec_find(&r, "sensors_temperature_celsius", "chip=c0,device=,sensor=temp257,label="));
     assert_null(rec_find(&r, "sensors_temperature_celsius", "chip=c1,device=,sensor=temp1,label="));
     rec_done(&r);
+    scratch_free(root);
 }
 
 int main(void)
@@ -387,7 +348,7 @@ int main(void)
         cmocka_unit_test(label_order_and_shape),
         cmocka_unit_test(nothing_to_read),
         cmocka_unit_test(state_is_reusable),
-        cmocka_unit_test_setup_teardown(caps_on_chips_and_sensors, make_tmp, remove_tmp),
+        cmocka_unit_test(caps_on_chips_and_sensors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, scratch_teardown);
 }

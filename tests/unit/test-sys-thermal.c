@@ -4,7 +4,6 @@
  * and broken readings, missing type, links), and the cap on zones.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,56 +132,25 @@ static void nothing_to_read(void **unused)
     rec_done(&r);
 }
 
-static char tmp_root[64];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int make_tmp(void **unused)
-{
-    (void)unused;
-    snprintf(tmp_root, sizeof(tmp_root), "/tmp/ward-thermal-XXXXXX");
-    return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int remove_tmp(void **unused)
-{
-    (void)unused;
-    return nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void cap_on_zones(void **unused)
 {
     (void)unused;
-    char path[256];
-    snprintf(path, sizeof(path), "%s/sys", tmp_root);
-    assert_int_equal(mkdir(path, 0755), 0);
-    snprintf(path, sizeof(path), "%s/sys/class", tmp_root);
-    assert_int_equal(mkdir(path, 0755), 0);
-    snprintf(path, sizeof(path), "%s/sys/class/thermal", tmp_root);
-    assert_int_equal(mkdir(path, 0755), 0);
+    char *root = scratch_new("thermal");
+    char rel[128], val[32];
     /* 140 zones, made in descending order: the 128 lowest are read. */
     for (int i = 139; i >= 0; i--) {
-        snprintf(path, sizeof(path), "%s/sys/class/thermal/thermal_zone%d", tmp_root, i);
-        assert_int_equal(mkdir(path, 0755), 0);
-        snprintf(path, sizeof(path), "%s/sys/class/thermal/thermal_zone%d/temp", tmp_root, i);
-        FILE *f = fopen(path, "we");
-        assert_non_null(f);
-        fprintf(f, "%d\n", i * 1000);
-        fclose(f);
+        snprintf(rel, sizeof(rel), "/sys/class/thermal/thermal_zone%d/temp", i);
+        snprintf(val, sizeof(val), "%d\n", i * 1000);
+        scratch_put(root, rel, val);
     }
     struct recorder r;
     rec_init(&r);
-    assert_int_equal(run(tmp_root, &r), 0);
+    assert_int_equal(run(root, &r), 0);
     assert_int_equal(r.n, 128);
     eq(rec_value(&r, "sensors_thermal_zone_celsius", "zone=127,type="), 127);
     assert_null(rec_find(&r, "sensors_thermal_zone_celsius", "zone=128,type="));
     rec_done(&r);
+    scratch_free(root);
 }
 
 int main(void)
@@ -191,7 +159,7 @@ int main(void)
         cmocka_unit_test(recorded_machine_matches_node_exporter),
         cmocka_unit_test(synthetic_zones),
         cmocka_unit_test(nothing_to_read),
-        cmocka_unit_test_setup_teardown(cap_on_zones, make_tmp, remove_tmp),
+        cmocka_unit_test(cap_on_zones),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, scratch_teardown);
 }
