@@ -71,6 +71,18 @@ def assert_exactly_once(rows):
     )
 
 
+def agent_runs(rows):
+    """Splits stored PollCount rows into one list per agent process: the count restarts at 1."""
+    runs, cur = [], [rows[0]]
+    for row in rows[1:]:
+        if row[1] <= cur[-1][1]:
+            runs.append(cur)
+            cur = []
+        cur.append(row)
+    runs.append(cur)
+    return runs
+
+
 def test_outage_loses_and_duplicates_nothing(server_factory, agent_factory, workdir):
     server = server_factory()
     agent = agent_factory(server.url, ["-p", "1", "-r", "1", "--backoff-max", "2s"])
@@ -110,14 +122,7 @@ def test_spool_survives_a_restart_without_server(server_factory, agent_factory, 
     wait_for(lambda: len(poll_counts(server, host)) >= 8, 60, "the spooled and new samples")
     assert second.stop() == 0
     rows = poll_counts(server, host)
-    # PollCount restarts with the process: check each run's sequence on its own.
-    runs, cur = [], [rows[0]]
-    for row in rows[1:]:
-        if row[1] <= cur[-1][1]:
-            runs.append(cur)
-            cur = []
-        cur.append(row)
-    runs.append(cur)
+    runs = agent_runs(rows)
     assert len(runs) == 2, runs
     for run in runs:
         assert_exactly_once(run)
@@ -143,13 +148,7 @@ def test_sigkill_never_duplicates(server, agent_factory, workdir):
     rows = poll_counts(server, host)
     stamps = [t for t, _ in rows]
     assert len(set(stamps)) == len(stamps), "a sample is stored twice"
-    runs, cur = [], [rows[0]]
-    for row in rows[1:]:
-        if row[1] <= cur[-1][1]:
-            runs.append(cur)
-            cur = []
-        cur.append(row)
-    runs.append(cur)
+    runs = agent_runs(rows)
     for run in runs:
         assert_exactly_once(run)  # within a run, nothing is missing or doubled
     # Each kill lost at most the open batch: one report interval, a round here.
