@@ -149,6 +149,40 @@ static void output_done(struct output *o)
     }
 }
 
+/*
+ * Sets the spool's health: error while appends drop data (the cap, or a
+ * full disk), until an append keeps everything and the spool is below half
+ * full again; degraded above half full.
+ */
+static void check_spool(struct ward_delivery *d)
+{
+    if (!d->health)
+        return;
+    struct ward_spool_stats st;
+    ward_spool_stats(d->spool, &st);
+    char reason[4200];
+    if (st.recovered) {
+        snprintf(reason, sizeof(reason), "the spool was corrupt and was moved to %s",
+                 ward_spool_moved_to(d->spool));
+        ward_health_set(d->health, "spool-recovered", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
+    }
+    if (d->append_error) {
+        snprintf(reason, sizeof(reason), "cannot write the spool (%s): dropped %llu samples so far",
+                 ward_strerror(d->append_error), (unsigned long long)st.dropped_samples);
+        ward_health_set(d->health, "spool", WARD_HEALTH_ERROR, reason, ward_now_ms());
+    } else if (d->dropping) {
+        snprintf(reason, sizeof(reason), "spool full: dropped %llu samples so far, oldest first",
+                 (unsigned long long)st.dropped_samples);
+        ward_health_set(d->health, "spool", WARD_HEALTH_ERROR, reason, ward_now_ms());
+    } else if (st.bytes > st.budget / 2) {
+        snprintf(reason, sizeof(reason), "spool %lld%% full",
+                 (long long)(st.bytes * 100 / (st.budget ? st.budget : 1)));
+        ward_health_set(d->health, "spool", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
+    } else {
+        ward_health_set(d->health, "spool", WARD_HEALTH_OK, NULL, ward_now_ms());
+    }
+}
+
 int ward_delivery_new(const struct ward_delivery_config *cfg, struct ward_delivery **out,
                       struct ward_buf *err)
 {
@@ -175,12 +209,7 @@ int ward_delivery_new(const struct ward_delivery_config *cfg, struct ward_delive
     struct ward_spool_stats st;
     ward_spool_stats(d->spool, &st);
     d->dropped_seen = st.dropped_samples;
-    if (st.recovered && d->health) {
-        char reason[256];
-        snprintf(reason, sizeof(reason), "the spool was corrupt and was moved to %s",
-                 ward_spool_moved_to(d->spool));
-        ward_health_set(d->health, "spool-recovered", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
-    }
+    check_spool(d);
     *out = d;
     return 0;
 }
@@ -198,38 +227,6 @@ void ward_delivery_free(struct ward_delivery *d)
 const char *ward_delivery_url(const struct ward_delivery *d)
 {
     return ward_uploader_url(d->out[0].slot[0].up);
-}
-
-/*
- * Sets the spool's health: error while appends drop data (the cap, or a
- * full disk), until an append keeps everything and the spool is below half
- * full again; degraded above half full.
- */
-static void check_spool(struct ward_delivery *d)
-{
-    struct ward_spool_stats st;
-    ward_spool_stats(d->spool, &st);
-    if (st.recovered && d->health)
-        ward_health_set(d->health, "spool-recovered", WARD_HEALTH_DEGRADED,
-                        "the spool was corrupt and was moved aside", ward_now_ms());
-    if (!d->health)
-        return;
-    char reason[200];
-    if (d->append_error) {
-        snprintf(reason, sizeof(reason), "cannot write the spool (%s): dropped %llu samples so far",
-                 ward_strerror(d->append_error), (unsigned long long)st.dropped_samples);
-        ward_health_set(d->health, "spool", WARD_HEALTH_ERROR, reason, ward_now_ms());
-    } else if (d->dropping) {
-        snprintf(reason, sizeof(reason), "spool full: dropped %llu samples so far, oldest first",
-                 (unsigned long long)st.dropped_samples);
-        ward_health_set(d->health, "spool", WARD_HEALTH_ERROR, reason, ward_now_ms());
-    } else if (st.bytes > st.budget / 2) {
-        snprintf(reason, sizeof(reason), "spool %lld%% full",
-                 (long long)(st.bytes * 100 / (st.budget ? st.budget : 1)));
-        ward_health_set(d->health, "spool", WARD_HEALTH_DEGRADED, reason, ward_now_ms());
-    } else {
-        ward_health_set(d->health, "spool", WARD_HEALTH_OK, NULL, ward_now_ms());
-    }
 }
 
 void ward_delivery_store(struct ward_delivery *d, int64_t boot, int64_t seq, int64_t n_samples,
