@@ -20,8 +20,24 @@
 #define WARD_API_MAX_LIMIT      100000
 #define WARD_API_DEFAULT_WINDOW (3600 * 1000) /* ms before "to" when "from" is absent */
 
+struct ward_writer;
+struct ward_latest;
+struct ward_golectra;
+struct ward_server_metrics;
+
 struct ward_api {
     struct ward_store *store;
+    struct ward_writer *writer;            /* every write goes through it (writer.h) */
+    struct ward_latest *latest;            /* newest value of every series (latest.h) */
+    struct ward_golectra *golectra;        /* state of the golectra routes (api-golectra.c) */
+    struct ward_server_metrics *metrics;   /* the server's own metrics (GET /metrics) */
+    int64_t started_ms;                    /* Unix ms when the server started */
+    /* Bounds of GET /api/v1/query and discovery. */
+    size_t query_max_series; /* series a query may select */
+    size_t query_max_points; /* points a response may hold */
+    /* Host liveness: stale after this long without data, offline after the second. */
+    int64_t stale_after_ms;
+    int64_t offline_after_ms;
     /* Key of the ingest request signature (X-Ward-Signature); NULL or "" = not checked. */
     const char *signature_key;
     /* Largest difference between X-Ward-Timestamp and the server clock, in ms. */

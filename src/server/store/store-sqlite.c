@@ -661,23 +661,45 @@ static int ingest_tx(struct sqlite_store *s, const char *host, const struct ward
     return 0;
 }
 
-static int sqlite_ingest(struct ward_store *base, const char *host_id,
-                         const struct ward_batch_key *batch, const struct ward_sample *samples,
-                         size_t n)
+/* Runs one batch of a group inside a savepoint, so its failure undoes only itself. */
+static int write_one(struct sqlite_store *s, struct ward_write *w)
+{
+    struct conn *c = &s->writer;
+    int r = ward_sqlite_exec(c->db, "SAVEPOINT batch");
+    if (r < 0)
+        return r;
+    r = ingest_tx(s, w->host_id, w->batch, w->samples, w->n);
+    if (r == 0) {
+        r = ward_sqlite_exec(c->db, "RELEASE batch");
+    } else {
+        ward_sqlite_exec(c->db, "ROLLBACK TO batch");
+        ward_sqlite_exec(c->db, "RELEASE batch");
+        if (r < 0)
+            cache_clear(s);
+    }
+    return r;
+}
+
+static int sqlite_write(struct ward_store *base, struct ward_write *w, size_t n)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     struct conn *c = &s->writer;
 
     pthread_mutex_lock(&c->lock);
     int r = ward_sqlite_exec(c->db, "BEGIN IMMEDIATE");
-    if (r == 0) {
-        r = ingest_tx(s, host_id, batch, samples, n);
-        if (r == 0)
-            r = ward_sqlite_exec(c->db, "COMMIT");
-        if (r != 0)
-            ward_sqlite_rollback(c->db);
-        if (r < 0)
-            cache_clear(s);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        w[i].result = write_one(s, &w[i]);
+        /* Out of memory or disk fails the whole group: nothing more can commit. */
+        if (w[i].result == -ENOMEM || w[i].result == -ENOSPC || w[i].result == -EIO)
+            r = w[i].result;
+    }
+    if (r == 0)
+        r = ward_sqlite_exec(c->db, "COMMIT");
+    if (r < 0) {
+        ward_sqlite_rollback(c->db);
+        cache_clear(s);
+        for (size_t i = 0; i < n; i++)
+            w[i].result = r;
     }
     pthread_mutex_unlock(&c->lock);
     return r;
@@ -727,6 +749,6 @@ const struct ward_store_ops ward_store_sqlite_ops = {
     .accepts = sqlite_accepts,
     .open = sqlite_open,
     .close = sqlite_close,
-    .ingest = sqlite_ingest,
+    .write = sqlite_write,
     .query = sqlite_query,
 };

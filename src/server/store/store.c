@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 static const struct ward_store_ops *const backends[] = {
     &ward_store_sqlite_ops,
@@ -79,17 +80,47 @@ void ward_store_close(struct ward_store *s)
         s->ops->close(s);
 }
 
+int ward_store_write(struct ward_store *s, struct ward_write *w, size_t n)
+{
+    if (s == NULL || (n > 0 && w == NULL))
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, write))
+        return -EOPNOTSUPP;
+    /*
+     * Bad batches are answered here and left out of the group, so the backend
+     * only ever sees valid ones. They are moved to the end, the valid ones
+     * written, and the order restored, which keeps the caller's array intact.
+     */
+    size_t valid = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i].result = is_text(w[i].host_id) ? check_samples(w[i].samples, w[i].n) : -EINVAL;
+        if (w[i].result == 0)
+            valid++;
+    }
+    if (valid == n)
+        return s->ops->write(s, w, n);
+    if (valid == 0)
+        return 0;
+    struct ward_write *good = calloc(valid, sizeof(*good));
+    if (good == NULL)
+        return -ENOMEM;
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (w[i].result == 0)
+            good[j++] = w[i];
+    int r = s->ops->write(s, good, valid);
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (w[i].result == 0)
+            w[i].result = good[j++].result;
+    free(good);
+    return r;
+}
+
 int ward_store_ingest(struct ward_store *s, const char *host_id, const struct ward_batch_key *batch,
                       const struct ward_sample *samples, size_t n)
 {
-    if (s == NULL || !is_text(host_id))
-        return -EINVAL;
-    int r = check_samples(samples, n);
-    if (r < 0)
-        return r;
-    if (!HAS_METHOD(s->ops, ingest))
-        return -EOPNOTSUPP;
-    return s->ops->ingest(s, host_id, batch, samples, n);
+    struct ward_write w = {.host_id = host_id, .batch = batch, .samples = samples, .n = n};
+    int r = ward_store_write(s, &w, 1);
+    return r < 0 ? r : w.result;
 }
 
 int ward_store_query(struct ward_store *s, const struct ward_query *q, ward_store_row_fn fn,
@@ -100,4 +131,83 @@ int ward_store_query(struct ward_store *s, const struct ward_query *q, ward_stor
     if (!HAS_METHOD(s->ops, query))
         return -EOPNOTSUPP;
     return s->ops->query(s, q, fn, userdata);
+}
+
+int ward_store_host_register(struct ward_store *s, const struct ward_host_info *info, char *id_out,
+                             bool *created)
+{
+    if (s == NULL || info == NULL || !is_text(info->hostname) || id_out == NULL ||
+        created == NULL)
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, host_register))
+        return -EOPNOTSUPP;
+    return s->ops->host_register(s, info, id_out, created);
+}
+
+int ward_store_host_list(struct ward_store *s, ward_store_host_fn fn, void *userdata)
+{
+    if (s == NULL || fn == NULL)
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, host_list))
+        return -EOPNOTSUPP;
+    return s->ops->host_list(s, fn, userdata);
+}
+
+int ward_store_series_list(struct ward_store *s, const struct ward_series_filter *f,
+                           ward_store_series_fn fn, void *userdata)
+{
+    static const struct ward_series_filter all = {0};
+    if (s == NULL || fn == NULL)
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, series_list))
+        return -EOPNOTSUPP;
+    return s->ops->series_list(s, f ? f : &all, fn, userdata);
+}
+
+int ward_store_read(struct ward_store *s, const int64_t *ids, size_t n, int64_t from_ms,
+                    int64_t to_ms, ward_store_point_fn fn, void *userdata)
+{
+    if (s == NULL || fn == NULL || (n > 0 && ids == NULL))
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, read))
+        return -EOPNOTSUPP;
+    if (n == 0 || from_ms > to_ms)
+        return 0;
+    return s->ops->read(s, ids, n, from_ms, to_ms, fn, userdata);
+}
+
+int ward_store_latest(struct ward_store *s, ward_store_latest_fn fn, void *userdata)
+{
+    if (s == NULL || fn == NULL)
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, latest))
+        return -EOPNOTSUPP;
+    return s->ops->latest(s, fn, userdata);
+}
+
+int ward_store_prune(struct ward_store *s, int64_t before_ms, size_t max_rows, size_t *deleted)
+{
+    if (s == NULL || deleted == NULL || max_rows == 0)
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, prune))
+        return -EOPNOTSUPP;
+    return s->ops->prune(s, before_ms, max_rows, deleted);
+}
+
+int ward_store_stats(struct ward_store *s, struct ward_store_stats *out)
+{
+    if (s == NULL || out == NULL)
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, stats))
+        return -EOPNOTSUPP;
+    return s->ops->stats(s, out);
+}
+
+int ward_store_ping(struct ward_store *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (!HAS_METHOD(s->ops, ping))
+        return -EOPNOTSUPP;
+    return s->ops->ping(s);
 }

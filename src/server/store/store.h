@@ -43,6 +43,72 @@ struct ward_batch_key {
     int64_t seq;
 };
 
+/* One batch of a group write (ward_store_write()). */
+struct ward_write {
+    const char *host_id;                /* lower-case UUID; the host is created if unknown */
+    const struct ward_batch_key *batch; /* NULL: no dedupe key */
+    const struct ward_sample *samples;
+    size_t n;
+    int result; /* out: 0 stored, 1 duplicate batch, or a negative error */
+};
+
+/* What a client tells about a host (seed 001's server registration). NULL = unknown/unchanged. */
+struct ward_host_info {
+    const char *hostname; /* required for ward_store_host_register() */
+    const char *ip_address;
+    const char *os;
+    const char *labels; /* canonical JSON object */
+    const char *agent_version;
+};
+
+/* A stored host. Strings are valid only during the callback; absent ones are NULL. */
+struct ward_host_row {
+    const char *id;
+    const char *hostname;
+    const char *ip_address;
+    const char *os;
+    const char *labels; /* canonical JSON object, "{}" when none */
+    const char *agent_version;
+    const char *status; /* "pending", "active", "disabled" */
+    int64_t last_seen_ms; /* 0 when never seen */
+    int64_t created_ms;
+    int64_t updated_ms;
+};
+
+typedef int (*ward_store_host_fn)(const struct ward_host_row *row, void *userdata);
+
+/* Selects series by exact fields; NULL matches any. */
+struct ward_series_filter {
+    const char *host_id;
+    const char *category;
+    const char *name;
+};
+
+/* A stored series. id is the backend's handle for ward_store_read(). */
+struct ward_series_row {
+    int64_t id;
+    const char *host_id;
+    const char *category;
+    const char *name;
+    const char *labels;
+    enum ward_metric_kind kind;
+};
+
+typedef int (*ward_store_series_fn)(const struct ward_series_row *row, void *userdata);
+
+/* One point of ward_store_read(): index is the position of its series in the ids array. */
+typedef int (*ward_store_point_fn)(size_t index, int64_t ts_ms, double value, void *userdata);
+
+/* A series with its newest sample, for ward_store_latest(). */
+typedef int (*ward_store_latest_fn)(const struct ward_series_row *row, int64_t ts_ms, double value,
+                                    void *userdata);
+
+struct ward_store_stats {
+    uint64_t hosts;
+    uint64_t series;
+    uint64_t bytes; /* on disk, including the write-ahead log; 0 in memory */
+};
+
 /* A range query over one host's samples. */
 struct ward_query {
     const char *host_id;  /* required */
@@ -95,15 +161,16 @@ struct ward_store_ops {
     void (*close)(struct ward_store *s);
 
     /*
-     * Stores n samples of host_id in one transaction, creating the host and
-     * series as needed. When batch is not NULL and (host_id, batch) was
-     * stored before, nothing is written. Returns 0 when stored, 1 when the
-     * batch was a duplicate, or a negative error. Returns only after commit.
-     * A missing string, a non-finite value or an unknown kind in any sample
-     * fails the whole call with -EINVAL, and nothing is written.
+     * Stores the n batches of w in one transaction (group commit), creating
+     * hosts and series as needed, and returns only after the commit. Each
+     * batch succeeds or fails on its own: its result is 0 when stored, 1 when
+     * w[i].batch was stored before (nothing written), or a negative error
+     * that undid only that batch (a savepoint per batch). The call returns 0
+     * when the transaction committed, or a negative error when it did not, in
+     * which case every w[i].result holds that error and nothing is stored.
+     * Arguments were checked by store.c (see ward_store_write()).
      */
-    int (*ingest)(struct ward_store *s, const char *host_id, const struct ward_batch_key *batch,
-                  const struct ward_sample *samples, size_t n);
+    int (*write)(struct ward_store *s, struct ward_write *w, size_t n);
 
     /*
      * Calls fn for every matching sample, newest first, at most q->limit
@@ -112,7 +179,53 @@ struct ward_store_ops {
      */
     int (*query)(struct ward_store *s, const struct ward_query *q, ward_store_row_fn fn,
                  void *userdata);
+
+    /*
+     * Registers a host by hostname: when a host with info->hostname exists,
+     * its non-NULL fields are updated and its id returned with *created =
+     * false; else a host with a new UUIDv7 is made, *created = true. The id
+     * is written to id_out (WARD_STORE_ID_LEN bytes).
+     */
+    int (*host_register)(struct ward_store *s, const struct ward_host_info *info, char *id_out,
+                         bool *created);
+
+    /* Calls fn for every host, ordered by hostname then id. */
+    int (*host_list)(struct ward_store *s, ward_store_host_fn fn, void *userdata);
+
+    /*
+     * Calls fn for every series matching f, ordered by host, category, name
+     * and labels.
+     */
+    int (*series_list)(struct ward_store *s, const struct ward_series_filter *f,
+                       ward_store_series_fn fn, void *userdata);
+
+    /*
+     * Calls fn for every sample of the n series ids with from_ms <= ts <=
+     * to_ms: series by series in the order of ids, each oldest first, all
+     * from one snapshot. Unknown ids yield nothing.
+     */
+    int (*read)(struct ward_store *s, const int64_t *ids, size_t n, int64_t from_ms, int64_t to_ms,
+                ward_store_point_fn fn, void *userdata);
+
+    /* Calls fn for every series that has a sample, with its newest one. */
+    int (*latest)(struct ward_store *s, ward_store_latest_fn fn, void *userdata);
+
+    /*
+     * Deletes at most max_rows samples older than before_ms, and the batch
+     * keys received before it. Stores the rows deleted in *deleted. Returns
+     * 0 when nothing older is left, 1 when more remain.
+     */
+    int (*prune)(struct ward_store *s, int64_t before_ms, size_t max_rows, size_t *deleted);
+
+    /* Counts hosts and series and measures the database. */
+    int (*stats)(struct ward_store *s, struct ward_store_stats *out);
+
+    /* Checks that the database answers (a trivial read). */
+    int (*ping)(struct ward_store *s);
 };
+
+/* Size of a host id buffer: a UUID string and its NUL. */
+#define WARD_STORE_ID_LEN 37
 
 /*
  * Opens the backend that accepts dsn: "sqlite:PATH", a plain file path, or
@@ -125,9 +238,32 @@ int ward_store_open(const char *dsn, const struct ward_store_options *opt, struc
 /* Closes a store opened by ward_store_open(). Accepts NULL. */
 void ward_store_close(struct ward_store *s);
 
-/* See ward_store_ops.ingest. */
+/*
+ * See ward_store_ops.write. Checks every batch first: a batch with a missing
+ * host id, string, a non-finite value or an unknown kind gets result
+ * -EINVAL and is not passed on; the others are written.
+ */
+int ward_store_write(struct ward_store *s, struct ward_write *w, size_t n);
+
+/*
+ * Stores one batch (a group write of one). Returns 0 when stored, 1 when
+ * the batch was a duplicate, or a negative error.
+ */
 int ward_store_ingest(struct ward_store *s, const char *host_id, const struct ward_batch_key *batch,
                       const struct ward_sample *samples, size_t n);
+
+/* See the ward_store_ops method of the same name. */
+int ward_store_host_register(struct ward_store *s, const struct ward_host_info *info, char *id_out,
+                             bool *created);
+int ward_store_host_list(struct ward_store *s, ward_store_host_fn fn, void *userdata);
+int ward_store_series_list(struct ward_store *s, const struct ward_series_filter *f,
+                           ward_store_series_fn fn, void *userdata);
+int ward_store_read(struct ward_store *s, const int64_t *ids, size_t n, int64_t from_ms,
+                    int64_t to_ms, ward_store_point_fn fn, void *userdata);
+int ward_store_latest(struct ward_store *s, ward_store_latest_fn fn, void *userdata);
+int ward_store_prune(struct ward_store *s, int64_t before_ms, size_t max_rows, size_t *deleted);
+int ward_store_stats(struct ward_store *s, struct ward_store_stats *out);
+int ward_store_ping(struct ward_store *s);
 
 /* See ward_store_ops.query. */
 int ward_store_query(struct ward_store *s, const struct ward_query *q, ward_store_row_fn fn,
