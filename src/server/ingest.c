@@ -17,6 +17,7 @@
  * there on nothing tells the two shapes apart.
  */
 #include "server/ingest.h"
+#include "server/labels.h"
 
 #include "common/error.h"
 #include "common/json.h"
@@ -39,20 +40,15 @@ struct entry {
     double value;
 };
 
-struct label {
-    size_t key, key_len, value, value_len; /* offsets into the label scratch */
-};
-
 struct decoder {
     struct ward_ingest *in;
     struct ward_json_reader r;
     struct ward_buf *err;
     int64_t now_ms;
-    size_t index;  /* of the metric or series being decoded */
-    char path[32]; /* "metrics[3]" or "series[3]", for messages */
-    struct ward_buf label_text;
+    size_t index;           /* of the metric or series being decoded */
+    char path[32];          /* "metrics[3]" or "series[3]", for messages */
     struct ward_buf deltas; /* "dt" of the series being decoded, as int64_t */
-    struct label labels[WARD_INGEST_MAX_LABELS];
+    struct ward_labels labels;
 };
 
 static int fail(struct decoder *d, int code, const char *fmt, ...)
@@ -144,17 +140,6 @@ static int decode_name(struct decoder *d, const char *field, const char *s, size
     return intern_like(d, s, len, prev, has_prev, off);
 }
 
-static int label_cmp(const void *a, const void *b, void *text)
-{
-    const struct label *x = a, *y = b;
-    const char *t = text;
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(t + x->key, t + y->key, n);
-    if (c)
-        return c;
-    return (x->key_len > y->key_len) - (x->key_len < y->key_len);
-}
-
 /* Reads a labels object and writes its canonical form into the arena. */
 static int decode_labels(struct decoder *d, size_t *off)
 {
@@ -164,52 +149,39 @@ static int decode_labels(struct decoder *d, size_t *off)
     int r = expect(d, WARD_JSON_OBJECT_BEGIN, &tok, where);
     if (r < 0)
         return r;
-    ward_buf_reset(&d->label_text);
-    size_t n = 0;
+    struct ward_labels *ls = &d->labels;
+    ward_labels_reset(ls);
     for (;;) {
         if ((r = next(d, &tok, where)) < 0)
             return r;
         if (tok.type == WARD_JSON_OBJECT_END)
             break;
-        if (n == WARD_INGEST_MAX_LABELS)
-            return fail(d, WARD_E_LIMIT, "%s: more than %d labels", where, WARD_INGEST_MAX_LABELS);
-        if (tok.len == 0 || tok.len > WARD_INGEST_MAX_LABEL_KEY)
+        if (ls->n == WARD_LABELS_MAX)
+            return fail(d, WARD_E_LIMIT, "%s: more than %d labels", where, WARD_LABELS_MAX);
+        if (tok.len == 0 || tok.len > WARD_LABELS_MAX_KEY)
             return fail(d, WARD_E_JSON_TYPE, "%s: label names must be 1-%d bytes", where,
-                        WARD_INGEST_MAX_LABEL_KEY);
-        struct label *l = &d->labels[n];
-        l->key = d->label_text.len;
-        l->key_len = tok.len;
-        if (ward_buf_append(&d->label_text, tok.str, tok.len) < 0)
-            return fail(d, -ENOMEM, "out of memory");
+                        WARD_LABELS_MAX_KEY);
+        /* Copied, because reading the value may reuse the reader's scratch. */
+        char key[WARD_LABELS_MAX_KEY];
+        size_t key_len = tok.len;
+        memcpy(key, tok.str, key_len);
         if ((r = expect(d, WARD_JSON_STRING, &tok, where)) < 0)
             return r;
-        if (tok.len > WARD_INGEST_MAX_LABEL_VALUE)
+        if (tok.len > WARD_LABELS_MAX_VALUE)
             return fail(d, WARD_E_LIMIT, "%s: label values must be at most %d bytes", where,
-                        WARD_INGEST_MAX_LABEL_VALUE);
-        l->value = d->label_text.len;
-        l->value_len = tok.len;
-        if (ward_buf_append(&d->label_text, tok.str, tok.len) < 0)
+                        WARD_LABELS_MAX_VALUE);
+        if (ward_labels_add(ls, key, key_len, tok.str, tok.len) < 0)
             return fail(d, -ENOMEM, "out of memory");
-        n++;
     }
-    const char *text = d->label_text.data;
-    qsort_r(d->labels, n, sizeof(d->labels[0]), label_cmp, (void *)text);
-    for (size_t i = 1; i < n; i++)
-        if (label_cmp(&d->labels[i - 1], &d->labels[i], (void *)text) == 0)
-            return fail(d, WARD_E_JSON_TYPE, "%s: label '%.*s' appears twice", where,
-                        (int)d->labels[i].key_len, text + d->labels[i].key);
 
     struct ward_buf *a = &d->in->strings;
     size_t at = a->len;
-    struct ward_json_writer w;
-    ward_json_writer_init(&w, a);
-    ward_json_write_object_begin(&w);
-    for (size_t i = 0; i < n; i++) {
-        ward_json_write_key(&w, text + d->labels[i].key, d->labels[i].key_len);
-        ward_json_write_string(&w, text + d->labels[i].value, d->labels[i].value_len);
-    }
-    ward_json_write_object_end(&w);
-    r = ward_json_writer_finish(&w);
+    const char *dup;
+    size_t dup_len;
+    r = ward_labels_write(ls, a, &dup, &dup_len);
+    if (r == -EEXIST)
+        return fail(d, WARD_E_JSON_TYPE, "%s: label '%.*s' appears twice", where, (int)dup_len,
+                    dup);
     if (r == 0)
         r = ward_buf_putc(a, '\0');
     if (r < 0)
@@ -628,14 +600,14 @@ int ward_ingest_decode(struct ward_ingest *in, const char *json, size_t len, int
     const struct ward_json_limits lim = {
         .max_depth = WARD_INGEST_MAX_DEPTH,
         .max_size = len ? len : 1,
-        .max_string = WARD_INGEST_MAX_LABEL_VALUE * 4,
+        .max_string = WARD_LABELS_MAX_VALUE * 4,
     };
     ward_json_reader_init(&d.r, json, len, &lim);
-    ward_buf_init(&d.label_text, 0);
+    ward_labels_init(&d.labels);
     ward_buf_init(&d.deltas, 0);
     int r = decode_document(&d);
     ward_json_reader_done(&d.r);
-    ward_buf_done(&d.label_text);
+    ward_labels_done(&d.labels);
     ward_buf_done(&d.deltas);
     if (r < 0)
         return r;

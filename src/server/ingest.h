@@ -35,14 +35,15 @@
 
 #include "common/buf.h"
 #include "common/uuid.h"
+#include "server/labels.h"
 #include "server/store/store.h"
 
-#define WARD_INGEST_MAX_METRICS     100000 /* samples per batch; also series per batch */
-#define WARD_INGEST_MAX_NAME        128    /* bytes of metric_type and metric_name */
-#define WARD_INGEST_MAX_LABELS      16     /* labels per metric */
-#define WARD_INGEST_MAX_LABEL_KEY   128    /* bytes */
-#define WARD_INGEST_MAX_LABEL_VALUE 1024   /* bytes */
-#define WARD_INGEST_MAX_DEPTH       8      /* JSON nesting */
+#define WARD_INGEST_MAX_METRICS     100000          /* samples per batch; also series per batch */
+#define WARD_INGEST_MAX_NAME        128             /* bytes of metric_type and metric_name */
+#define WARD_INGEST_MAX_LABELS      WARD_LABELS_MAX /* labels per metric */
+#define WARD_INGEST_MAX_LABEL_KEY   WARD_LABELS_MAX_KEY   /* bytes */
+#define WARD_INGEST_MAX_LABEL_VALUE WARD_LABELS_MAX_VALUE /* bytes */
+#define WARD_INGEST_MAX_DEPTH       8                     /* JSON nesting */
 
 struct ward_ingest {
     char server_id[WARD_UUID_STR_LEN]; /* lower case */
