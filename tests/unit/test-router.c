@@ -1,6 +1,7 @@
 /*
  * Tests of the request router: literal and {param} segments, first match
- * wins, 404 versus 405, HEAD on GET routes, the Allow list and length limits.
+ * wins, 404 versus 405, HEAD on GET routes, the Allow list, length limits
+ * and paths that are not what a pattern expects.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -124,6 +125,31 @@ static void too_many_params(void **state)
     assert_int_equal(ward_router_match(many, 1, "GET", "/1/2/3/4/5", &m), -ENOENT);
 }
 
+static void odd_paths(void **state)
+{
+    (void)state;
+    struct ward_route_match m;
+    /* Not paths at all, or paths no pattern can take: 404, never a crash. */
+    assert_int_equal(ward_router_match(routes, N, "GET", "", &m), -ENOENT);
+    assert_int_equal(ward_router_match(routes, N, "OPTIONS", "*", &m), -ENOENT);
+    assert_int_equal(ward_router_match(routes, N, "GET", "health", &m), -ENOENT);
+    assert_int_equal(ward_router_match(routes, N, "GET", "//", &m), -ENOENT);
+    assert_int_equal(ward_router_match(routes, N, "GET", "/value/\xff\xfe/\xc0", &m), 0);
+    assert_int_equal(m.route - routes, 3);
+    assert_int_equal(m.params[0].value_len, 2);
+    /* A pattern's braces in the path are plain bytes. */
+    assert_int_equal(ward_router_match(routes, N, "GET", "/value/{type}/{name}", &m), 0);
+    assert_int_equal(m.params[0].value_len, 6);
+    /* A path of exactly the limit is matched; one byte more is too long. */
+    static char path[WARD_ROUTE_MAX_PATH + 1];
+    memset(path, 'b', WARD_ROUTE_MAX_PATH);
+    path[0] = '/';
+    assert_int_equal(ward_router_match(routes, N, "GET", path, &m), -ENOENT);
+    char allow[16];
+    assert_int_equal(ward_router_allowed(routes, N, "/value/a/b", allow, sizeof(allow)), 1);
+    assert_string_equal(allow, "GET");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +157,7 @@ int main(void)
         cmocka_unit_test(first_match_wins), cmocka_unit_test(not_found_and_method),
         cmocka_unit_test(head_answers_get), cmocka_unit_test(allowed_list),
         cmocka_unit_test(long_path),        cmocka_unit_test(too_many_params),
+        cmocka_unit_test(odd_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,30 +6,34 @@
  * of body, and once more when the body is complete. This file turns that
  * into one call of a route handler with a complete request: it enforces the
  * body limits as the bytes arrive (a Content-Length over the limit is refused
- * before any body is read), routes, lets the application check the body as
- * sent (check_raw, for request signatures), decodes gzip under a second
- * limit, and turns every failure into a JSON error with the right status.
- * The access log line is written when MHD reports the request finished, so
- * it covers every request, including refused ones.
+ * before any body is read), routes, answers OPTIONS preflights, lets the
+ * application check the body as sent (check_raw, for request signatures),
+ * decodes gzip under a second limit, and turns every failure into a JSON
+ * error with the right status. Responses are built in http-response.c.
+ *
+ * A handler may suspend its request and have another thread resume it; the
+ * state machine that keeps that safe against every interleaving is drawn
+ * in http-internal.h. Its rule is that only the HTTP thread running the
+ * request calls MHD_suspend_connection(), and MHD_resume_connection() is
+ * called once, only after MHD really suspended.
+ *
+ * Every request is counted from its headers to MHD's "completed" callback,
+ * which also writes the access log line and calls on_complete, so both cover
+ * refused and aborted requests too. The count is what a graceful shutdown
+ * waits for.
  */
-#include "server/http/http.h"
+#include "server/http/http-internal.h"
 
-#include "common/cleanup.h"
 #include "common/crypto.h"
 #include "common/error.h"
 #include "common/gzip.h"
-#include "common/json.h"
 #include "common/log.h"
-#include "common/net.h"
 #include "common/parse.h"
 #include "common/time-util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
-#include <netdb.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,57 +41,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Bytes of an oversized body read and thrown away before the connection is dropped. */
-#define DISCARD_LIMIT        (1u << 20)
-#define MAX_RESPONSE_HEADERS 8
+/*
+ * An oversized body is read and thrown away up to max_body more bytes (at
+ * least this many), so that the client, which is still sending, gets to
+ * read its 413; past that the connection is dropped.
+ */
+#define DISCARD_MIN ((size_t)1 << 20)
 
-struct ward_http_server {
-    struct MHD_Daemon *daemon;
-    struct ward_http_config cfg;
-    uint16_t port;
-};
-
-struct header {
-    char *name;
-    char *value;
-};
-
-struct ward_http_request {
-    struct ward_http_server *server;
-    struct MHD_Connection *conn;
-    const char *method;
-    const char *path;
-    char request_id[WARD_HTTP_REQUEST_ID_MAX + 1];
-    int64_t start_ns;
-
-    struct ward_buf raw;     /* body as received */
-    struct ward_buf decoded; /* body after Content-Encoding, when there was one */
-    size_t discarded;        /* bytes dropped after the body went over its limit */
-    bool too_large;
-
-    struct ward_route_match match;
-    /* NUL-terminated copies of the route params, in match order. */
-    char param_store[WARD_ROUTE_MAX_PATH + WARD_ROUTE_MAX_PARAMS];
-    const char *param_values[WARD_ROUTE_MAX_PARAMS];
-
-    struct header headers[MAX_RESPONSE_HEADERS];
-    size_t n_headers;
-    unsigned status; /* 0 until a response is queued */
-    size_t response_bytes;
-};
-
-static void request_free(struct ward_http_request *req)
-{
-    if (!req)
-        return;
-    ward_buf_done(&req->raw);
-    ward_buf_done(&req->decoded);
-    for (size_t i = 0; i < req->n_headers; i++) {
-        free(req->headers[i].name);
-        free(req->headers[i].value);
-    }
-    free(req);
-}
+/* What a client that meets a stopping server is told to wait, in seconds. */
+#define SHUTDOWN_RETRY_AFTER "1"
 
 const char *ward_http_method(const struct ward_http_request *req)
 {
@@ -104,18 +66,55 @@ const char *ward_http_request_id(const struct ward_http_request *req)
     return req->request_id;
 }
 
+const char *ward_http_remote(const struct ward_http_request *req)
+{
+    return req->remote;
+}
+
 const char *ward_http_header(const struct ward_http_request *req, const char *name)
 {
+    if (req->detached || !req->conn)
+        return NULL;
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *ward_http_query(const struct ward_http_request *req, const char *name)
 {
+    if (req->detached || !req->conn)
+        return NULL;
     const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
     if (!v && MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name),
                                             NULL, NULL) == MHD_YES)
         return "";
     return v;
+}
+
+struct query_each {
+    const char *name;
+    int (*fn)(const char *value, void *userdata);
+    void *userdata;
+    int r;
+};
+
+static enum MHD_Result query_each_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    struct query_each *q = cls;
+    if (strcmp(key, q->name) != 0)
+        return MHD_YES;
+    q->r = q->fn(value ? value : "", q->userdata);
+    return q->r < 0 ? MHD_NO : MHD_YES;
+}
+
+int ward_http_query_each(const struct ward_http_request *req, const char *name,
+                         int (*fn)(const char *value, void *userdata), void *userdata)
+{
+    if (req->detached || !req->conn)
+        return 0;
+    struct query_each q = {name, fn, userdata, 0};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_each_one, &q);
+    return q.r < 0 ? q.r : 0;
 }
 
 const char *ward_http_param(const struct ward_http_request *req, const char *name)
@@ -126,19 +125,6 @@ const char *ward_http_param(const struct ward_http_request *req, const char *nam
             memcmp(req->match.params[i].name, name, len) == 0)
             return req->param_values[i];
     return NULL;
-}
-
-/* Copies the route params out of the path; they fit, as the path is bounded. */
-static void copy_params(struct ward_http_request *req)
-{
-    char *p = req->param_store;
-    for (size_t i = 0; i < req->match.n_params; i++) {
-        const struct ward_route_param *rp = &req->match.params[i];
-        memcpy(p, rp->value, rp->value_len);
-        p[rp->value_len] = '\0';
-        req->param_values[i] = p;
-        p += rp->value_len + 1;
-    }
 }
 
 const char *ward_http_body(const struct ward_http_request *req, size_t *len)
@@ -159,92 +145,27 @@ const struct ward_route *ward_http_route(const struct ward_http_request *req)
     return req->match.route;
 }
 
-int ward_http_add_header(struct ward_http_request *req, const char *name, const char *value)
+void ward_http_set_userdata(struct ward_http_request *req, void *data)
 {
-    if (req->n_headers == MAX_RESPONSE_HEADERS)
-        return WARD_E_LIMIT;
-    char *n = strdup(name), *v = strdup(value);
-    if (!n || !v) {
-        free(n);
-        free(v);
-        return -ENOMEM;
-    }
-    req->headers[req->n_headers++] = (struct header){n, v};
-    return 0;
+    req->userdata = data;
 }
 
-/* Queues a response whose body buffer MHD frees. Takes ownership of data. */
-static int queue(struct ward_http_request *req, unsigned status, const char *content_type,
-                 char *data, size_t len)
+void *ward_http_userdata(const struct ward_http_request *req)
 {
-    if (req->status) {
-        free(data);
-        return -EALREADY;
-    }
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback(len, data, &free);
-    if (!resp) {
-        free(data);
-        return -ENOMEM;
-    }
-    if (content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
-    for (size_t i = 0; i < req->n_headers; i++)
-        MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
-    enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
-    MHD_destroy_response(resp);
-    if (r != MHD_YES)
-        return WARD_E_HTTP;
-    req->status = status;
-    req->response_bytes = len;
-    return 0;
+    return req->userdata;
 }
 
-int ward_http_respond(struct ward_http_request *req, unsigned status, const char *content_type,
-                      const void *body, size_t len)
+/* Copies the route params out of the path; they fit, as the path is bounded. */
+static void copy_params(struct ward_http_request *req)
 {
-    char *copy = malloc(len ? len : 1);
-    if (!copy)
-        return -ENOMEM;
-    if (len)
-        memcpy(copy, body, len);
-    return queue(req, status, content_type, copy, len);
-}
-
-int ward_http_respond_buf(struct ward_http_request *req, unsigned status, const char *content_type,
-                          struct ward_buf *body)
-{
-    size_t len = body->len;
-    char *data = ward_buf_steal(body);
-    if (!data)
-        return -ENOMEM;
-    return queue(req, status, content_type, data, len);
-}
-
-int ward_http_error(struct ward_http_request *req, unsigned status, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-
-    struct ward_buf out = WARD_BUF_INIT;
-    struct ward_json_writer w;
-    ward_json_writer_init(&w, &out);
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "error");
-    ward_json_write_string(&w, msg, strlen(msg));
-    ward_json_write_keyz(&w, "request_id");
-    ward_json_write_string(&w, req->request_id, strlen(req->request_id));
-    ward_json_write_object_end(&w);
-    int r = ward_json_writer_finish(&w);
-    if (r < 0) {
-        ward_buf_done(&out);
-        return r;
+    char *p = req->param_store;
+    for (size_t i = 0; i < req->match.n_params; i++) {
+        const struct ward_route_param *rp = &req->match.params[i];
+        memcpy(p, rp->value, rp->value_len);
+        p[rp->value_len] = '\0';
+        req->param_values[i] = p;
+        p += rp->value_len + 1;
     }
-    return ward_http_respond_buf(req, status, "application/json", &out);
 }
 
 /* Keeps a client's X-Request-Id when it is short and plain, else makes one. */
@@ -268,6 +189,275 @@ static void set_request_id(struct ward_http_request *req)
     if (ward_random_bytes(rnd, sizeof(rnd)) < 0)
         memset(rnd, 0, sizeof(rnd));
     ward_hex_encode(rnd, sizeof(rnd), req->request_id);
+}
+
+/* Writes the client's address as text; an IPv4-mapped IPv6 address as plain IPv4. */
+static void set_remote(struct ward_http_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const char *r = NULL;
+    if (sa && sa->sa_family == AF_INET) {
+        r = inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->remote,
+                      sizeof(req->remote));
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        r = IN6_IS_ADDR_V4MAPPED(a)
+                ? inet_ntop(AF_INET, &a->s6_addr[12], req->remote, sizeof(req->remote))
+                : inet_ntop(AF_INET6, a, req->remote, sizeof(req->remote));
+    }
+    if (!r)
+        snprintf(req->remote, sizeof(req->remote), "unknown");
+}
+
+static struct ward_http_request *request_new(struct ward_http_server *s,
+                                             struct MHD_Connection *conn, const char *url,
+                                             const char *method)
+{
+    struct ward_http_request *req = calloc(1, sizeof(*req));
+    if (!req)
+        return NULL;
+    req->path = strdup(url);
+    if (!req->path) {
+        free(req);
+        return NULL;
+    }
+    req->server = s;
+    req->conn = conn;
+    size_t mlen = strnlen(method, WARD_HTTP_METHOD_MAX);
+    memcpy(req->method, method, mlen);
+    req->method[mlen] = '\0';
+    req->start_ns = ward_mono_ns();
+    req->start_ms = ward_now_ms();
+    ward_buf_init(&req->raw, s->cfg.max_body);
+    ward_buf_init(&req->decoded, 0);
+    set_request_id(req);
+    set_remote(req);
+    req->refs = 1; /* MHD's, dropped in on_completed() */
+
+    pthread_mutex_lock(&s->lock);
+    s->in_flight++;
+    s->n_requests++;
+    pthread_mutex_unlock(&s->lock);
+    return req;
+}
+
+/* Frees a request whose last reference is gone; call without the lock. */
+static void request_free(struct ward_http_request *req)
+{
+    struct ward_http_server *s = req->server;
+    ward_buf_done(&req->raw);
+    ward_buf_done(&req->decoded);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    free(req->path);
+    free(req);
+
+    pthread_mutex_lock(&s->lock);
+    bool last = --s->n_requests == 0 && s->stopped;
+    pthread_mutex_unlock(&s->lock);
+    if (last)
+        ward_http_server_free(s);
+}
+
+/* Drops one reference and frees the request when it was the last. */
+static void request_unref(struct ward_http_request *req)
+{
+    struct ward_http_server *s = req->server;
+    pthread_mutex_lock(&s->lock);
+    bool last = --req->refs == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (last)
+        request_free(req);
+}
+
+/* The suspended list; with the lock held. */
+static void list_add(struct ward_http_server *s, struct ward_http_request *req)
+{
+    req->prev = NULL;
+    req->next = s->suspended;
+    if (s->suspended)
+        s->suspended->prev = req;
+    s->suspended = req;
+    s->n_suspended++;
+}
+
+static void list_remove(struct ward_http_server *s, struct ward_http_request *req)
+{
+    if (req->prev)
+        req->prev->next = req->next;
+    else
+        s->suspended = req->next;
+    if (req->next)
+        req->next->prev = req->prev;
+    req->prev = req->next = NULL;
+    s->n_suspended--;
+    pthread_cond_broadcast(&s->changed);
+}
+
+void ward_http_suspend(struct ward_http_request *req, ward_http_handler_fn resume)
+{
+    struct ward_http_server *s = req->server;
+    pthread_mutex_lock(&s->lock);
+    bool bad = req->susp != WARD_HTTP_SUSP_NONE || req->held;
+    if (!bad) {
+        req->held = true;
+        req->refs++; /* the owner's, dropped by ward_http_resume() */
+        req->resume_fn = resume;
+        /*
+         * A detached request (a callback running after shutdown suspends
+         * again) never parks: its resume goes straight to the callback.
+         */
+        if (!req->detached) {
+            req->susp = WARD_HTTP_SUSP_PENDING;
+            list_add(s, req);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (bad)
+        ward_log_error(req->request_id, "request suspended twice", "path", req->path);
+}
+
+void ward_http_resume(struct ward_http_request *req)
+{
+    struct ward_http_server *s = req->server;
+    pthread_mutex_lock(&s->lock);
+    if (!req->held) {
+        pthread_mutex_unlock(&s->lock);
+        ward_log_error(req->request_id, "request resumed twice", "path", req->path);
+        return;
+    }
+    req->held = false;
+    enum ward_http_suspension state = req->susp;
+    struct MHD_Connection *conn = req->conn;
+    if (state == WARD_HTTP_SUSP_NONE) {
+        /*
+         * The server answered the request without its owner (shutdown), so
+         * nothing waits for it on an HTTP thread: the callback runs here,
+         * detached, to let the owner's state go.
+         */
+        ward_http_handler_fn fn = req->resume_fn;
+        void *app = s->cfg.app;
+        pthread_mutex_unlock(&s->lock);
+        fn(req, app);
+        request_unref(req);
+        return;
+    }
+    /* MHD's reference outlives this call: it is dropped only after the request left suspension. */
+    req->refs--;
+    if (state == WARD_HTTP_SUSP_PARKED)
+        req->susp = WARD_HTTP_SUSP_RESUMING;
+    pthread_mutex_unlock(&s->lock);
+    /*
+     * PENDING and PARKING: the HTTP thread sees held == false and resumes by
+     * itself. RESUMING: the server resumed it already (shutdown). Only a
+     * PARKED connection is handed back to MHD, and from here on the request
+     * belongs to the HTTP thread, so it is not touched any more.
+     */
+    if (state == WARD_HTTP_SUSP_PARKED)
+        MHD_resume_connection(conn);
+}
+
+/*
+ * Gives up on a suspended request the server has to answer itself (it is
+ * stopping, or the handler suspended after responding): answers 503 unless
+ * answered, and detaches it. When its owner has resumed it meanwhile, the
+ * callback runs here, detached; otherwise the owner's ward_http_resume()
+ * runs it later. Called on the request's HTTP thread, without the lock.
+ */
+static void abandon(struct ward_http_request *req)
+{
+    struct ward_http_server *s = req->server;
+    if (!req->status) {
+        ward_http_add_header(req, "Retry-After", SHUTDOWN_RETRY_AFTER);
+        ward_http_send_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down");
+    }
+    pthread_mutex_lock(&s->lock);
+    list_remove(s, req);
+    req->susp = WARD_HTTP_SUSP_NONE;
+    req->detached = true;
+    bool run = !req->held;
+    ward_http_handler_fn fn = req->resume_fn;
+    pthread_mutex_unlock(&s->lock);
+    if (run)
+        fn(req, s->cfg.app);
+}
+
+/*
+ * Runs when a handler or a resume callback returned: parks a request it
+ * suspended, or runs the resume callback at once when the resume came
+ * first, and makes sure every request that is not suspended got an answer.
+ * Returns what the access handler returns to MHD.
+ */
+static enum MHD_Result after_handler(struct ward_http_request *req)
+{
+    struct ward_http_server *s = req->server;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        if (req->susp == WARD_HTTP_SUSP_NONE) {
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+        if (!req->held) {
+            list_remove(s, req);
+            req->susp = WARD_HTTP_SUSP_NONE;
+            ward_http_handler_fn fn = req->resume_fn;
+            pthread_mutex_unlock(&s->lock);
+            fn(req, s->cfg.app);
+            continue;
+        }
+        if (atomic_load(&s->stopping) || req->status) {
+            pthread_mutex_unlock(&s->lock);
+            abandon(req);
+            break;
+        }
+        req->susp = WARD_HTTP_SUSP_PARKING;
+        pthread_mutex_unlock(&s->lock);
+
+        MHD_suspend_connection(req->conn);
+
+        pthread_mutex_lock(&s->lock);
+        bool resume_now = !req->held || atomic_load(&s->stopping);
+        req->susp = resume_now ? WARD_HTTP_SUSP_RESUMING : WARD_HTTP_SUSP_PARKED;
+        struct MHD_Connection *conn = req->conn;
+        pthread_mutex_unlock(&s->lock);
+        if (resume_now)
+            MHD_resume_connection(conn);
+        return MHD_YES;
+    }
+    if (!req->status) {
+        if (!req->detached)
+            ward_log_error(req->request_id, "handler sent no response", "path", req->path);
+        /* The handler's headers may be what failed; the error goes without them. */
+        for (size_t i = 0; i < req->n_headers; i++) {
+            free(req->headers[i].name);
+            free(req->headers[i].value);
+        }
+        req->n_headers = 0;
+        ward_http_send_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+    }
+    return req->status ? MHD_YES : MHD_NO;
+}
+
+/* MHD calls back a request it resumed; runs the resume callback, or gives up on shutdown. */
+static enum MHD_Result resumed(struct ward_http_request *req)
+{
+    struct ward_http_server *s = req->server;
+    pthread_mutex_lock(&s->lock);
+    if (req->held) {
+        pthread_mutex_unlock(&s->lock);
+        abandon(req);
+        return after_handler(req);
+    }
+    list_remove(s, req);
+    req->susp = WARD_HTTP_SUSP_NONE;
+    ward_http_handler_fn fn = req->resume_fn;
+    pthread_mutex_unlock(&s->lock);
+    fn(req, s->cfg.app);
+    return after_handler(req);
 }
 
 /* Replaces the raw body by its decoding when Content-Encoding asks for it. */
@@ -301,17 +491,27 @@ static int decode_body(struct ward_http_request *req)
 static void dispatch(struct ward_http_request *req)
 {
     const struct ward_http_config *cfg = &req->server->cfg;
+    if (atomic_load(&req->server->stopping)) {
+        ward_http_add_header(req, "Retry-After", SHUTDOWN_RETRY_AFTER);
+        ward_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down");
+        return;
+    }
     int r = ward_router_match(cfg->routes, cfg->n_routes, req->method, req->path, &req->match);
     if (r == -EOPNOTSUPP) {
         char allow[128];
         ward_router_allowed(cfg->routes, cfg->n_routes, req->path, allow, sizeof(allow));
+        if (strcmp(req->method, MHD_HTTP_METHOD_OPTIONS) == 0) {
+            ward_http_preflight(req, allow);
+            return;
+        }
         ward_http_add_header(req, MHD_HTTP_HEADER_ALLOW, allow);
         ward_http_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %.16s not allowed; allowed: %s",
                         req->method, allow);
         return;
     }
     if (r == -ENAMETOOLONG) {
-        ward_http_error(req, MHD_HTTP_URI_TOO_LONG, "path too long");
+        ward_http_error(req, MHD_HTTP_URI_TOO_LONG, "path longer than %d bytes",
+                        WARD_ROUTE_MAX_PATH);
         return;
     }
     if (r < 0) {
@@ -328,44 +528,35 @@ static void dispatch(struct ward_http_request *req)
     if (decode_body(req) < 0)
         return;
     req->match.route->handler(req, cfg->app);
-    if (!req->status) {
-        ward_log_error(req->request_id, "handler sent no response", "path", req->path);
-        ward_http_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
-    }
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+/* The first call, with the headers: sets the request up and refuses what it can at once. */
+static enum MHD_Result request_start(struct ward_http_server *s, struct MHD_Connection *conn,
+                                     const char *url, const char *method, void **con_cls)
+{
+    struct ward_http_request *req = request_new(s, conn, url, method);
+    if (!req)
+        return MHD_NO;
+    *con_cls = req;
+    const char *cl = ward_http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t n;
+    if (cl && ward_parse_int64(cl, &n) == 0 && (uint64_t)n > s->cfg.max_body)
+        ward_http_error(req, MHD_HTTP_CONTENT_TOO_LARGE,
+                        "request body of %.20s bytes exceeds the limit of %zu bytes", cl,
+                        s->cfg.max_body);
+    return MHD_YES;
+}
+
+enum MHD_Result ward_http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls)
 {
     (void)version;
-    struct ward_http_server *server = cls;
+    struct ward_http_server *s = cls;
     struct ward_http_request *req = *con_cls;
-
-    if (!req) {
-        req = calloc(1, sizeof(*req));
-        if (!req)
-            return MHD_NO;
-        req->server = server;
-        req->conn = conn;
-        req->method = method;
-        req->path = url;
-        req->start_ns = ward_mono_ns();
-        ward_buf_init(&req->raw, server->cfg.max_body);
-        ward_buf_init(&req->decoded, 0);
-        set_request_id(req);
-        *con_cls = req;
-
-        const char *cl = ward_http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        int64_t n;
-        if (cl && ward_parse_int64(cl, &n) == 0 && (uint64_t)n > server->cfg.max_body) {
-            ward_http_error(req, MHD_HTTP_CONTENT_TOO_LARGE,
-                            "request body of %s bytes exceeds the limit of %zu bytes", cl,
-                            server->cfg.max_body);
-            return MHD_YES;
-        }
-        return MHD_YES;
-    }
+    if (!req)
+        return request_start(s, conn, url, method, con_cls);
 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -376,99 +567,100 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         req->too_large = true;
         req->discarded += n;
-        return req->discarded > DISCARD_LIMIT ? MHD_NO : MHD_YES;
+        size_t allowance = s->cfg.max_body > DISCARD_MIN ? s->cfg.max_body : DISCARD_MIN;
+        return req->discarded > allowance ? MHD_NO : MHD_YES;
     }
 
+    /* The body is complete. A suspended request comes back here when resumed. */
+    pthread_mutex_lock(&s->lock);
+    bool resuming = req->susp == WARD_HTTP_SUSP_RESUMING;
+    pthread_mutex_unlock(&s->lock);
+    if (resuming)
+        return resumed(req);
     if (req->status)
         return MHD_YES;
     if (req->too_large) {
         ward_http_error(req, MHD_HTTP_CONTENT_TOO_LARGE,
-                        "request body exceeds the limit of %zu bytes", server->cfg.max_body);
+                        "request body exceeds the limit of %zu bytes", s->cfg.max_body);
         return MHD_YES;
     }
     dispatch(req);
-    return req->status ? MHD_YES : MHD_NO;
+    return after_handler(req);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static const char *outcome_name(enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return "ok";
+    case MHD_REQUEST_TERMINATED_WITH_ERROR:
+        return "error";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "read_error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return "client_abort";
+    }
+    return "unknown";
+}
+
+void ward_http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                            enum MHD_RequestTerminationCode toe)
+{
+    struct ward_http_server *s = cls;
     struct ward_http_request *req = *con_cls;
     if (!req)
         return;
-    char status[16], dur[32], bytes[32];
-    snprintf(status, sizeof(status), "%u", req->status);
-    snprintf(dur, sizeof(dur), "%.3f", (double)(ward_mono_ns() - req->start_ns) / 1e6);
-    snprintf(bytes, sizeof(bytes), "%zu", req->response_bytes);
-    ward_log(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? WARD_LOG_INFO : WARD_LOG_WARN,
-             req->request_id, "request", "method", req->method, "path", req->path, "status", status,
-             "ms", dur, "bytes", bytes,
-             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "outcome",
-             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "aborted", NULL);
-    request_free(req);
     *con_cls = NULL;
-}
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    ward_log_warn(NULL, "http", "detail", msg);
-}
+    int64_t duration = ward_mono_ns() - req->start_ns;
+    size_t bytes_in = req->raw.len + req->discarded;
+    const struct ward_route *route = req->match.route;
+    struct ward_access_entry e = {
+        .time_ms = req->start_ms,
+        .request_id = req->request_id,
+        .remote = req->remote,
+        .method = req->method,
+        .path = req->path,
+        .route = route ? route->pattern : NULL,
+        .status = req->status,
+        .duration_ns = duration,
+        .bytes_in = bytes_in,
+        .bytes_out = req->response_bytes,
+        .user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"),
+        .outcome = outcome_name(toe),
+    };
+    int r = ward_access_log_write(&s->log, &e);
+    if (r < 0 && !atomic_exchange(&s->log_failed, true))
+        ward_log_warn(req->request_id,
+                      "cannot write the access log; further failures are not logged", "error",
+                      ward_strerror(r));
+    if (s->cfg.on_complete)
+        s->cfg.on_complete(route, req->method, req->status, duration, bytes_in, req->response_bytes,
+                           s->cfg.app);
 
-int ward_http_start(const struct ward_http_config *cfg, struct ward_http_server **out,
-                    struct ward_buf *err)
-{
-    struct sockaddr_storage ss = {0};
-    int r = ward_listen_address(cfg->address, &ss, err);
-    if (r < 0)
-        return r;
-
-    struct ward_http_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        return -ENOMEM;
-    s->cfg = *cfg;
-    unsigned threads = cfg->threads;
-    if (!threads) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 2;
+    pthread_mutex_lock(&s->lock);
+    /*
+     * A request still suspended here was resumed, but the client went away
+     * (or MHD is stopping) before MHD called back: its callback has to run
+     * all the same, detached.
+     */
+    bool run = false;
+    if (req->susp != WARD_HTTP_SUSP_NONE) {
+        list_remove(s, req);
+        req->susp = WARD_HTTP_SUSP_NONE;
+        run = !req->held;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    /* The logger option must come first so it also covers the other options. */
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, &on_request, s, MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-        cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, NULL, MHD_OPTION_END);
-    if (!s->daemon) {
-        ward_buf_printf(err, "cannot listen on %s (address in use or not available)", cfg->address);
-        free(s);
-        return -EADDRNOTAVAIL;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : 0;
-    *out = s;
-    return 0;
-}
-
-uint16_t ward_http_port(const struct ward_http_server *s)
-{
-    return s->port;
-}
-
-void ward_http_stop(struct ward_http_server *s)
-{
-    if (!s)
-        return;
-    MHD_stop_daemon(s->daemon);
-    free(s);
+    req->detached = true;
+    req->conn = NULL;
+    ward_http_handler_fn fn = req->resume_fn;
+    s->in_flight--;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+    if (run)
+        fn(req, s->cfg.app);
+    request_unref(req);
 }

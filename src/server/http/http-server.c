@@ -1,0 +1,252 @@
+/*
+ * The life of the HTTP server: start, quiesce, drain and stop.
+ *
+ * Starting configures MHD: an epoll loop in a pool of threads, suspend and
+ * resume allowed, per-connection memory sized for heads only (the numbers
+ * are explained below), and the connection limits. Stopping is where the
+ * care is: MHD must never be stopped with a connection suspended (it would
+ * abort), and requests in flight deserve their answer. So a stop quiesces
+ * (no new connections), drains for a grace period, then marks the server
+ * stopping, hands every parked request back to MHD to be answered 503,
+ * waits until nothing is suspended any more, and only then stops MHD. The
+ * server struct itself outlives that while the owner of a suspension still
+ * holds a request (see http-internal.h).
+ */
+#include "server/http/http-internal.h"
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/net.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * MHD's per-connection memory pool holds the request head, the read buffer
+ * and the response head; bodies never stay in it, since every chunk is
+ * copied into our own buffer as it arrives. MHD gives half the pool to the
+ * read buffer at first, so 64 KiB takes a request head of up to 32 KiB
+ * (paths are bounded by WARD_ROUTE_MAX_PATH, and browsers' headers stay
+ * well below 16 KiB) and reads bodies in chunks of up to 32 KiB. A head
+ * that outgrows the first buffer grows it in 8 KiB steps instead of MHD's
+ * 1 KiB, so a big head costs a few steps, not dozens. At the default of
+ * 1024 connections that is at most 64 MiB, touched only as used.
+ */
+#define CONNECTION_MEMORY_LIMIT     ((size_t)64 * 1024)
+#define CONNECTION_MEMORY_INCREMENT ((size_t)8 * 1024)
+
+/* Connections when the configuration says 0. */
+#define DEFAULT_MAX_CONNECTIONS 1024
+
+/* After a forced shutdown, how long the 503 answers get to go out. */
+#define STOP_FLUSH_MS 2000
+
+void ward_http_server_free(struct ward_http_server *s)
+{
+    ward_http_origins_done(&s->origins);
+    ward_access_log_close(&s->log);
+    pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    ward_log_warn(NULL, "http", "detail", msg);
+}
+
+static int server_init(struct ward_http_server *s, const struct ward_http_config *cfg,
+                       struct ward_buf *err)
+{
+    s->cfg = *cfg;
+    s->quiesced_fd = -1;
+    atomic_init(&s->quiesced, false);
+    atomic_init(&s->stopping, false);
+    atomic_init(&s->log_failed, false);
+    int r = ward_http_origins_init(&s->origins, cfg->cors_origins, cfg->n_cors_origins,
+                                   cfg->cors_origin_list, err);
+    if (r < 0)
+        return r;
+    s->cfg.cors_origins = NULL;
+    s->cfg.n_cors_origins = 0;
+    s->cfg.cors_origin_list = NULL;
+    r = ward_access_log_open(&s->log, cfg->access_log, err);
+    if (r < 0) {
+        ward_http_origins_done(&s->origins);
+        return r;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->changed, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->lock, NULL);
+    return 0;
+}
+
+int ward_http_start(const struct ward_http_config *cfg, struct ward_http_server **out,
+                    struct ward_buf *err)
+{
+    struct sockaddr_storage ss = {0};
+    int r = ward_listen_address(cfg->address, &ss, err);
+    if (r < 0)
+        return r;
+
+    struct ward_http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    r = server_init(s, cfg, err);
+    if (r < 0) {
+        free(s);
+        return r;
+    }
+    unsigned threads = cfg->threads;
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 2;
+    }
+    unsigned max_conn = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* The logger option must come first so it also covers the other options. */
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, &ward_http_on_request, s, MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, CONNECTION_MEMORY_INCREMENT,
+        MHD_OPTION_NOTIFY_COMPLETED, &ward_http_on_completed, s, MHD_OPTION_END);
+    if (!s->daemon) {
+        ward_buf_printf(err, "cannot listen on %s (address in use or not available)", cfg->address);
+        ward_http_server_free(s);
+        return -EADDRNOTAVAIL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : 0;
+    *out = s;
+    return 0;
+}
+
+uint16_t ward_http_port(const struct ward_http_server *s)
+{
+    return s->port;
+}
+
+int ward_http_quiesce(struct ward_http_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int r = 0;
+    if (!atomic_load(&s->quiesced)) {
+        atomic_store(&s->quiesced, true);
+        MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+        if (fd == MHD_INVALID_SOCKET) {
+            r = WARD_E_HTTP;
+        } else {
+            /*
+             * MHD's threads may still look at the descriptor until the
+             * daemon stops, so it is closed only then. Shutting it down now
+             * turns the socket out of the listening state: the kernel
+             * refuses new connections at once and resets those waiting in
+             * the backlog, instead of leaving them to hang.
+             */
+            shutdown(fd, SHUT_RDWR);
+            s->quiesced_fd = fd;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static struct timespec deadline_after(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ms < 0)
+        ms = 0;
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+bool ward_http_drain(struct ward_http_server *s, int64_t timeout_ms)
+{
+    struct timespec deadline = deadline_after(timeout_ms);
+    pthread_mutex_lock(&s->lock);
+    while (s->in_flight > 0)
+        if (pthread_cond_timedwait(&s->changed, &s->lock, &deadline) == ETIMEDOUT)
+            break;
+    bool idle = s->in_flight == 0;
+    pthread_mutex_unlock(&s->lock);
+    return idle;
+}
+
+/* Hands every parked request back to MHD, whose threads then answer it 503. */
+static void resume_parked(struct ward_http_server *s)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        struct ward_http_request *req = s->suspended;
+        while (req && req->susp != WARD_HTTP_SUSP_PARKED)
+            req = req->next;
+        struct MHD_Connection *conn = req ? req->conn : NULL;
+        if (req)
+            req->susp = WARD_HTTP_SUSP_RESUMING;
+        pthread_mutex_unlock(&s->lock);
+        if (!req)
+            return;
+        MHD_resume_connection(conn);
+    }
+}
+
+void ward_http_stop(struct ward_http_server *s)
+{
+    if (!s)
+        return;
+    if (ward_http_quiesce(s) < 0)
+        ward_log_warn(NULL, "cannot stop accepting connections before shutdown");
+    int64_t grace = s->cfg.stop_drain_ms ? s->cfg.stop_drain_ms : WARD_HTTP_STOP_DRAIN_MS;
+    if (!ward_http_drain(s, grace))
+        ward_log_warn(NULL, "requests still in flight at shutdown; answering them 503");
+
+    /*
+     * From here new and suspended requests get 503. MHD must not stop with a
+     * connection suspended, so wait until every request has left suspension:
+     * each does soon, as it is either being resumed or on its way back from
+     * its handler, which sees the flag.
+     */
+    atomic_store(&s->stopping, true);
+    resume_parked(s);
+    pthread_mutex_lock(&s->lock);
+    while (s->n_suspended > 0)
+        pthread_cond_wait(&s->changed, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    ward_http_drain(s, STOP_FLUSH_MS);
+
+    MHD_stop_daemon(s->daemon);
+    if (s->quiesced_fd >= 0)
+        close(s->quiesced_fd);
+    pthread_mutex_lock(&s->lock);
+    s->stopped = true;
+    bool last = s->n_requests == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (last)
+        ward_http_server_free(s);
+}
