@@ -326,5 +326,6 @@ void ward_writer_stats(struct ward_writer *w, struct ward_writer_stats *out)
 {
     pthread_mutex_lock(&w->lock);
     *out = w->stats;
+    out->queue_capacity = w->cfg.queue_samples;
     pthread_mutex_unlock(&w->lock);
 }

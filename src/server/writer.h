@@ -58,6 +58,7 @@ struct ward_write_job {
 
 struct ward_writer_stats {
     size_t queued_samples; /* samples waiting now */
+    size_t queue_capacity; /* the bound on queued_samples */
     uint64_t committed_samples;
     uint64_t committed_batches;
     uint64_t duplicate_batches;
