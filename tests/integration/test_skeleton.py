@@ -1,5 +1,7 @@
 """End to end: a real agent reports CPU and memory to a real server."""
 
+import time
+
 import requests
 
 from conftest import wait_for
@@ -14,7 +16,8 @@ def mem_total_bytes():
 
 
 def query(server, agent_id, **params):
-    params = {"server_id": agent_id, "limit": "1000", **params}
+    """Every stored sample of the last hour (without a range the route answers latest values)."""
+    params = {"server_id": agent_id, "limit": "1000", "from": str(int(time.time() * 1000) - 3600_000), **params}
     r = requests.get(server.url + "/api/v1/metrics", params=params, timeout=10)
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"] == "application/json"

@@ -23,11 +23,13 @@
 #include "common/parse.h"
 #include "common/time-util.h"
 #include "server/ingest.h"
+#include "server/writer.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Digits of the largest X-Ward-Timestamp accepted; 18 always fit an int64_t. */
@@ -116,6 +118,58 @@ int ward_api_check_raw(struct ward_http_request *req, void *app)
     return 0;
 }
 
+/* An ingest batch waiting for the writer's group commit. */
+struct pending {
+    struct ward_write_job job;
+    struct ward_ingest in;
+    int submit_error; /* why the writer refused the job, or 0 */
+};
+
+/* The writer's completion: hand the request back to an HTTP thread. */
+static void committed(struct ward_write_job *job)
+{
+    ward_http_resume(job->userdata);
+}
+
+static void retry_later(struct ward_http_request *req, const char *why)
+{
+    ward_http_add_header(req, "Retry-After", "1");
+    ward_http_error(req, 503, "%s, retry later", why);
+}
+
+/* Resume callback: answers with the outcome of the write, then frees the batch. */
+static void answer(struct ward_http_request *req, void *app)
+{
+    (void)app;
+    struct pending *p = ward_http_userdata(req);
+    int r = p->submit_error ? p->submit_error : p->job.w.result;
+    if (r == -EAGAIN) {
+        retry_later(req, "write queue full");
+    } else if (r == WARD_E_LIMIT) {
+        ward_http_error(req, 413, "batch of %zu samples is larger than the write queue",
+                        p->in.n_samples);
+    } else if (r == -ESHUTDOWN) {
+        retry_later(req, "server shutting down");
+    } else if (r < 0) {
+        ward_log_error(ward_http_request_id(req), "ingest failed", "server_id", p->in.server_id,
+                       "error", ward_strerror(r));
+        retry_later(req, "storage unavailable");
+    } else {
+        char resp[96];
+        int n =
+            snprintf(resp, sizeof(resp), "{\"status\":\"ok\",\"accepted\":%zu,\"duplicate\":%s}",
+                     r == 1 ? 0 : p->in.n_samples, r == 1 ? "true" : "false");
+        ward_http_respond(req, 200, "application/json", resp, (size_t)n);
+    }
+    ward_ingest_done(&p->in);
+    free(p);
+}
+
+/*
+ * Decodes the batch, then hands it to the writer and suspends the request
+ * until the commit: no HTTP thread waits for the disk, and many requests
+ * share one commit.
+ */
 void ward_api_ingest(struct ward_http_request *req, void *app)
 {
     struct ward_api *api = app;
@@ -126,29 +180,36 @@ void ward_api_ingest(struct ward_http_request *req, void *app)
         return;
     }
 
-    struct ward_ingest in;
+    struct pending *p = calloc(1, sizeof(*p));
+    if (!p) {
+        retry_later(req, "out of memory");
+        return;
+    }
     struct ward_buf err = WARD_BUF_INIT;
-    ward_ingest_init(&in);
-    int r = ward_ingest_decode(&in, body, len, ward_now_ms(), &err);
+    ward_ingest_init(&p->in);
+    int r = ward_ingest_decode(&p->in, body, len, ward_now_ms(), &err);
     if (r < 0) {
         ward_http_error(req, status_for(r), "%s", err.data ? err.data : ward_strerror(r));
-        goto out;
+        ward_buf_done(&err);
+        ward_ingest_done(&p->in);
+        free(p);
+        return;
     }
-
-    r = ward_store_ingest(api->store, in.server_id, in.has_batch ? &in.batch : NULL, in.samples,
-                          in.n_samples);
-    if (r < 0) {
-        ward_log_error(ward_http_request_id(req), "ingest failed", "server_id", in.server_id,
-                       "error", ward_strerror(r));
-        ward_http_add_header(req, "Retry-After", "1");
-        ward_http_error(req, 503, "storage unavailable, retry later");
-        goto out;
-    }
-    char resp[96];
-    int n = snprintf(resp, sizeof(resp), "{\"status\":\"ok\",\"accepted\":%zu,\"duplicate\":%s}",
-                     r == 1 ? 0 : in.n_samples, r == 1 ? "true" : "false");
-    ward_http_respond(req, 200, "application/json", resp, (size_t)n);
-out:
-    ward_ingest_done(&in);
     ward_buf_done(&err);
+
+    p->job = (struct ward_write_job){
+        .w = {.host_id = p->in.server_id,
+              .batch = p->in.has_batch ? &p->in.batch : NULL,
+              .samples = p->in.samples,
+              .n = p->in.n_samples},
+        .done = committed,
+        .userdata = req,
+    };
+    ward_http_set_userdata(req, p);
+    ward_http_suspend(req, answer);
+    r = ward_writer_submit(api->writer, &p->job);
+    if (r < 0) {
+        p->submit_error = r;
+        ward_http_resume(req);
+    }
 }

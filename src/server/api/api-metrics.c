@@ -1,14 +1,18 @@
 /*
- * GET /api/v1/metrics: the samples of one server over a time range (seed 001).
+ * GET /api/v1/metrics: the samples of one server (seed 001).
  *
  *   ?server_id=UUID          required
  *   &metric_type=cpu         optional category filter
  *   &metric_name=usage       optional name filter
- *   &from=T&to=T             RFC 3339 or Unix ms; default the last hour
+ *   &from=T&to=T             RFC 3339 or Unix ms
  *   &limit=N                 default 1000, at most 100000
  *
- * The answer is a JSON array of samples, newest first, in the shape of the
- * seed's ingest items, so what goes in comes back out unchanged.
+ * Without from and to it answers the latest value of every matching series,
+ * from the in-memory table, as the seed's "get latest metrics" example
+ * expects. With either, it answers the samples in the range (to defaults to
+ * now, from to an hour before to), newest first, at most limit of them.
+ * Either way the answer is a JSON array of samples in the shape of the seed's
+ * ingest items, so what goes in comes back out unchanged.
  */
 #include "server/api/api.h"
 
@@ -18,12 +22,14 @@
 #include "common/parse.h"
 #include "common/time-util.h"
 #include "common/uuid.h"
+#include "server/latest.h"
+
+#include <errno.h>
 
 #include <string.h>
 
-static int write_row(const struct ward_sample_row *row, void *userdata)
+static int write_sample(struct ward_json_writer *w, const struct ward_sample_row *row)
 {
-    struct ward_json_writer *w = userdata;
     char ts[WARD_RFC3339_LEN];
     ward_time_format_rfc3339(row->ts_ms, ts);
     ward_json_write_object_begin(w);
@@ -42,6 +48,37 @@ static int write_row(const struct ward_sample_row *row, void *userdata)
     ward_json_write_keyz(w, "kind");
     ward_json_write_stringz(w, row->kind == WARD_KIND_COUNTER ? "counter" : "gauge");
     return ward_json_write_object_end(w);
+}
+
+static int write_row(const struct ward_sample_row *row, void *userdata)
+{
+    return write_sample(userdata, row);
+}
+
+struct latest_walk {
+    struct ward_json_writer *w;
+    const char *name; /* NULL for any */
+    size_t left;      /* the limit */
+};
+
+static int write_latest(const struct ward_latest_row *l, void *userdata)
+{
+    struct latest_walk *walk = userdata;
+    if (walk->name && strcmp(walk->name, l->name) != 0)
+        return 0;
+    if (walk->left == 0)
+        return -ECANCELED;
+    walk->left--;
+    struct ward_sample_row row = {
+        .host_id = l->host_id,
+        .category = l->category,
+        .name = l->name,
+        .labels = l->labels,
+        .kind = l->kind,
+        .ts_ms = l->ts_ms,
+        .value = l->value,
+    };
+    return write_sample(walk->w, &row);
 }
 
 /* Reads an optional time parameter; returns false after answering 400. */
@@ -98,11 +135,22 @@ void ward_api_metrics_query(struct ward_http_request *req, void *app)
         q.limit = (size_t)n;
     }
 
+    const char *from = ward_http_query(req, "from"), *to = ward_http_query(req, "to");
+    bool latest = !(from && *from) && !(to && *to);
+
     struct ward_buf out = WARD_BUF_INIT;
     struct ward_json_writer w;
     ward_json_writer_init(&w, &out);
     ward_json_write_array_begin(&w);
-    int r = ward_store_query(api->store, &q, write_row, &w);
+    int r;
+    if (latest) {
+        struct latest_walk walk = {.w = &w, .name = q.name, .left = q.limit};
+        r = ward_latest_each(api->latest, host, q.category, write_latest, &walk);
+        if (r == -ECANCELED)
+            r = 0;
+    } else {
+        r = ward_store_query(api->store, &q, write_row, &w);
+    }
     ward_json_write_array_end(&w);
     if (r >= 0)
         r = ward_json_writer_finish(&w);
