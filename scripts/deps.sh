@@ -19,8 +19,8 @@ build_pkgs=(
 )
 test_pkgs=(
   libcmocka-dev libjansson-dev clang-format
-  python3 python3-pytest python3-requests prometheus prometheus-node-exporter
-  victoria-metrics
+  python3 python3-pytest python3-requests python3-yaml prometheus prometheus-node-exporter
+  victoria-metrics curl jq xxd openssl
 )
 fuzz_pkgs=(clang libclang-rt-14-dev libjansson-dev)
 

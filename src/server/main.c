@@ -10,9 +10,13 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/time-util.h"
 #include "server/api/api.h"
 #include "server/http/http.h"
+#include "server/latest.h"
+#include "server/metrics.h"
 #include "server/store/store.h"
+#include "server/writer.h"
 #include "ward-version.h"
 
 #include <pthread.h>
@@ -35,7 +39,20 @@ struct server_config {
     int64_t max_decoded_body;
     int64_t connection_timeout_ms;
     int64_t max_connections;
+    int64_t max_connections_per_ip;
+    char *cors_origin;
+    char *access_log;
     bool synchronous_full;
+    int64_t retention_ms;
+    int64_t write_queue;
+    int64_t query_max_series;
+    int64_t query_max_points;
+    int64_t stale_after_ms;
+    int64_t offline_after_ms;
+    int64_t shutdown_timeout_ms;
+    char *file_storage_path;
+    int64_t store_interval_ms;
+    bool restore;
 };
 
 /* One option; a trailing argument may add a field such as .choices. */
@@ -61,18 +78,48 @@ static const struct ward_option options[] = {
         "text or json", .choices = ward_log_format_choices),
     OPT("threads", 0, "WARD_THREADS", WARD_OPT_INT, threads, "0", 0, 256, "N",
         "HTTP worker threads; 0 means one per CPU"),
-    OPT("max-body-bytes", 0, "WARD_MAX_BODY_BYTES", WARD_OPT_INT, max_body, "10485760", 1024,
+    OPT("max-body-bytes", 0, "WARD_MAX_BODY_BYTES", WARD_OPT_INT, max_body, "33554432", 1024,
         INT64_C(1) << 30, "BYTES", "largest request body accepted, as sent"),
     OPT("max-decoded-body-bytes", 0, "WARD_MAX_DECODED_BODY_BYTES", WARD_OPT_INT, max_decoded_body,
-        "67108864", 1024, INT64_C(4) << 30, "BYTES",
+        "134217728", 1024, INT64_C(4) << 30, "BYTES",
         "largest request body accepted after gzip decoding"),
     OPT("connection-timeout", 0, "WARD_CONNECTION_TIMEOUT", WARD_OPT_DURATION,
         connection_timeout_ms, "30s", 1000, 3600000, "DURATION",
         "idle connections close after this"),
     OPT("max-connections", 0, "WARD_MAX_CONNECTIONS", WARD_OPT_INT, max_connections, "1024", 1,
         65536, "N", "concurrent client connections"),
+    OPT("max-connections-per-ip", 0, "WARD_MAX_CONNECTIONS_PER_IP", WARD_OPT_INT,
+        max_connections_per_ip, "64", 0, 65536, "N",
+        "concurrent connections from one client address; 0 = no limit"),
+    OPT("cors-origin", 0, "WARD_CORS_ORIGIN", WARD_OPT_STRING, cors_origin, NULL, 0, 0, "ORIGINS",
+        "browser origins allowed to read responses (CORS), comma-separated; * allows any"),
+    OPT("access-log", 0, "WARD_ACCESS_LOG", WARD_OPT_STRING, access_log, "-", 0, 0, "FILE",
+        "access log of JSON lines: - for stderr, off, or a file to append to"),
     OPT("synchronous-full", 0, "WARD_SYNCHRONOUS_FULL", WARD_OPT_BOOL, synchronous_full, "false", 0,
         0, NULL, "sync the database on every commit (see docs/storage.md)"),
+    OPT("file-storage-path", 'f', "FILE_STORAGE_PATH", WARD_OPT_STRING, file_storage_path, NULL, 0,
+        0, "FILE", "JSON snapshot file of the golectra metrics; empty = none"),
+    OPT("store-interval", 'i', "STORE_INTERVAL", WARD_OPT_DURATION, store_interval_ms, "300", 0,
+        INT64_C(365) * 86400000, "DURATION",
+        "how often the golectra snapshot is written; 0 = after every update"),
+    OPT("restore", 'r', "RESTORE", WARD_OPT_BOOL, restore, "false", 0, 0, NULL,
+        "load the golectra snapshot at start and store its values"),
+    OPT("retention", 0, "WARD_RETENTION", WARD_OPT_DURATION, retention_ms, "30d", 0,
+        INT64_C(100) * 365 * 86400000, "DURATION",
+        "samples older than this are deleted in the background; 0 keeps them forever"),
+    OPT("write-queue", 0, "WARD_WRITE_QUEUE", WARD_OPT_INT, write_queue, "2000000", 1000, 100000000,
+        "SAMPLES",
+        "samples waiting to be stored at most; beyond it ingest answers 503 with Retry-After"),
+    OPT("query-max-series", 0, "WARD_QUERY_MAX_SERIES", WARD_OPT_INT, query_max_series, "10000", 1,
+        1000000, "N", "series one query may select"),
+    OPT("query-max-points", 0, "WARD_QUERY_MAX_POINTS", WARD_OPT_INT, query_max_points, "1000000",
+        1, 100000000, "N", "points one query response may hold"),
+    OPT("stale-after", 0, "WARD_STALE_AFTER", WARD_OPT_DURATION, stale_after_ms, "30s", 1000,
+        INT64_C(7) * 86400000, "DURATION", "a host without data for this long is stale"),
+    OPT("offline-after", 0, "WARD_OFFLINE_AFTER", WARD_OPT_DURATION, offline_after_ms, "5m", 1000,
+        INT64_C(30) * 86400000, "DURATION", "a host without data for this long is offline"),
+    OPT("shutdown-timeout", 0, "WARD_SHUTDOWN_TIMEOUT", WARD_OPT_DURATION, shutdown_timeout_ms,
+        "10s", 0, 3600000, "DURATION", "how long a stop waits for requests in flight"),
 };
 
 static const struct ward_program program = {
@@ -83,19 +130,81 @@ static const struct ward_program program = {
     .n_options = sizeof(options) / sizeof(options[0]),
 };
 
-static int serve(const struct server_config *cfg, const sigset_t *stop)
+/* What serve() opens, in the order it opens them; closed in reverse. */
+struct state {
+    struct ward_api api;
+};
+
+static void state_close(struct state *st)
 {
-    struct ward_store_options sopt = {.synchronous_full = cfg->synchronous_full};
-    struct ward_api api = {
+    /* The last golectra snapshot is written before the writer stops. */
+    ward_golectra_free(st->api.golectra);
+    /* The writer commits what it holds before the store closes. */
+    ward_writer_stop(st->api.writer);
+    ward_latest_free(st->api.latest);
+    ward_server_metrics_free(st->api.metrics);
+    ward_store_close(st->api.store);
+}
+
+static int state_open(const struct server_config *cfg, struct state *st)
+{
+    struct ward_api *api = &st->api;
+    *api = (struct ward_api){
         .signature_key = cfg->key,
         .signature_skew_ms = cfg->signature_skew_ms,
+        .started_ms = ward_now_ms(),
+        .query_max_series = (size_t)cfg->query_max_series,
+        .query_max_points = (size_t)cfg->query_max_points,
+        .stale_after_ms = cfg->stale_after_ms,
+        .offline_after_ms = cfg->offline_after_ms,
     };
-    int r = ward_store_open(cfg->database, &sopt, &api.store);
+    struct ward_store_options sopt = {.synchronous_full = cfg->synchronous_full};
+    int r = ward_store_open(cfg->database, &sopt, &api->store);
     if (r < 0) {
         ward_log_error(NULL, "cannot open database", "dsn", cfg->database, "error",
                        ward_strerror(r));
-        return 1;
+        return r;
     }
+    r = ward_server_metrics_new(ward_api_routes, ward_api_n_routes, &api->metrics);
+    if (r == 0)
+        r = ward_latest_new(&api->latest);
+    if (r == 0) {
+        r = ward_latest_load(api->latest, api->store);
+        if (r < 0)
+            ward_log_error(NULL, "cannot load the latest values", "error", ward_strerror(r));
+    }
+    if (r == 0) {
+        struct ward_writer_config wcfg = {
+            .queue_samples = (size_t)cfg->write_queue,
+            .retention_ms = cfg->retention_ms,
+            .latest = api->latest,
+        };
+        r = ward_writer_start(api->store, &wcfg, &api->writer);
+        if (r < 0)
+            ward_log_error(NULL, "cannot start the store writer", "error", ward_strerror(r));
+    }
+    if (r == 0) {
+        struct ward_golectra_config gcfg = {
+            .file_path = cfg->file_storage_path,
+            .store_interval_ms = cfg->store_interval_ms,
+            .restore = cfg->restore,
+        };
+        r = ward_golectra_new(&gcfg, api->store, api->writer, api->latest, &api->golectra);
+        if (r < 0)
+            ward_log_error(NULL, "cannot start the golectra routes", "error", ward_strerror(r));
+    }
+    if (r < 0)
+        state_close(st);
+    return r;
+}
+
+static int serve(const struct server_config *cfg, const sigset_t *stop)
+{
+    struct state st;
+    int r = state_open(cfg, &st);
+    if (r < 0)
+        return 1;
+    struct ward_api *api = &st.api;
 
     struct ward_http_config hcfg = {
         .address = cfg->address,
@@ -104,10 +213,16 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
         .max_decoded_body = (size_t)cfg->max_decoded_body,
         .connection_timeout_s = (unsigned)((cfg->connection_timeout_ms + 999) / 1000),
         .max_connections = (unsigned)cfg->max_connections,
+        .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
+        .cors_origin_list = cfg->cors_origin,
+        .access_log = cfg->access_log,
+        .stop_drain_ms = cfg->shutdown_timeout_ms > 0 ? cfg->shutdown_timeout_ms : -1,
         .routes = ward_api_routes,
         .n_routes = ward_api_n_routes,
-        .app = &api,
+        .app = api,
         .check_raw = ward_api_check_raw,
+        .before_send = ward_api_golectra_before_send,
+        .on_complete = ward_api_on_complete,
     };
     struct ward_http_server *http = NULL;
     struct ward_buf err = WARD_BUF_INIT;
@@ -115,7 +230,7 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     if (r < 0) {
         ward_log_error(NULL, "cannot start HTTP server", "error", err.data);
         ward_buf_done(&err);
-        ward_store_close(api.store);
+        state_close(&st);
         return 1;
     }
     char port[8];
@@ -127,8 +242,13 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     int sig = 0;
     sigwait(stop, &sig);
     ward_log_info(NULL, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    /*
+     * Graceful stop: accept nothing new, let requests in flight finish (their
+     * writes are committed by the writer, which keeps running), then commit
+     * whatever is still queued and close the database.
+     */
     ward_http_stop(http);
-    ward_store_close(api.store);
+    state_close(&st);
     ward_log_info(NULL, "stopped");
     return 0;
 }

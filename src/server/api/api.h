@@ -9,6 +9,7 @@
 #ifndef WARD_API_H
 #define WARD_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,11 +28,11 @@ struct ward_server_metrics;
 
 struct ward_api {
     struct ward_store *store;
-    struct ward_writer *writer;            /* every write goes through it (writer.h) */
-    struct ward_latest *latest;            /* newest value of every series (latest.h) */
-    struct ward_golectra *golectra;        /* state of the golectra routes (api-golectra.c) */
-    struct ward_server_metrics *metrics;   /* the server's own metrics (GET /metrics) */
-    int64_t started_ms;                    /* Unix ms when the server started */
+    struct ward_writer *writer;          /* every write goes through it (writer.h) */
+    struct ward_latest *latest;          /* newest value of every series (latest.h) */
+    struct ward_golectra *golectra;      /* state of the golectra routes (api-golectra.c) */
+    struct ward_server_metrics *metrics; /* the server's own metrics (GET /metrics) */
+    int64_t started_ms;                  /* Unix ms when the server started */
     /* Bounds of GET /api/v1/query and discovery. */
     size_t query_max_series; /* series a query may select */
     size_t query_max_points; /* points a response may hold */
@@ -56,8 +57,72 @@ extern const size_t ward_api_n_routes;
  */
 int ward_api_check_raw(struct ward_http_request *req, void *app);
 
+/* The completion hook of the HTTP server: counts the request for GET /metrics. */
+void ward_api_on_complete(const struct ward_route *route, const char *method, unsigned status,
+                          int64_t duration_ns, size_t bytes_in, size_t bytes_out, void *app);
+
 void ward_api_health(struct ward_http_request *req, void *app);
+void ward_api_healthz(struct ward_http_request *req, void *app);
+void ward_api_healthz_live(struct ward_http_request *req, void *app);
+void ward_api_healthz_ready(struct ward_http_request *req, void *app);
+void ward_api_version(struct ward_http_request *req, void *app);
+void ward_api_prometheus(struct ward_http_request *req, void *app);
+void ward_api_servers_register(struct ward_http_request *req, void *app);
+void ward_api_servers_list(struct ward_http_request *req, void *app);
 void ward_api_ingest(struct ward_http_request *req, void *app);
 void ward_api_metrics_query(struct ward_http_request *req, void *app);
+void ward_api_query(struct ward_http_request *req, void *app);
+void ward_api_series(struct ward_http_request *req, void *app);
+void ward_api_hosts(struct ward_http_request *req, void *app);
+
+/*
+ * The golectra routes (seed 000, api-golectra.c). Golectra metrics are the
+ * series of one host named "golectra": category "gauge" or "counter", name
+ * the golectra id, no labels. A snapshot of them can be kept in a JSON file
+ * as golectra does (-f, -i, -r).
+ */
+struct ward_golectra_config {
+    const char *file_path;     /* snapshot file (-f); NULL or "" = no snapshot */
+    int64_t store_interval_ms; /* -i: how often it is written; 0 = after every update */
+    bool restore;              /* -r: load it at start and write its values */
+};
+
+/*
+ * Finds the golectra host if it exists (the first golectra write makes
+ * it), restores the snapshot when asked (a missing file is not an error; a
+ * bad one is logged and skipped), and starts the thread that writes the
+ * snapshot every store_interval_ms. writer and latest must be the server's
+ * (the writer updates latest). Returns 0 or a negative error (the store's,
+ * -ENOMEM, -EINVAL).
+ */
+int ward_golectra_new(const struct ward_golectra_config *cfg, struct ward_store *store,
+                      struct ward_writer *writer, struct ward_latest *latest,
+                      struct ward_golectra **out);
+
+/*
+ * Stops the snapshot thread, writes a last snapshot if anything changed
+ * since the previous one, and frees g. Call it before stopping the writer.
+ * Accepts NULL.
+ */
+void ward_golectra_free(struct ward_golectra *g);
+
+/*
+ * The before_send hook of the HTTP server: when the server has a key (-k),
+ * adds HashSHA256 of the response body, as golectra does for every
+ * response.
+ */
+void ward_api_golectra_before_send(struct ward_http_request *req, const void *body, size_t len,
+                                   void *app);
+
+void ward_api_golectra_update_text(struct ward_http_request *req, void *app);
+void ward_api_golectra_value_text(struct ward_http_request *req, void *app);
+void ward_api_golectra_update(struct ward_http_request *req, void *app);
+void ward_api_golectra_value(struct ward_http_request *req, void *app);
+void ward_api_golectra_updates(struct ward_http_request *req, void *app);
+void ward_api_golectra_ping(struct ward_http_request *req, void *app);
+void ward_api_golectra_index(struct ward_http_request *req, void *app);
+
+/* POST /api/v1/metrics: spectra envelopes (seed 002, api-spectra.c). */
+void ward_api_spectra_metrics(struct ward_http_request *req, void *app);
 
 #endif
