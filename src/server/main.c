@@ -69,7 +69,8 @@ static const struct ward_option options[] = {
     OPT("database", 'd', "DATABASE_DSN", WARD_OPT_STRING, database, "ward.db", 0, 0, "DSN",
         "database: a SQLite file path or sqlite:PATH (DATABASE_URL is read too)"),
     OPT("key", 'k', "KEY", WARD_OPT_STRING, key, NULL, 0, 0, "KEY",
-        "secret that ingest requests must be signed with (X-Ward-Signature); empty = unsigned"),
+        "shared secret: ingest must be signed with it (X-Ward-Signature), golectra POSTs must "
+        "carry HashSHA256, and responses carry HashSHA256; empty = off"),
     OPT("signature-skew", 0, "WARD_SIGNATURE_SKEW", WARD_OPT_DURATION, signature_skew_ms, "5m",
         1000, 3600000, "DURATION", "largest difference between X-Ward-Timestamp and this clock"),
     OPT("log-level", 0, "WARD_LOG_LEVEL", WARD_OPT_STRING, log_level, "info", 0, 0, "LEVEL",

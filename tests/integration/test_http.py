@@ -305,11 +305,11 @@ def test_404_405_414_are_json(server):
     assert_error(requests.get(server.url + "/nope", timeout=10), 404, "no route")
     r = requests.delete(server.url + "/health", timeout=10)
     assert_error(r, 405, "DELETE")
-    assert r.headers["Allow"] == "GET"
+    assert r.headers["Allow"] == "GET, HEAD, OPTIONS"
     assert "GET" in r.json()["error"]
     r = requests.get(server.url + "/api/v1/ingest", timeout=10)
     assert_error(r, 405)
-    assert r.headers["Allow"] == "POST"
+    assert r.headers["Allow"] == "POST, OPTIONS"
     # Bytes that are not UTF-8, and paths no route has, are a plain 404.
     sock = connect(server)
     for path in ["/%FF%FE/x", "/\xff\xfe", "/health/../health/", "//", "/heal%74h/"]:

@@ -186,7 +186,7 @@ def test_unknown_routes_and_methods(server):
     assert_error(r, 404, "no route")
     r = requests.delete(server.url + "/api/v1/ingest", timeout=10)
     assert_error(r, 405, "not allowed")
-    assert r.headers["Allow"] == "POST"
+    assert r.headers["Allow"] == "POST, OPTIONS"
     r = requests.get(server.url + "/" + "a" * 5000, timeout=10)
     assert r.status_code in (404, 414)
 

@@ -189,6 +189,8 @@ void ward_api_ingest(struct ward_http_request *req, void *app)
     ward_ingest_init(&p->in);
     int r = ward_ingest_decode(&p->in, body, len, ward_now_ms(), &err);
     if (r < 0) {
+        if (r == -ENOMEM)
+            ward_http_add_header(req, "Retry-After", "1");
         ward_http_error(req, status_for(r), "%s", err.data ? err.data : ward_strerror(r));
         ward_buf_done(&err);
         ward_ingest_done(&p->in);

@@ -154,6 +154,13 @@ void ward_api_metrics_query(struct ward_http_request *req, void *app)
     ward_json_write_array_end(&w);
     if (r >= 0)
         r = ward_json_writer_finish(&w);
+    if (r == WARD_E_LIMIT) {
+        ward_buf_done(&out);
+        ward_http_error(req, 400,
+                        "the server has more matching series than one query may merge; "
+                        "narrow it with metric_type and metric_name");
+        return;
+    }
     if (r < 0) {
         ward_log_error(ward_http_request_id(req), "query failed", "server_id", host, "error",
                        ward_strerror(r));

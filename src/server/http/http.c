@@ -504,9 +504,12 @@ static void dispatch(struct ward_http_request *req)
             ward_http_preflight(req, allow);
             return;
         }
-        ward_http_add_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+        /* GET routes answer HEAD too, and every known path answers OPTIONS. */
+        char full[160];
+        snprintf(full, sizeof(full), "%s%s, OPTIONS", allow, strstr(allow, "GET") ? ", HEAD" : "");
+        ward_http_add_header(req, MHD_HTTP_HEADER_ALLOW, full);
         ward_http_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method %.16s not allowed; allowed: %s",
-                        req->method, allow);
+                        req->method, full);
         return;
     }
     if (r == -ENAMETOOLONG) {
