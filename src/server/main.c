@@ -44,6 +44,7 @@ struct server_config {
     char *access_log;
     bool synchronous_full;
     int64_t retention_ms;
+    int64_t retention_check_ms;
     int64_t write_queue;
     int64_t query_max_series;
     int64_t query_max_points;
@@ -108,6 +109,8 @@ static const struct ward_option options[] = {
     OPT("retention", 0, "WARD_RETENTION", WARD_OPT_DURATION, retention_ms, "30d", 0,
         INT64_C(100) * 365 * 86400000, "DURATION",
         "samples older than this are deleted in the background; 0 keeps them forever"),
+    OPT("retention-check", 0, "WARD_RETENTION_CHECK", WARD_OPT_DURATION, retention_check_ms, "10m",
+        1000, INT64_C(7) * 86400000, "DURATION", "how often retention looks for old samples"),
     OPT("write-queue", 0, "WARD_WRITE_QUEUE", WARD_OPT_INT, write_queue, "2000000", 1000, 100000000,
         "SAMPLES",
         "samples waiting to be stored at most; beyond it ingest answers 503 with Retry-After"),
@@ -178,6 +181,7 @@ static int state_open(const struct server_config *cfg, struct state *st)
         struct ward_writer_config wcfg = {
             .queue_samples = (size_t)cfg->write_queue,
             .retention_ms = cfg->retention_ms,
+            .prune_every_ms = cfg->retention_check_ms,
             .latest = api->latest,
         };
         r = ward_writer_start(api->store, &wcfg, &api->writer);
