@@ -662,7 +662,7 @@ static int build(struct decoder *d)
 {
     struct ward_envelope_batch *b = d->b;
     size_t n = COUNT(b->entries, struct entry), n_hosts = COUNT(b->host_list, struct host);
-    size_t no_labels;
+    size_t no_labels = 0;
     int r = intern(d, "{}", 2, &no_labels);
     struct entry *e = (struct entry *)b->entries.data;
     size_t *labels = n ? calloc(n, sizeof(*labels)) : NULL;
