@@ -1,5 +1,5 @@
 /*
- * SQLite backend of the store: connections, schema and ingest.
+ * SQLite backend of the store: connections, schema and statements.
  *
  * One database file in WAL mode holds hosts, series, samples and the keys of
  * the batches already delivered; docs/storage.md describes the schema, the
@@ -8,32 +8,23 @@
  *
  * Threads. All writes go through one connection guarded by a mutex: SQLite
  * admits one writer at a time anyway, and a single writer lets the series
- * cache live without locking of its own. Queries use a small pool of read
+ * cache live without locking of its own. Reads use a small pool of read
  * connections, each with its own mutex; in WAL mode a reader works on the
  * last committed snapshot and neither waits for the writer nor blocks it.
  * Every connection is opened with SQLITE_OPEN_NOMUTEX because our mutexes
  * already ensure that one thread at a time uses it, which makes SQLite's own
  * per-connection mutex (FULLMUTEX) pure overhead. An in-memory database is
  * private to the connection that opened it, so there the writer serves the
- * queries too and reads and writes take turns.
+ * reads too and reads and writes take turns.
  *
- * Ingest. One BEGIN IMMEDIATE transaction per call: record the batch key
- * (a conflict means a retry of a stored batch, so roll back and report it),
- * upsert the host, then insert each sample with ON CONFLICT DO NOTHING so a
- * repeated (series, ts) is a no-op. Resolving a series id would cost a
- * SELECT per sample, so ids are cached in a bounded two-way set-associative
- * table keyed by host, category, name and labels. A failed transaction
- * clears that cache, because it may hold ids of series that were rolled back.
- * All statements are prepared once per connection and reused.
- *
- * Query. This file picks the connection a query runs on; the query itself,
- * a merge of per-series reads, is in store-sqlite-query.c. The statements
- * it uses are listed here with the others, because each connection prepares
- * and owns all of its statements. store-sqlite.h declares what the two files
- * share.
+ * Statements. Every statement the backend runs more than once is listed in
+ * stmt_sql[] below, prepared on a connection the first time it is used
+ * there (SQLITE_PREPARE_PERSISTENT) and kept until the connection closes.
+ * Keeping all the SQL in one table shows at a glance what the schema has to
+ * serve; the methods themselves live in the files named in
+ * store-sqlite.h, and this file only lends them a connection.
  */
 #include "server/store/store-sqlite.h"
-#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "server/store/store.h"
@@ -48,17 +39,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION  1
+#define SCHEMA_VERSION  2
 #define BUSY_TIMEOUT_MS 5000
-#define READERS         4
 
 /* Page cache per connection, in KiB; the writer keeps the indexes it appends to hot. */
-#define WRITER_CACHE_KIB 16384
-#define READER_CACHE_KIB 4096
-
-/* Series id cache: 2 * CACHE_SETS entries; longer keys are not cached. */
-#define CACHE_SETS    32768
-#define CACHE_MAX_KEY 512
+#define WRITER_CACHE_KIB 32768
+#define READER_CACHE_KIB 8192
 
 /*
  * Migrations, applied in order; entry i brings the schema from version i to
@@ -99,26 +85,108 @@ static const char *const migrations[] = {
     "  received_at INTEGER NOT NULL,"
     "  PRIMARY KEY (host_id, boot, seq)"
     ") WITHOUT ROWID;",
+
+    /*
+     * Version 2: registration finds hosts by hostname, and the host list is
+     * ordered by hostname then id, both straight from this index. It is not
+     * UNIQUE: hosts made by ingest have no hostname, and a database may
+     * already hold two hosts of one name (registration then picks the oldest).
+     * Retention deletes batch keys by age, oldest first, from the second.
+     */
+    "CREATE INDEX hosts_hostname ON hosts (hostname, id);"
+    "CREATE INDEX batches_received_at ON batches (received_at);",
 };
 
 _Static_assert(WARD_ARRAY_SIZE(migrations) == SCHEMA_VERSION, "one migration per version");
+
+/* The multi-row sample inserts: "(?,?,?)" per row, comma-separated. */
+#define ROW1   "(?,?,?)"
+#define ROWS8  ROW1 "," ROW1 "," ROW1 "," ROW1 "," ROW1 "," ROW1 "," ROW1 "," ROW1
+#define ROWS64 ROWS8 "," ROWS8 "," ROWS8 "," ROWS8 "," ROWS8 "," ROWS8 "," ROWS8 "," ROWS8
+_Static_assert(sizeof(ROWS8) == SAMPLE_INSERT_NARROW * 8, "narrow insert width");
+_Static_assert(sizeof(ROWS64) == SAMPLE_INSERT_WIDE * 8, "wide insert width");
+
+/*
+ * OR IGNORE rather than ON CONFLICT DO NOTHING: both skip a (series, ts)
+ * that is stored already, but OR IGNORE also turns the NOT NULL
+ * constraints from "abort" into "skip the row". A multi-row statement that
+ * might abort half-way needs a statement journal, into which SQLite copies
+ * every page before the statement first changes it; one that cannot abort
+ * needs none. store.c has checked every value, so there is no NULL to skip.
+ */
+#define SAMPLE_INSERT "INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES "
+
+#define SERIES_LIST_COLUMNS "SELECT id, host_id, category, name, labels, kind FROM series"
+#define SERIES_LIST_ORDER   " ORDER BY host_id, category, name, labels"
 
 #define QUERY_SERIES_COLUMNS                                                                       \
     "SELECT id, category, name, labels, kind FROM series WHERE host_id = ?1"
 #define QUERY_SERIES_ORDER " ORDER BY category, name, labels"
 
 static const char *const stmt_sql[ST_COUNT] = {
+    [ST_SAVEPOINT] = "SAVEPOINT batch",
+    [ST_RELEASE] = "RELEASE batch",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO batch",
     [ST_BATCH_INSERT] = "INSERT INTO batches (host_id, boot, seq, received_at)"
                         " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-    [ST_HOST_UPSERT] = "INSERT INTO hosts (id, last_seen, created_at, updated_at)"
-                       " VALUES (?1, ?2, ?2, ?2) ON CONFLICT (id) DO UPDATE"
-                       " SET last_seen = excluded.last_seen, updated_at = excluded.updated_at",
+    [ST_HOST_TOUCH] = "INSERT INTO hosts (id, last_seen, created_at, updated_at)"
+                      " VALUES (?1, ?2, ?2, ?2) ON CONFLICT (id) DO UPDATE"
+                      " SET last_seen = excluded.last_seen, updated_at = excluded.updated_at",
     [ST_SERIES_SELECT] = "SELECT id FROM series"
                          " WHERE host_id = ?1 AND category = ?2 AND name = ?3 AND labels = ?4",
     [ST_SERIES_INSERT] = "INSERT INTO series (host_id, category, name, labels, kind)"
                          " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_SAMPLE_INSERT] = "INSERT INTO samples (series_id, ts, value)"
-                         " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    [ST_SAMPLE_INSERT] = SAMPLE_INSERT ROW1,
+    [ST_SAMPLE_INSERT_NARROW] = SAMPLE_INSERT ROWS8,
+    [ST_SAMPLE_INSERT_WIDE] = SAMPLE_INSERT ROWS64,
+
+    [ST_PRUNE_SERIES] = "SELECT id FROM series WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [ST_PRUNE_OLDEST] = "SELECT ts FROM samples WHERE series_id = ?1 AND ts < ?2"
+                        " ORDER BY ts LIMIT 1",
+    [ST_PRUNE_NTH] = "SELECT ts FROM samples WHERE series_id = ?1 AND ts < ?2"
+                     " ORDER BY ts LIMIT 1 OFFSET ?3",
+    [ST_PRUNE_DELETE] = "DELETE FROM samples WHERE series_id = ?1 AND ts < ?2",
+    [ST_PRUNE_BATCHES] = "DELETE FROM batches WHERE (host_id, boot, seq) IN"
+                         " (SELECT host_id, boot, seq FROM batches WHERE received_at < ?1"
+                         " ORDER BY received_at LIMIT ?2)",
+
+    [ST_HOST_BY_NAME] = "SELECT id, ip_address, os, labels, agent_version FROM hosts"
+                        " WHERE hostname = ?1 ORDER BY id LIMIT 1",
+    [ST_HOST_INSERT] = "INSERT INTO hosts (id, hostname, ip_address, os, labels, agent_version,"
+                       " status, created_at, updated_at)"
+                       " VALUES (?1, ?2, ?3, ?4, coalesce(?5, '{}'), ?6, 'active', ?7, ?7)",
+    [ST_HOST_UPDATE] = "UPDATE hosts SET ip_address = coalesce(?2, ip_address),"
+                       " os = coalesce(?3, os), labels = coalesce(?4, labels),"
+                       " agent_version = coalesce(?5, agent_version), updated_at = ?6"
+                       " WHERE id = ?1",
+    [ST_HOST_LIST] = "SELECT id, hostname, ip_address, os, labels, agent_version, status,"
+                     " last_seen, created_at, updated_at FROM hosts ORDER BY hostname, id",
+
+    [ST_SERIES_LIST + 0] = SERIES_LIST_COLUMNS SERIES_LIST_ORDER,
+    [ST_SERIES_LIST + 1] = SERIES_LIST_COLUMNS " WHERE host_id = ?1" SERIES_LIST_ORDER,
+    [ST_SERIES_LIST + 2] = SERIES_LIST_COLUMNS " WHERE category = ?2" SERIES_LIST_ORDER,
+    [ST_SERIES_LIST + 3] =
+        SERIES_LIST_COLUMNS " WHERE host_id = ?1 AND category = ?2" SERIES_LIST_ORDER,
+    [ST_SERIES_LIST + 4] = SERIES_LIST_COLUMNS " WHERE name = ?3" SERIES_LIST_ORDER,
+    [ST_SERIES_LIST + 5] =
+        SERIES_LIST_COLUMNS " WHERE host_id = ?1 AND name = ?3" SERIES_LIST_ORDER,
+    [ST_SERIES_LIST + 6] =
+        SERIES_LIST_COLUMNS " WHERE category = ?2 AND name = ?3" SERIES_LIST_ORDER,
+    [ST_SERIES_LIST + 7] =
+        SERIES_LIST_COLUMNS " WHERE host_id = ?1 AND category = ?2 AND name = ?3" SERIES_LIST_ORDER,
+    [ST_READ] = "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3"
+                " ORDER BY ts",
+    /* The subquery is one seek down the primary key per series (the min/max optimisation). */
+    [ST_LATEST] = "SELECT s.id, s.host_id, s.category, s.name, s.labels, s.kind, p.ts, p.value"
+                  " FROM series AS s JOIN samples AS p ON p.series_id = s.id"
+                  " AND p.ts = (SELECT max(ts) FROM samples WHERE series_id = s.id)"
+                  " ORDER BY s.id",
+    [ST_COUNT_HOSTS] = "SELECT count(*) FROM hosts",
+    [ST_COUNT_SERIES] = "SELECT count(*) FROM series",
+    [ST_PAGE_COUNT] = "PRAGMA page_count",
+    [ST_PAGE_SIZE] = "PRAGMA page_size",
+    [ST_PING] = "SELECT 1 FROM sqlite_schema LIMIT 1",
+
     [ST_QUERY_SERIES] = QUERY_SERIES_COLUMNS QUERY_SERIES_ORDER,
     [ST_QUERY_SERIES_CATEGORY] = QUERY_SERIES_COLUMNS " AND category = ?2" QUERY_SERIES_ORDER,
     [ST_QUERY_SERIES_NAME] = QUERY_SERIES_COLUMNS " AND name = ?3" QUERY_SERIES_ORDER,
@@ -129,26 +197,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " ORDER BY ts DESC LIMIT ?4",
 };
 
-struct cache_entry {
-    uint64_t hash;
-    int64_t id;
-    char *key; /* NULL when the entry is empty */
-    size_t len;
-};
-
-struct sqlite_store {
-    struct ward_store base;
-    struct conn writer;
-    struct conn readers[READERS];
-    size_t nreaders; /* 0 for an in-memory database: the writer answers queries */
-    atomic_uint next_reader;
-
-    /* Guarded by writer.lock. */
-    struct cache_entry *cache; /* CACHE_SETS sets of two, most recently used first */
-    struct ward_buf key;       /* scratch for cache keys */
-};
-
-static int64_t now_ms(void)
+int64_t ward_sqlite_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -218,8 +267,7 @@ int ward_sqlite_stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **out)
     return 0;
 }
 
-/* Steps a statement that returns no rows. */
-static int step_done(struct conn *c, sqlite3_stmt *st)
+int ward_sqlite_step_done(struct conn *c, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     return rc == SQLITE_DONE ? 0 : ward_sqlite_rc(c->db, rc == SQLITE_ROW ? SQLITE_MISUSE : rc);
@@ -285,13 +333,20 @@ static int conn_open(struct conn *c, const char *path, bool reader,
     if (rc != SQLITE_OK)
         return ward_sqlite_rc(c->db, rc);
 
+    /*
+     * secure_delete FAST: Debian's SQLite overwrites deleted content by
+     * default, which makes retention write every freed page once more;
+     * FAST still clears deleted cells inside the pages that are written
+     * anyway.
+     */
     bool full = opt != NULL && opt->synchronous_full;
-    char sql[256];
+    char sql[320];
     int n = snprintf(sql, sizeof(sql),
                      "PRAGMA foreign_keys = ON;"
                      "PRAGMA synchronous = %s;"
                      "PRAGMA cache_size = -%d;"
                      "PRAGMA temp_store = MEMORY;"
+                     "PRAGMA secure_delete = FAST;"
                      "PRAGMA query_only = %s;",
                      full ? "FULL" : "NORMAL", reader ? READER_CACHE_KIB : WRITER_CACHE_KIB,
                      reader ? "ON" : "OFF");
@@ -325,29 +380,30 @@ static int set_wal(struct conn *c)
     return ward_sqlite_exec(c->db, "PRAGMA journal_size_limit = 67108864");
 }
 
-static int user_version(struct conn *c, int *out)
+/* Runs a one-off statement that returns one integer. */
+static int query_int(struct conn *c, const char *sql, int64_t *out)
 {
     _cleanup_finalize_ sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return ward_sqlite_rc(c->db, rc);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW)
-        return ward_sqlite_rc(c->db, rc);
-    *out = sqlite3_column_int(st, 0);
+        return ward_sqlite_rc(c->db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    *out = sqlite3_column_int64(st, 0);
     return 0;
 }
 
 static int migrate_locked(struct conn *c)
 {
-    int version = 0;
-    int r = user_version(c, &version);
+    int64_t version = 0;
+    int r = query_int(c, "PRAGMA user_version", &version);
     if (r < 0)
         return r;
     /* A database written by a newer ward: its schema is unknown here. */
     if (version < 0 || version > SCHEMA_VERSION)
         return WARD_E_STORE;
-    for (int v = version; v < SCHEMA_VERSION; v++) {
+    for (int64_t v = version; v < SCHEMA_VERSION; v++) {
         r = ward_sqlite_exec(c->db, migrations[v]);
         if (r < 0)
             return r;
@@ -372,26 +428,17 @@ static int migrate(struct conn *c)
     return r;
 }
 
-static void cache_clear(struct sqlite_store *s)
-{
-    for (size_t i = 0; i < 2 * CACHE_SETS; i++) {
-        free(s->cache[i].key);
-        s->cache[i] = (struct cache_entry){0};
-    }
-}
-
 static void sqlite_store_free(struct sqlite_store *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < READERS; i++)
+    for (size_t i = 0; i < SQLITE_READERS; i++)
         conn_close(&s->readers[i], false);
     /* The writer goes last: the last connection to close checkpoints the WAL. */
     conn_close(&s->writer, true);
-    if (s->cache)
-        cache_clear(s);
-    free(s->cache);
-    ward_buf_done(&s->key);
+    ward_sqlite_cache_done(&s->cache);
+    ward_sqlite_write_done(s);
+    free(s->wal_path);
     free(s);
 }
 
@@ -419,12 +466,9 @@ static int sqlite_open(const char *dsn, const struct ward_store_options *opt,
         return -ENOMEM;
     s->base.ops = &ward_store_sqlite_ops;
     s->writer.lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-    for (size_t i = 0; i < READERS; i++)
+    for (size_t i = 0; i < SQLITE_READERS; i++)
         s->readers[i].lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-    ward_buf_init(&s->key, 0);
-    s->cache = calloc(2 * CACHE_SETS, sizeof(*s->cache));
-    if (s->cache == NULL)
-        return -ENOMEM;
+    ward_sqlite_cache_init(&s->cache);
 
     int r = conn_open(&s->writer, path, false, opt);
     if (r < 0)
@@ -433,286 +477,41 @@ static int sqlite_open(const char *dsn, const struct ward_store_options *opt,
         r = set_wal(&s->writer);
         if (r < 0)
             return r;
+        const char *file = sqlite3_db_filename(s->writer.db, "main");
+        if (file == NULL || asprintf(&s->wal_path, "%s-wal", file) < 0) {
+            s->wal_path = NULL;
+            return -ENOMEM;
+        }
     }
     r = migrate(&s->writer);
+    if (r < 0)
+        return r;
+    r = query_int(&s->writer, "SELECT coalesce(max(id), 0) FROM series", &s->series_max);
     if (r < 0)
         return r;
 
     /* Readers open after the migration, so they never see a half-made schema. */
     if (!memory) {
-        for (size_t i = 0; i < READERS; i++) {
+        for (size_t i = 0; i < SQLITE_READERS; i++) {
             r = conn_open(&s->readers[i], path, true, opt);
             if (r < 0)
                 return r;
         }
-        s->nreaders = READERS;
+        s->nreaders = SQLITE_READERS;
     }
 
     *out = &WARD_TAKE_PTR(s)->base;
     return 0;
 }
 
-static void sqlite_close(struct ward_store *base)
-{
-    sqlite_store_free((struct sqlite_store *)base);
-}
-
-/* ---- Series id cache ---- */
-
-/* FNV-1a, then folded so the low bits used for the set index depend on every byte. */
-static uint64_t hash_key(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h ^ (h >> 29) ^ (h >> 47);
-}
-
-static struct cache_entry *cache_set(struct sqlite_store *s, uint64_t hash)
-{
-    return &s->cache[(hash & (CACHE_SETS - 1)) * 2];
-}
-
-static bool cache_find(struct sqlite_store *s, uint64_t hash, const char *key, size_t len,
-                       int64_t *id)
-{
-    struct cache_entry *set = cache_set(s, hash);
-    for (size_t i = 0; i < 2; i++) {
-        struct cache_entry *e = &set[i];
-        if (e->key && e->hash == hash && e->len == len && memcmp(e->key, key, len) == 0) {
-            *id = e->id;
-            if (i == 1) {
-                struct cache_entry t = set[0];
-                set[0] = set[1];
-                set[1] = t;
-            }
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Caching is an optimisation: when the copy cannot be made, the next lookup asks the database. */
-static void cache_put(struct sqlite_store *s, uint64_t hash, const char *key, size_t len,
-                      int64_t id)
-{
-    if (len > CACHE_MAX_KEY)
-        return;
-    char *copy = malloc(len);
-    if (copy == NULL)
-        return;
-    memcpy(copy, key, len);
-    struct cache_entry *set = cache_set(s, hash);
-    free(set[1].key);
-    set[1] = set[0];
-    set[0] = (struct cache_entry){.hash = hash, .id = id, .key = copy, .len = len};
-}
-
-/* ---- Ingest ---- */
-
-static int series_lookup(struct conn *c, const char *host, const struct ward_sample *x, int64_t *id)
-{
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = ward_sqlite_stmt_get(c, ST_SERIES_SELECT, &st);
-    if (r < 0)
-        return r;
-    int rc = ward_sqlite_bind_text(st, 1, host);
-    rc = rc ?: ward_sqlite_bind_text(st, 2, x->category);
-    rc = rc ?: ward_sqlite_bind_text(st, 3, x->name);
-    rc = rc ?: ward_sqlite_bind_text(st, 4, x->labels);
-    r = ward_sqlite_bind_rc(c, rc);
-    if (r < 0)
-        return r;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        return 1;
-    }
-    return rc == SQLITE_DONE ? 0 : ward_sqlite_rc(c->db, rc);
-}
-
-static int series_create(struct conn *c, const char *host, const struct ward_sample *x, int64_t *id)
-{
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = ward_sqlite_stmt_get(c, ST_SERIES_INSERT, &st);
-    if (r < 0)
-        return r;
-    int rc = ward_sqlite_bind_text(st, 1, host);
-    rc = rc ?: ward_sqlite_bind_text(st, 2, x->category);
-    rc = rc ?: ward_sqlite_bind_text(st, 3, x->name);
-    rc = rc ?: ward_sqlite_bind_text(st, 4, x->labels);
-    rc = rc ?: sqlite3_bind_int(st, 5, (int)x->kind);
-    r = ward_sqlite_bind_rc(c, rc);
-    if (r < 0)
-        return r;
-    r = step_done(c, st);
-    if (r < 0)
-        return r;
-    *id = sqlite3_last_insert_rowid(c->db);
-    return 0;
-}
-
-/* Finds or creates the series of a sample. The first kind written for a series stays. */
-static int series_id(struct sqlite_store *s, const char *host, const struct ward_sample *x,
-                     int64_t *id)
-{
-    struct ward_buf *k = &s->key;
-    ward_buf_reset(k);
-    /* NUL separators: none of the parts can contain one, so the key is unambiguous. */
-    int r = ward_buf_append(k, host, strlen(host) + 1);
-    if (r == 0)
-        r = ward_buf_append(k, x->category, strlen(x->category) + 1);
-    if (r == 0)
-        r = ward_buf_append(k, x->name, strlen(x->name) + 1);
-    if (r == 0)
-        r = ward_buf_append(k, x->labels, strlen(x->labels));
-    if (r < 0)
-        return r;
-
-    uint64_t hash = hash_key(k->data, k->len);
-    if (cache_find(s, hash, k->data, k->len, id))
-        return 0;
-
-    r = series_lookup(&s->writer, host, x, id);
-    if (r == 0)
-        r = series_create(&s->writer, host, x, id);
-    if (r < 0)
-        return r;
-    cache_put(s, hash, k->data, k->len, *id);
-    return 0;
-}
-
-static int batch_record(struct conn *c, const char *host, const struct ward_batch_key *batch,
-                        int64_t now)
-{
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = ward_sqlite_stmt_get(c, ST_BATCH_INSERT, &st);
-    if (r < 0)
-        return r;
-    int rc = ward_sqlite_bind_text(st, 1, host);
-    rc = rc ?: sqlite3_bind_int64(st, 2, batch->boot);
-    rc = rc ?: sqlite3_bind_int64(st, 3, batch->seq);
-    rc = rc ?: sqlite3_bind_int64(st, 4, now);
-    r = ward_sqlite_bind_rc(c, rc);
-    if (r < 0)
-        return r;
-    r = step_done(c, st);
-    if (r < 0)
-        return r;
-    return sqlite3_changes(c->db) == 0 ? 1 : 0;
-}
-
-static int host_touch(struct conn *c, const char *host, int64_t now)
-{
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = ward_sqlite_stmt_get(c, ST_HOST_UPSERT, &st);
-    if (r < 0)
-        return r;
-    int rc = ward_sqlite_bind_text(st, 1, host);
-    rc = rc ?: sqlite3_bind_int64(st, 2, now);
-    r = ward_sqlite_bind_rc(c, rc);
-    if (r < 0)
-        return r;
-    return step_done(c, st);
-}
-
-static int sample_insert(struct conn *c, int64_t series, const struct ward_sample *x)
-{
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = ward_sqlite_stmt_get(c, ST_SAMPLE_INSERT, &st);
-    if (r < 0)
-        return r;
-    int rc = sqlite3_bind_int64(st, 1, series);
-    rc = rc ?: sqlite3_bind_int64(st, 2, x->ts_ms);
-    rc = rc ?: sqlite3_bind_double(st, 3, x->value);
-    r = ward_sqlite_bind_rc(c, rc);
-    if (r < 0)
-        return r;
-    return step_done(c, st);
-}
-
-/* The body of the ingest transaction. Returns 0, 1 for a duplicate batch, or an error. */
-static int ingest_tx(struct sqlite_store *s, const char *host, const struct ward_batch_key *batch,
-                     const struct ward_sample *v, size_t n)
-{
-    struct conn *c = &s->writer;
-    int64_t now = now_ms();
-    int r;
-
-    if (batch) {
-        r = batch_record(c, host, batch, now);
-        if (r != 0)
-            return r;
-    }
-    r = host_touch(c, host, now);
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < n; i++) {
-        int64_t id = 0;
-        r = series_id(s, host, &v[i], &id);
-        if (r < 0)
-            return r;
-        r = sample_insert(c, id, &v[i]);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-/* Runs one batch of a group inside a savepoint, so its failure undoes only itself. */
-static int write_one(struct sqlite_store *s, struct ward_write *w)
-{
-    struct conn *c = &s->writer;
-    int r = ward_sqlite_exec(c->db, "SAVEPOINT batch");
-    if (r < 0)
-        return r;
-    r = ingest_tx(s, w->host_id, w->batch, w->samples, w->n);
-    if (r == 0) {
-        r = ward_sqlite_exec(c->db, "RELEASE batch");
-    } else {
-        ward_sqlite_exec(c->db, "ROLLBACK TO batch");
-        ward_sqlite_exec(c->db, "RELEASE batch");
-        if (r < 0)
-            cache_clear(s);
-    }
-    return r;
-}
-
-static int sqlite_write(struct ward_store *base, struct ward_write *w, size_t n)
-{
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    struct conn *c = &s->writer;
-
-    pthread_mutex_lock(&c->lock);
-    int r = ward_sqlite_exec(c->db, "BEGIN IMMEDIATE");
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        w[i].result = write_one(s, &w[i]);
-        /* Out of memory or disk fails the whole group: nothing more can commit. */
-        if (w[i].result == -ENOMEM || w[i].result == -ENOSPC || w[i].result == -EIO)
-            r = w[i].result;
-    }
-    if (r == 0)
-        r = ward_sqlite_exec(c->db, "COMMIT");
-    if (r < 0) {
-        ward_sqlite_rollback(c->db);
-        cache_clear(s);
-        for (size_t i = 0; i < n; i++)
-            w[i].result = r;
-    }
-    pthread_mutex_unlock(&c->lock);
-    return r;
-}
-
-/* ---- Query ---- */
+/* ---- Connections for reads ---- */
 
 /*
- * Locks a connection for a query: the writer when there is no reader pool,
- * else the first free reader, trying them from a start that rotates on every
- * call, else the reader at that start once it is free.
+ * The writer when there is no reader pool, else the first free reader,
+ * trying them from a start that rotates on every call, else the reader at
+ * that start once it is free.
  */
-static struct conn *reader_lock(struct sqlite_store *s)
+struct conn *ward_sqlite_reader_lock(struct sqlite_store *s)
 {
     if (s->nreaders == 0) {
         pthread_mutex_lock(&s->writer.lock);
@@ -729,18 +528,79 @@ static struct conn *reader_lock(struct sqlite_store *s)
     return c;
 }
 
+void ward_sqlite_reader_unlock(struct conn *c)
+{
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- Methods ---- */
+
+#define STORE(base) ((struct sqlite_store *)(base))
+
+static void sqlite_close(struct ward_store *base)
+{
+    sqlite_store_free(STORE(base));
+}
+
+static int sqlite_write(struct ward_store *base, struct ward_write *w, size_t n)
+{
+    return ward_sqlite_write(STORE(base), w, n);
+}
+
 static int sqlite_query(struct ward_store *base, const struct ward_query *q, ward_store_row_fn fn,
                         void *userdata)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
     /* Nothing can match: answer without taking a connection. */
     if (q->limit == 0 || q->from_ms > q->to_ms)
         return 0;
-
-    struct conn *c = reader_lock(s);
+    struct conn *c = ward_sqlite_reader_lock(STORE(base));
     int r = ward_sqlite_query(c, q, fn, userdata);
-    pthread_mutex_unlock(&c->lock);
+    ward_sqlite_reader_unlock(c);
     return r;
+}
+
+static int sqlite_host_register(struct ward_store *base, const struct ward_host_info *info,
+                                char *id_out, bool *created)
+{
+    return ward_sqlite_host_register(STORE(base), info, id_out, created);
+}
+
+static int sqlite_host_list(struct ward_store *base, ward_store_host_fn fn, void *userdata)
+{
+    return ward_sqlite_host_list(STORE(base), fn, userdata);
+}
+
+static int sqlite_series_list(struct ward_store *base, const struct ward_series_filter *f,
+                              ward_store_series_fn fn, void *userdata)
+{
+    return ward_sqlite_series_list(STORE(base), f, fn, userdata);
+}
+
+static int sqlite_read(struct ward_store *base, const int64_t *ids, size_t n, int64_t from_ms,
+                       int64_t to_ms, ward_store_point_fn fn, void *userdata)
+{
+    return ward_sqlite_read(STORE(base), ids, n, from_ms, to_ms, fn, userdata);
+}
+
+static int sqlite_latest(struct ward_store *base, ward_store_latest_fn fn, void *userdata)
+{
+    return ward_sqlite_latest(STORE(base), fn, userdata);
+}
+
+static int sqlite_prune(struct ward_store *base, int64_t before_ms, size_t max_rows,
+                        size_t *deleted)
+{
+    return ward_sqlite_prune(STORE(base), before_ms, max_rows, deleted);
+}
+
+static int sqlite_stats(struct ward_store *base, struct ward_store_stats *out)
+{
+    return ward_sqlite_stats(STORE(base), out);
+}
+
+static int sqlite_ping(struct ward_store *base)
+{
+    return ward_sqlite_ping(STORE(base));
 }
 
 const struct ward_store_ops ward_store_sqlite_ops = {
@@ -751,4 +611,12 @@ const struct ward_store_ops ward_store_sqlite_ops = {
     .close = sqlite_close,
     .write = sqlite_write,
     .query = sqlite_query,
+    .host_register = sqlite_host_register,
+    .host_list = sqlite_host_list,
+    .series_list = sqlite_series_list,
+    .read = sqlite_read,
+    .latest = sqlite_latest,
+    .prune = sqlite_prune,
+    .stats = sqlite_stats,
+    .ping = sqlite_ping,
 };

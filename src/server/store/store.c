@@ -136,8 +136,7 @@ int ward_store_query(struct ward_store *s, const struct ward_query *q, ward_stor
 int ward_store_host_register(struct ward_store *s, const struct ward_host_info *info, char *id_out,
                              bool *created)
 {
-    if (s == NULL || info == NULL || !is_text(info->hostname) || id_out == NULL ||
-        created == NULL)
+    if (s == NULL || info == NULL || !is_text(info->hostname) || id_out == NULL || created == NULL)
         return -EINVAL;
     if (!HAS_METHOD(s->ops, host_register))
         return -EOPNOTSUPP;

@@ -69,7 +69,7 @@ struct ward_host_row {
     const char *os;
     const char *labels; /* canonical JSON object, "{}" when none */
     const char *agent_version;
-    const char *status; /* "pending", "active", "disabled" */
+    const char *status;   /* "pending", "active", "disabled" */
     int64_t last_seen_ms; /* 0 when never seen */
     int64_t created_ms;
     int64_t updated_ms;
@@ -164,11 +164,12 @@ struct ward_store_ops {
      * Stores the n batches of w in one transaction (group commit), creating
      * hosts and series as needed, and returns only after the commit. Each
      * batch succeeds or fails on its own: its result is 0 when stored, 1 when
-     * w[i].batch was stored before (nothing written), or a negative error
-     * that undid only that batch (a savepoint per batch). The call returns 0
-     * when the transaction committed, or a negative error when it did not, in
-     * which case every w[i].result holds that error and nothing is stored.
-     * Arguments were checked by store.c (see ward_store_write()).
+     * w[i].batch was stored before, in an earlier group or earlier in this
+     * one (nothing written), or a negative error that undid only that batch.
+     * The call returns 0 when the transaction committed, or a negative error
+     * when it did not, in which case every w[i].result holds that error and
+     * nothing is stored. Arguments were checked by store.c (see
+     * ward_store_write()).
      */
     int (*write)(struct ward_store *s, struct ward_write *w, size_t n);
 
@@ -181,20 +182,28 @@ struct ward_store_ops {
                  void *userdata);
 
     /*
-     * Registers a host by hostname: when a host with info->hostname exists,
-     * its non-NULL fields are updated and its id returned with *created =
-     * false; else a host with a new UUIDv7 is made, *created = true. The id
-     * is written to id_out (WARD_STORE_ID_LEN bytes).
+     * Registers a host by hostname: when a host with info->hostname exists
+     * (the oldest, should there be several), its fields for which info has a
+     * non-NULL value are updated and its id returned with *created = false;
+     * else a host with a new UUIDv7 and status "active" is made, *created =
+     * true. A registration that changes nothing writes nothing, so callers
+     * may register on every request. The id is written to id_out
+     * (WARD_STORE_ID_LEN bytes). Returns 0 or a negative error.
      */
     int (*host_register)(struct ward_store *s, const struct ward_host_info *info, char *id_out,
                          bool *created);
 
-    /* Calls fn for every host, ordered by hostname then id. */
+    /*
+     * Calls fn for every host, ordered by hostname then id; hosts without a
+     * hostname (made by ingest, never registered) come first. Returns 0, the
+     * negative value fn returned, or a negative error.
+     */
     int (*host_list)(struct ward_store *s, ward_store_host_fn fn, void *userdata);
 
     /*
      * Calls fn for every series matching f, ordered by host, category, name
-     * and labels.
+     * and labels. Returns 0, the negative value fn returned, or a negative
+     * error.
      */
     int (*series_list)(struct ward_store *s, const struct ward_series_filter *f,
                        ward_store_series_fn fn, void *userdata);
@@ -202,25 +211,34 @@ struct ward_store_ops {
     /*
      * Calls fn for every sample of the n series ids with from_ms <= ts <=
      * to_ms: series by series in the order of ids, each oldest first, all
-     * from one snapshot. Unknown ids yield nothing.
+     * from one snapshot. Unknown ids yield nothing. Returns 0, the negative
+     * value fn returned, or a negative error.
      */
     int (*read)(struct ward_store *s, const int64_t *ids, size_t n, int64_t from_ms, int64_t to_ms,
                 ward_store_point_fn fn, void *userdata);
 
-    /* Calls fn for every series that has a sample, with its newest one. */
+    /*
+     * Calls fn for every series that has a sample, with its newest one, in
+     * no particular order. Costs a seek per series, not a scan of the
+     * samples. Returns 0, the negative value fn returned, or a negative error.
+     */
     int (*latest)(struct ward_store *s, ward_store_latest_fn fn, void *userdata);
 
     /*
-     * Deletes at most max_rows samples older than before_ms, and the batch
-     * keys received before it. Stores the rows deleted in *deleted. Returns
-     * 0 when nothing older is left, 1 when more remain.
+     * Retention, one bounded step: deletes samples with ts < before_ms, at
+     * most max_rows of them, and batch keys received before before_ms, at
+     * most max_rows of those too, in a transaction of its own. Stores the
+     * number of samples deleted in *deleted. Returns 1 when the step ended
+     * before the work was done (call again; a backend may also stop early to
+     * keep the step short, even with nothing deleted), 0 when nothing older
+     * is left, or a negative error (nothing deleted, *deleted untouched).
      */
     int (*prune)(struct ward_store *s, int64_t before_ms, size_t max_rows, size_t *deleted);
 
-    /* Counts hosts and series and measures the database. */
+    /* Counts hosts and series and measures the database. Returns 0 or a negative error. */
     int (*stats)(struct ward_store *s, struct ward_store_stats *out);
 
-    /* Checks that the database answers (a trivial read). */
+    /* Checks that the database answers (a trivial read). Returns 0 or a negative error. */
     int (*ping)(struct ward_store *s);
 };
 
