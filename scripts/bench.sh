@@ -16,5 +16,8 @@ echo
 echo "== delivery: wire bytes per sample, catch-up of a 30-minute backlog"
 bench/delivery.sh "$build"
 echo
+echo "== ingest: server rate, query latency, bytes per sample, RSS with 100k series (${INGEST_SECONDS:-30} s runs)"
+bench/ingest.sh "$build"
+echo
 echo "== footprint against node_exporter (${BENCH_SECONDS:-60} s; BENCH_SECONDS=3600 for the documented hour)"
 bench/footprint.sh "$build" "${BENCH_SECONDS:-60}"
