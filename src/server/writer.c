@@ -231,6 +231,8 @@ int ward_writer_start(struct ward_store *s, const struct ward_writer_config *cfg
     pthread_cond_init(&w->wake, &attr);
     pthread_condattr_destroy(&attr);
     int r = -pthread_create(&w->thread, NULL, writer_main, w);
+    if (r == 0)
+        pthread_setname_np(w->thread, "ward-writer"); /* shows in top -H and perf */
     if (r < 0) {
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->lock);

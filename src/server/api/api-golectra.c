@@ -436,6 +436,8 @@ int ward_golectra_new(const struct ward_golectra_config *cfg, struct ward_store 
         restore(g);
     if (g->path && g->interval_ms > 0) {
         r = -pthread_create(&g->thread, NULL, snapshot_main, g);
+        if (r == 0)
+            pthread_setname_np(g->thread, "ward-snapshot");
         if (r < 0) {
             ward_golectra_free(g);
             return r;
