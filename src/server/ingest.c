@@ -198,7 +198,9 @@ static int decode_timestamp(struct decoder *d, int64_t *ts)
     int r = next(d, &tok, where);
     if (r < 0)
         return r;
-    if (tok.type == WARD_JSON_STRING && ward_time_parse_rfc3339(tok.str, tok.len, ts) == 0)
+    /* Both forms cover the same span, 1970 to 9999, so they mean the same samples. */
+    if (tok.type == WARD_JSON_STRING && ward_time_parse_rfc3339(tok.str, tok.len, ts) == 0 &&
+        *ts >= 0)
         return 0;
     if (tok.type == WARD_JSON_INT && tok.i >= 0 && tok.i <= MAX_TS_MS) {
         *ts = tok.i;
@@ -208,7 +210,8 @@ static int decode_timestamp(struct decoder *d, int64_t *ts)
         *ts = d->now_ms;
         return 0;
     }
-    return fail(d, WARD_E_JSON_TYPE, "%s: expected an RFC 3339 string or Unix milliseconds", where);
+    return fail(d, WARD_E_JSON_TYPE,
+                "%s: expected an RFC 3339 string or Unix milliseconds, from 1970 to 9999", where);
 }
 
 static int decode_kind(struct decoder *d, enum ward_metric_kind *kind)

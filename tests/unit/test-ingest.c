@@ -148,6 +148,12 @@ static void refusals(void **unused)
     snprintf(doc, sizeof(doc),
              "{\"server_id\":\"" HOST "\",\"metrics\":[{%s,\"value\":1,\"timestamp\":1.5}]}", m);
     refused(doc, WARD_E_JSON_TYPE, "timestamp");
+    /* A time before 1970 is refused in either spelling. */
+    snprintf(doc, sizeof(doc),
+             "{\"server_id\":\"" HOST "\",\"metrics\":[{%s,\"value\":1,"
+             "\"timestamp\":\"1960-01-01T00:00:00Z\"}]}",
+             m);
+    refused(doc, WARD_E_JSON_TYPE, "timestamp");
     snprintf(doc, sizeof(doc),
              "{\"server_id\":\"" HOST "\",\"metrics\":[{%s,\"value\":1,\"labels\":{\"k\":1}}]}", m);
     refused(doc, WARD_E_JSON_TYPE, "labels");
