@@ -53,7 +53,15 @@ int ward_latest_new(struct ward_latest **out)
         return -ENOMEM;
     }
     l->n_slots = INITIAL_SLOTS;
-    pthread_rwlock_init(&l->lock, NULL);
+    /*
+     * Writer first: readers walking 100,000 series back to back must not
+     * keep the writer thread, and with it every commit, waiting.
+     */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&l->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     *out = l;
     return 0;
 }
@@ -136,7 +144,8 @@ static int insert(struct ward_latest *l, const char *host, const struct ward_sam
 
     struct entry *e = find_slot(l->slots, l->n_slots, hash, parts, lens);
     if (e->key) {
-        if (v->ts_ms >= e->ts_ms) {
+        /* A sample at the time already held is a no-op, as in the store: the first one stays. */
+        if (v->ts_ms > e->ts_ms) {
             e->ts_ms = v->ts_ms;
             e->value = v->value;
         }

@@ -167,3 +167,25 @@ def test_full_disk_is_503_and_the_server_keeps_serving(workdir):
         err.close()
     log = (workdir / "server.err").read_text()
     assert "runtime error:" not in log and "Sanitizer" not in log, log[-3000:]
+
+
+def test_registration_refuses_a_field_given_twice(server):
+    r = requests.post(
+        server.url + "/api/v1/servers",
+        data='{"hostname":"evil","labels":{"a":"1"},"labels":{"b":"2"}}',
+        timeout=10,
+    )
+    assert r.status_code == 400 and "labels: given twice" in r.json()["error"]
+    r = requests.post(server.url + "/api/v1/servers", data='{"hostname":"a","hostname":"b"}', timeout=10)
+    assert r.status_code == 400
+    assert requests.get(server.url + "/api/v1/servers", timeout=10).json() == []
+
+
+def test_a_sample_at_a_stored_time_is_a_no_op_in_latest_values_too(server):
+    t = now_ms() - 5000
+    for v in (1.0, 2.0, 3.0):
+        body = {"server_id": HOST, "metrics": [{"metric_type": "cpu", "metric_name": "usage", "value": v, "timestamp": t}]}
+        assert ingest(server, body).status_code == 200
+    latest = requests.get(server.url + "/api/v1/metrics", params={"server_id": HOST}, timeout=10).json()
+    assert [r["value"] for r in latest] == [1.0]
+    assert [r["value"] for r in stored(server)] == [1.0]

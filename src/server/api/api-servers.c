@@ -37,6 +37,7 @@ struct registration {
     char os[MAX_OS + 1];
     char agent_version[MAX_AGENT_VERSION + 1];
     bool has_ip, has_os, has_agent_version, has_labels;
+    unsigned seen; /* bit i: fields[i] was read */
     struct ward_labels labels;
     struct ward_buf labels_json;
 };
@@ -119,9 +120,19 @@ static int read_labels(struct ward_json_reader *r, struct registration *reg, str
     return 0;
 }
 
+static const char *const fields[] = {"hostname", "ip_address", "os", "agent_version", "labels"};
+
 static int read_field(struct ward_json_reader *r, const struct ward_json_token *key,
                       struct registration *reg, struct ward_buf *err)
 {
+    /* A field given twice is refused: which one was meant is a guess. */
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (!ward_json_key_is(key, fields[i]))
+            continue;
+        if (reg->seen & (1u << i))
+            return fail(err, WARD_E_JSON_TYPE, "%s: given twice", fields[i]);
+        reg->seen |= 1u << i;
+    }
     bool has_hostname = false;
     if (ward_json_key_is(key, "hostname"))
         return read_text(r, "hostname", reg->hostname, MAX_HOSTNAME, &has_hostname, err);

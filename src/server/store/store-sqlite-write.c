@@ -343,6 +343,13 @@ static int write_group(struct sqlite_store *s, struct ward_write *w, size_t n, b
         w[i].result = savepoints ? write_saved(s, &w[i], now) : write_batch(s, &w[i], now);
         if (dooms_group(w[i].result))
             return w[i].result;
+        /*
+         * Some errors make SQLite roll the whole transaction back by itself;
+         * the batches after it would then commit one by one, outside the
+         * group, while the group reports failure. Stop there instead.
+         */
+        if (sqlite3_get_autocommit(c->db))
+            return w[i].result < 0 ? w[i].result : WARD_E_STORE;
         if (w[i].result < 0 && !savepoints)
             return RETRY_WITH_SAVEPOINTS;
     }
