@@ -141,10 +141,9 @@ struct state {
 
 static void state_close(struct state *st)
 {
-    /* The last golectra snapshot is written before the writer stops. */
+    /* Nothing may be serving now: the HTTP server is stopped. */
     ward_golectra_free(st->api.golectra);
-    /* The writer commits what it holds before the store closes. */
-    ward_writer_stop(st->api.writer);
+    ward_writer_free(st->api.writer);
     ward_latest_free(st->api.latest);
     ward_server_metrics_free(st->api.metrics);
     ward_store_close(st->api.store);
@@ -248,10 +247,17 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     sigwait(stop, &sig);
     ward_log_info(NULL, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     /*
-     * Graceful stop: accept nothing new, let requests in flight finish (their
-     * writes are committed by the writer, which keeps running), then commit
-     * whatever is still queued and close the database.
+     * Graceful stop: accept no new connections and let requests in flight
+     * finish; their writes are committed by the writer, which still runs.
+     * Then the writer commits what is still queued and answers its requests
+     * with their real outcome, so no stored batch is answered 503. Only then
+     * does the HTTP server stop; a request that arrives on a kept-alive
+     * connection meanwhile gets 503 from the stopped writer.
      */
+    ward_http_quiesce(http);
+    if (!ward_http_drain(http, cfg->shutdown_timeout_ms))
+        ward_log_warn(NULL, "requests still in flight at the shutdown timeout");
+    ward_writer_stop(api->writer);
     ward_http_stop(http);
     state_close(&st);
     ward_log_info(NULL, "stopped");

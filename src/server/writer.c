@@ -248,10 +248,19 @@ void ward_writer_stop(struct ward_writer *w)
     if (!w)
         return;
     pthread_mutex_lock(&w->lock);
+    bool running = !w->stopping;
     w->stopping = true;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
+    if (running)
+        pthread_join(w->thread, NULL);
+}
+
+void ward_writer_free(struct ward_writer *w)
+{
+    if (!w)
+        return;
+    ward_writer_stop(w);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     free(w->group);

@@ -73,9 +73,14 @@ int ward_writer_start(struct ward_store *s, const struct ward_writer_config *cfg
 
 /*
  * Stops accepting jobs, commits everything queued, runs the callbacks and
- * joins the thread. Accepts NULL.
+ * joins the thread. Later submits fail with -ESHUTDOWN, so threads that may
+ * still submit can keep using w until ward_writer_free(). Accepts NULL; a
+ * second call does nothing.
  */
 void ward_writer_stop(struct ward_writer *w);
+
+/* Stops the writer if it runs, then frees it. Accepts NULL. */
+void ward_writer_free(struct ward_writer *w);
 
 /*
  * Queues job. Returns 0 (done will run later, on the writer thread),

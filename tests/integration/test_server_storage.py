@@ -189,3 +189,47 @@ def test_a_sample_at_a_stored_time_is_a_no_op_in_latest_values_too(server):
     latest = requests.get(server.url + "/api/v1/metrics", params={"server_id": HOST}, timeout=10).json()
     assert [r["value"] for r in latest] == [1.0]
     assert [r["value"] for r in stored(server)] == [1.0]
+
+
+def test_sigterm_under_load_answers_every_batch_truthfully(server_factory):
+    """Batches answered 200 are stored; batches answered 503 are not."""
+    import threading
+
+    server = server_factory(["--shutdown-timeout", "0"])
+    answers = {}
+    lock = threading.Lock()
+    t0 = now_ms() - 600_000
+
+    def client(k):
+        session = requests.Session()
+        for seq in range(k * 1000, k * 1000 + 1000):
+            body = batch([t0 + seq * 10 + i for i in range(5)], name=f"load{k}", seq=seq)
+            try:
+                r = session.post(
+                    server.url + "/api/v1/ingest",
+                    data=gzip.compress(json.dumps(body).encode()),
+                    headers={"Content-Encoding": "gzip"},
+                    timeout=30,
+                )
+            except requests.RequestException:
+                return
+            with lock:
+                answers[seq] = r.status_code
+            if r.status_code != 200:
+                return
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(answers) >= 200, 60, "some batches stored")
+    assert server.stop() == 0
+    for t in threads:
+        t.join()
+    assert set(answers.values()) <= {200, 503}, answers
+    again = server_factory(port=server.port)
+    for seq, status in sorted(answers.items()):
+        k = seq // 1000
+        body = batch([t0 + seq * 10 + i for i in range(5)], name=f"load{k}", seq=seq)
+        r = ingest(again, body)
+        assert r.status_code == 200
+        assert r.json()["duplicate"] is (status == 200), (seq, status)

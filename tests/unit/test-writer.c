@@ -153,7 +153,7 @@ static void test_groups_and_order(void **state)
     }
     for (int i = 0; i < 3; i++)
         sem_post(&f->release);
-    ward_writer_stop(w);
+    ward_writer_free(w);
 
     /* Groups hold at most 6 samples, but always at least one job. */
     assert_int_equal(f->n_groups, 3);
@@ -204,7 +204,7 @@ static void test_back_pressure(void **state)
 
     sem_post(&f->release);
     sem_post(&f->release);
-    ward_writer_stop(w);
+    ward_writer_free(w);
     assert_int_equal(n_done, 2);
     fake_free(f);
 }
@@ -223,7 +223,7 @@ static void test_failed_commit(void **state)
     assert_int_equal(st.failed_commits, 1);
     assert_int_equal(st.committed_samples, 0);
     assert_int_equal(st.queued_samples, 0);
-    ward_writer_stop(w);
+    ward_writer_free(w);
     fake_free(f);
 }
 
@@ -242,7 +242,7 @@ static void test_duplicate_and_stats(void **state)
     assert_int_equal(st.committed_samples, 4);
     assert_int_equal(st.committed_batches, 1);
     assert_int_equal(st.duplicate_batches, 1);
-    ward_writer_stop(w);
+    ward_writer_free(w);
     fake_free(f);
 }
 
@@ -274,6 +274,13 @@ static void test_stop_drains_queue(void **state)
     /* Every accepted job was written and answered, one group each. */
     assert_int_equal(n_done, 4);
     assert_int_equal(f->n_groups, 4);
+    /* A stopped writer refuses new work but stays valid until freed. */
+    struct ward_write_job late;
+    job_init(&late, 9, 1);
+    assert_int_equal(ward_writer_submit(w, &late), -ESHUTDOWN);
+    assert_int_equal(ward_writer_write(w, HOST, NULL, samples, 1), -ESHUTDOWN);
+    ward_writer_stop(w); /* a second stop does nothing */
+    ward_writer_free(w);
     fake_free(f);
 }
 
@@ -290,7 +297,7 @@ static void test_retention_runs_in_chunks(void **state)
     assert_int_equal(ward_writer_write(w, HOST, NULL, samples, 1), 0);
     struct ward_writer_stats st;
     ward_writer_stats(w, &st);
-    ward_writer_stop(w);
+    ward_writer_free(w);
     assert_int_equal(f->prune_calls, 3);
     assert_int_equal(st.pruned_samples, 3 * WARD_WRITER_PRUNE_CHUNK);
     /* The cutoff is the retention period before now, which is after 2020. */
@@ -306,7 +313,7 @@ static void test_no_retention_no_prune(void **state)
     struct ward_writer *w = NULL;
     assert_int_equal(ward_writer_start(&f->base, &cfg, &w), 0);
     assert_int_equal(ward_writer_write(w, HOST, NULL, samples, 1), 0);
-    ward_writer_stop(w);
+    ward_writer_free(w);
     assert_int_equal(f->prune_calls, 0);
     fake_free(f);
 }
