@@ -36,7 +36,8 @@
 #include "common/uuid.h"
 #include "server/ingest.h"
 
-#include <dirent.h>
+#include "proc-sample.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -62,8 +63,7 @@
 #define RESPONSE_MAX    (1u << 20) /* bytes of one response, headers included */
 #define READ_CHUNK      16384
 #define IO_TIMEOUT_S    120
-#define MAX_CONN_ERRORS 5 /* consecutive failures before an agent gives up */
-#define MAX_THREADS     256
+#define MAX_CONN_ERRORS 5  /* consecutive failures before an agent gives up */
 #define GROUPS          10 /* values of the "group" label */
 
 struct options {
@@ -110,12 +110,6 @@ struct agent {
     uint64_t status[MAX_STATUS];
     int64_t done_ns;
     bool ran_out;
-};
-
-struct thread_ticks {
-    int tid;
-    char name[24];
-    uint64_t ticks;
 };
 
 static pthread_barrier_t ready, go;
@@ -498,149 +492,6 @@ static void *agent_main(void *arg)
     return NULL;
 }
 
-/* Reads utime + stime of every thread of pid. Returns the number of threads read. */
-static size_t read_threads(int pid, struct thread_ticks *out, size_t max)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/task", pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while (n < max && (e = readdir(d))) {
-        int64_t tid;
-        if (ward_parse_int_range(e->d_name, 1, INT32_MAX, &tid) < 0)
-            continue;
-        char file[96], line[1024];
-        snprintf(file, sizeof(file), "/proc/%d/task/%d/stat", pid, (int)tid);
-        FILE *f = fopen(file, "re");
-        if (!f)
-            continue;
-        bool ok = fgets(line, sizeof(line), f) != NULL;
-        fclose(f);
-        char *open = ok ? strchr(line, '(') : NULL, *shut = ok ? strrchr(line, ')') : NULL;
-        if (!open || !shut || shut < open)
-            continue;
-        struct thread_ticks *t = &out[n];
-        size_t len = (size_t)(shut - open - 1);
-        if (len >= sizeof(t->name))
-            len = sizeof(t->name) - 1;
-        memcpy(t->name, open + 1, len);
-        t->name[len] = '\0';
-        t->tid = (int)tid;
-        /* After ") " come fields 3 onwards; utime and stime are fields 14 and 15. */
-        char *p = shut + 2;
-        for (int field = 3; field < 14 && p; field++) {
-            p = strchr(p, ' ');
-            if (p)
-                p++;
-        }
-        if (!p)
-            continue;
-        char *endp;
-        uint64_t ut = strtoull(p, &endp, 10), st = strtoull(endp, NULL, 10);
-        t->ticks = ut + st;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-/* CPU time of this process and of each server thread at one moment. */
-struct cpu_snapshot {
-    struct rusage self;
-    struct thread_ticks server[MAX_THREADS];
-    size_t n_server;
-    uint64_t machine_busy; /* ticks of all CPUs, idle and iowait excluded */
-    uint64_t rchar, wchar; /* bytes the server read and wrote through system calls */
-};
-
-/* Reads rchar and wchar of pid from /proc/PID/io; they stay 0 if it cannot be read. */
-static void read_io(int pid, struct cpu_snapshot *s)
-{
-    char path[64], line[128];
-    snprintf(path, sizeof(path), "/proc/%d/io", pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, "rchar: ", 7) == 0)
-            s->rchar = strtoull(line + 7, NULL, 10);
-        else if (strncmp(line, "wchar: ", 7) == 0)
-            s->wchar = strtoull(line + 7, NULL, 10);
-    }
-    fclose(f);
-}
-
-/* Reads the busy ticks of all CPUs from the first line of /proc/stat. */
-static uint64_t read_machine_busy(void)
-{
-    char line[512];
-    FILE *f = fopen("/proc/stat", "re");
-    if (!f)
-        return 0;
-    bool ok = fgets(line, sizeof(line), f) != NULL && strncmp(line, "cpu ", 4) == 0;
-    fclose(f);
-    uint64_t busy = 0;
-    char *p = line + 4;
-    /* user nice system idle iowait irq softirq steal; guest time is already in user. */
-    for (int field = 0; ok && field < 8; field++) {
-        char *end;
-        uint64_t v = strtoull(p, &end, 10);
-        if (end == p)
-            break;
-        if (field != 3 && field != 4)
-            busy += v;
-        p = end;
-    }
-    return busy;
-}
-
-static void take_snapshot(int server_pid, struct cpu_snapshot *s)
-{
-    getrusage(RUSAGE_SELF, &s->self);
-    s->n_server = server_pid ? read_threads(server_pid, s->server, MAX_THREADS) : 0;
-    s->machine_busy = read_machine_busy();
-    if (server_pid)
-        read_io(server_pid, s);
-}
-
-static double self_seconds(const struct cpu_snapshot *s0, const struct cpu_snapshot *s1, bool user)
-{
-    const struct timeval *a = user ? &s0->self.ru_utime : &s0->self.ru_stime;
-    const struct timeval *b = user ? &s1->self.ru_utime : &s1->self.ru_stime;
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_usec - a->tv_usec) / 1e6;
-}
-
-/* Server ticks between the snapshots, in total and per thread name in sum (n of them). */
-static uint64_t server_ticks(const struct cpu_snapshot *s0, const struct cpu_snapshot *s1,
-                             struct thread_ticks *sum, int *count, size_t *n)
-{
-    uint64_t total = 0;
-    *n = 0;
-    for (size_t i = 0; i < s1->n_server; i++) {
-        const struct thread_ticks *t = &s1->server[i];
-        uint64_t before = 0;
-        for (size_t j = 0; j < s0->n_server; j++)
-            if (s0->server[j].tid == t->tid)
-                before = s0->server[j].ticks;
-        size_t k = 0;
-        while (k < *n && strcmp(sum[k].name, t->name) != 0)
-            k++;
-        if (k == *n) {
-            sum[k] = (struct thread_ticks){0};
-            memcpy(sum[k].name, t->name, sizeof(sum[k].name));
-            count[k] = 0;
-            (*n)++;
-        }
-        sum[k].ticks += t->ticks - before;
-        count[k]++;
-        total += t->ticks - before;
-    }
-    return total;
-}
-
 static int cmp_i64(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
@@ -699,7 +550,7 @@ static int sum_agents(const struct agent *agents, int n, struct totals *t)
 }
 
 static void print_report(const struct options *o, const struct totals *t, double secs,
-                         const struct cpu_snapshot *s0, const struct cpu_snapshot *s1)
+                         const struct ward_cpu_snapshot *s0, const struct ward_cpu_snapshot *s1)
 {
     const int64_t *lat = t->latency_ns;
     size_t n = t->n_latency;
@@ -720,15 +571,15 @@ static void print_report(const struct options *o, const struct totals *t, double
     printf("duplicates acknowledged %" PRIu64 ", connection errors %" PRIu64
            ", agents out of batches before the deadline %d, failed agents %d\n",
            t->dups, t->conn_errors, t->ran_out, t->failed);
-    double gu = self_seconds(s0, s1, true), gs = self_seconds(s0, s1, false);
+    double gu = ward_cpu_self_seconds(s0, s1, true), gs = ward_cpu_self_seconds(s0, s1, false);
     printf("generator CPU: %.2f s user + %.2f s system = %.2f cores, %.1f us per request\n", gu, gs,
            (gu + gs) / secs, t->requests ? (gu + gs) * 1e6 / (double)t->requests : 0);
     double server_cores = 0, hz = (double)sysconf(_SC_CLK_TCK);
     if (o->server_pid) {
-        struct thread_ticks sum[MAX_THREADS];
-        int count[MAX_THREADS];
+        struct ward_thread_ticks sum[WARD_CPU_MAX_THREADS];
+        int count[WARD_CPU_MAX_THREADS];
         size_t names;
-        double cpu = (double)server_ticks(s0, s1, sum, count, &names) / hz;
+        double cpu = (double)ward_cpu_server_ticks(s0, s1, sum, count, &names) / hz;
         server_cores = cpu / secs;
         printf("server CPU (pid %d): %.2f cores, %.2f us per acknowledged sample\n", o->server_pid,
                server_cores, t->acked ? cpu * 1e6 / (double)t->acked : 0);
@@ -969,8 +820,8 @@ int main(int argc, char **argv)
            (double)gz_bytes / built / (double)per_batch);
     fflush(stdout);
 
-    static struct cpu_snapshot s0, s1;
-    take_snapshot(o.server_pid, &s0);
+    static struct ward_cpu_snapshot s0, s1;
+    ward_cpu_snapshot_take(o.server_pid, &s0);
     int64_t start_ns = ward_mono_ns();
     deadline_ns = o.duration_ms ? start_ns + o.duration_ms * 1000000 : 0;
     pthread_barrier_wait(&go);
@@ -982,7 +833,7 @@ int main(int argc, char **argv)
         if (agents[i].done_ns > end_ns)
             end_ns = agents[i].done_ns;
     }
-    take_snapshot(o.server_pid, &s1);
+    ward_cpu_snapshot_take(o.server_pid, &s1);
     if (atomic_load(&abort_run))
         return 1;
 
