@@ -203,6 +203,22 @@ def test_bad_cors_origin_is_refused_at_start(workdir):
 # ---- gzip both ways ----
 
 
+def test_cross_origin_writes_are_refused(server_factory):
+    server = server_factory(["--cors-origin", "https://dash.example"])
+    body = batch(2)
+    r = ingest(server, body, {"Origin": "https://evil.example"})
+    assert_error(r, 403, "evil.example")
+    r = ingest(server, body, {"Origin": "null"})
+    assert r.status_code == 403
+    # Reads are not refused (CORS keeps a foreign page from seeing them).
+    r = requests.get(server.url + "/health", headers={"Origin": "https://evil.example"}, timeout=10)
+    assert r.status_code == 200 and "Access-Control-Allow-Origin" not in r.headers
+    # An allowed origin, the server's own origin, and clients without Origin may write.
+    assert ingest(server, body, {"Origin": "https://dash.example"}).status_code == 200
+    assert ingest(server, body, {"Origin": server.url}).status_code == 200
+    assert ingest(server, body).status_code == 200
+
+
 def ingest(server, body, headers=None):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     h = {"Content-Type": "application/json"}

@@ -456,6 +456,12 @@ static int request(int fd, const char *method, const char *path, const char *ext
 static void accept_encoding(void **state)
 {
     (void)state;
+    assert_true(ward_http_same_origin("http://127.0.0.1:8080", "127.0.0.1:8080"));
+    assert_true(ward_http_same_origin("https://Ward.Example/", "ward.example"));
+    assert_false(ward_http_same_origin("http://127.0.0.1:8081", "127.0.0.1:8080"));
+    assert_false(ward_http_same_origin("http://127.0.0.1:8080.evil", "127.0.0.1:8080"));
+    assert_false(ward_http_same_origin("null", "127.0.0.1:8080"));
+    assert_false(ward_http_same_origin("http://x", NULL));
     assert_true(ward_http_accepts_gzip("gzip"));
     assert_true(ward_http_accepts_gzip("GZip"));
     assert_true(ward_http_accepts_gzip("deflate, gzip;q=0.5, br"));

@@ -232,3 +232,18 @@ bool ward_http_origins_allow(const struct ward_http_origins *o, const char *orig
             return true;
     return false;
 }
+
+bool ward_http_same_origin(const char *origin, const char *host)
+{
+    if (!origin || !host)
+        return false;
+    const char *sep = strstr(origin, "://");
+    if (!sep)
+        return false;
+    const char *authority = sep + 3;
+    size_t n = strnlen(authority, WARD_HTTP_ORIGIN_MAX + 1);
+    if (n && authority[n - 1] == '/')
+        n--;
+    return n > 0 && n <= WARD_HTTP_ORIGIN_MAX && strlen(host) == n &&
+           strncasecmp(authority, host, n) == 0;
+}

@@ -60,4 +60,12 @@ void ward_http_origins_done(struct ward_http_origins *o);
  */
 bool ward_http_origins_allow(const struct ward_http_origins *o, const char *origin);
 
+/*
+ * Returns true when an Origin header value names the server itself: its
+ * "host[:port]" after "scheme://" equals the request's Host header,
+ * ignoring case. A browser sends Origin with its own page's address on
+ * same-origin writes too. NULL for either gives false.
+ */
+bool ward_http_same_origin(const char *origin, const char *host);
+
 #endif

@@ -488,6 +488,30 @@ static int decode_body(struct ward_http_request *req)
     return 0;
 }
 
+/*
+ * A browser page may only change something here when it is served by this
+ * server or its origin is allowed (--cors-origin). CORS alone would stop
+ * the page from reading the answer, not the write itself, so a write that
+ * carries a foreign Origin is refused before it runs (403). Clients other
+ * than browsers send no Origin and are not affected. Returns false after
+ * answering.
+ */
+static bool cross_origin_write_ok(struct ward_http_request *req)
+{
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
+        strcmp(req->method, "OPTIONS") == 0)
+        return true;
+    const char *origin = ward_http_header(req, "Origin");
+    if (!origin || ward_http_origins_allow(&req->server->origins, origin) ||
+        ward_http_same_origin(origin, ward_http_header(req, "Host")))
+        return true;
+    ward_http_error(req, MHD_HTTP_FORBIDDEN,
+                    "cross-origin request from '%.100s' refused; allow the origin with "
+                    "--cors-origin",
+                    origin);
+    return false;
+}
+
 static void dispatch(struct ward_http_request *req)
 {
     const struct ward_http_config *cfg = &req->server->cfg;
@@ -523,6 +547,8 @@ static void dispatch(struct ward_http_request *req)
         return;
     }
     copy_params(req);
+    if (!cross_origin_write_ok(req))
+        return;
     if (cfg->check_raw && cfg->check_raw(req, cfg->app) < 0) {
         if (!req->status)
             ward_http_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
