@@ -4,8 +4,10 @@ Each example below is copied from its seed document (shared/seeds/), with
 only the address changed to the test server's and the documents'
 placeholders (YOUR_SERVER_UUID, YOUR_UUID) filled in with a registered id.
 They run through bash exactly as a user would paste them, and the test
-checks what comes back. The agent registration and claim examples of seed
-003 belong to the registration workflow and are tested with it.
+checks what comes back. Seed 004's examples query VictoriaMetrics after a
+ward agent forwarded to it and ask the agent and the server for their
+health. The agent registration and claim examples of seed 003 belong to
+the registration workflow and are tested with it.
 """
 
 import gzip
@@ -15,6 +17,8 @@ import subprocess
 
 import pytest
 import requests
+
+from conftest import wait_for
 
 SEED = "http://localhost:8080"
 
@@ -273,3 +277,53 @@ def test_000_gzip_both_ways(server):
     )
     assert r.status_code == 200
     assert r.json() == {"id": "Zipped", "type": "gauge", "value": 2.5}
+
+
+# ---- Seed 004: thugshells (agent -> VictoriaMetrics, agent health) ----
+
+
+def test_004_query_victoria_and_check_health(server, agent_factory, workdir):
+    from conftest import free_port
+    from victoria import Victoria
+
+    # Without the offset, queries would ignore the last 30 s, which is all there is.
+    vm = Victoria(workdir, ["-search.latencyOffset=0s"])
+    try:
+        listen = free_port()
+        agent_factory(
+            server.url,
+            ["--vm-url", vm.url, "-p", "1", "-r", "1", "--listen", f"127.0.0.1:{listen}"],
+        )
+        vm.wait_for_series("cpu_usage_percent", timeout=60)
+        vm_url = "http://localhost:8428"
+
+        def answered():
+            out = run(
+                server,
+                "curl -s 'http://localhost:8428/api/v1/query?query=cpu_usage_percent' | jq .",
+                {vm_url: vm.url},
+            )
+            result = json.loads(out)
+            assert result["status"] == "success"
+            return result["data"]["result"]
+
+        # A new series can take a moment to show in instant queries after the flush.
+        assert wait_for(answered, 60, "cpu_usage_percent in an instant query")
+        out = run(
+            server,
+            "curl -s 'http://localhost:8428/api/v1/label/__name__/values' | jq .",
+            {vm_url: vm.url},
+        )
+        assert "cpu_usage_percent" in json.loads(out)["data"]
+        # "Check Health": the agent's own /health.
+        out = run(
+            server,
+            "curl http://localhost:9100/health | jq .",
+            {"http://localhost:9100": f"http://127.0.0.1:{listen}"},
+        )
+        assert json.loads(out)["status"] in ("ok", "degraded")
+        # "Check receiver is accessible": the server the agent uploads to.
+        out = run(server, "curl http://localhost:9090/health", {"http://localhost:9090": server.url})
+        assert json.loads(out)["status"] == "ok"
+    finally:
+        assert vm.stop() == 0
