@@ -7,7 +7,8 @@ They run through bash exactly as a user would paste them, and the test
 checks what comes back. Seed 004's examples query VictoriaMetrics after a
 ward agent forwarded to it and ask the agent and the server for their
 health. The agent registration and claim examples of seed 003 belong to
-the registration workflow and are tested with it.
+the registration and claim workflow, which ward-server does not serve yet;
+they join this file with it.
 """
 
 import gzip
