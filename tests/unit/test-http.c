@@ -197,9 +197,9 @@ static void h_later(struct ward_http_request *req, void *app)
         ward_http_suspend(req, resume_cb);
         push(req);
         /* Keep the handler busy a varying while, so the resume lands on either side. */
-        volatile unsigned spin = 0;
-        for (unsigned i = 0; i < (unsigned)rand() % 20000; i++)
-            spin += i;
+        unsigned n = (unsigned)rand() % 20000;
+        for (volatile unsigned i = 0; i < n; i++)
+            ;
     } else if (strcmp(mode, "twice") == 0) {
         struct later *l = calloc(1, sizeof(*l));
         l->rounds = 2;
