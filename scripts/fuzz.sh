@@ -9,6 +9,8 @@ seconds=${2:-60}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for target in "$build"/tests/fuzz/fuzz-*; do
+  # Skip meson's object directories (fuzz-NAME.p) next to the binaries.
+  [ -f "$target" ] && [ -x "$target" ] || continue
   name=$(basename "$target")
   name=${name#fuzz-}
   mkdir -p "$scratch/$name"
