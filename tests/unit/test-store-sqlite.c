@@ -65,7 +65,7 @@ static void test_sqlite_failed_ingest_rolls_back(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(
         sqlite3_exec(db,
-                     "CREATE TRIGGER inject BEFORE INSERT ON samples"
+                     "CREATE TRIGGER inject BEFORE INSERT ON head_log"
                      " WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'injected'); END",
                      NULL, NULL, NULL),
         SQLITE_OK);
@@ -141,7 +141,7 @@ static void test_sqlite_wal_and_version(void **state)
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT count(*) FROM hosts WHERE id = ?1"
@@ -244,7 +244,7 @@ static void test_sqlite_bad_batch_in_group(void **state)
     struct store_env *e = *state;
     struct ward_store *s = open_ok(e->dsn);
     sqlite3 *db = raw_open(e);
-    raw_exec(db, "CREATE TRIGGER inject BEFORE INSERT ON samples"
+    raw_exec(db, "CREATE TRIGGER inject BEFORE INSERT ON head_log"
                  " WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'injected'); END");
 
     struct ward_batch_key k[3] = {
@@ -313,7 +313,7 @@ static void test_sqlite_migrates_v1(void **state)
 
     struct ward_store *s = open_ok(e->dsn);
     db = raw_open(e);
-    assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
                                  " AND name IN ('hosts_hostname', 'batches_received_at')"),
                      2);
@@ -332,7 +332,7 @@ static void test_sqlite_migrates_v1(void **state)
     assert_int_equal(count(s, id), 2);
     ward_store_close(s);
 
-    /* Opening again finds version 2 and changes nothing. */
+    /* Opening again finds version 3 and changes nothing. */
     s = open_ok(e->dsn);
     assert_int_equal(count(s, id), 2);
     ward_store_close(s);

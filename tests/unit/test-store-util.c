@@ -6,11 +6,18 @@
  * directory per test. The external backend opens the DSN in
  * WARD_TEST_STORE_DSN for every test and removes nothing afterwards; each
  * test keeps to its own fresh host ids and names.
+ *
+ * WARD_TEST_HEAD_LIMIT, when set, is the number of samples an SQLite
+ * store's head holds before a flush (see store-sqlite-head.c): the suite
+ * runs once more with a small one, so that its samples are split between
+ * the head and the samples table.
  */
 #include "test-store.h"
 
 #include "common/error.h"
+#include "common/parse.h"
 #include "common/uuid.h"
+#include "server/store/store-sqlite.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -144,6 +151,13 @@ struct ward_store *open_ok(const char *dsn)
     if (r < 0)
         fail_msg("open %s: %s", dsn, ward_strerror(r));
     assert_non_null(s);
+    const char *limit = getenv("WARD_TEST_HEAD_LIMIT");
+    if (limit != NULL && limit[0] != '\0') {
+        int64_t v = 0;
+        if (ward_parse_int_range(limit, 0, INT64_MAX, &v) < 0)
+            fail_msg("WARD_TEST_HEAD_LIMIT=%s: not a number of samples", limit);
+        ward_sqlite_set_head_limit(s, (size_t)v);
+    }
     return s;
 }
 

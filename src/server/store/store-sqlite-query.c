@@ -26,6 +26,14 @@
  * The whole query runs in one read transaction, so every chunk comes from the
  * same snapshot even while the writer commits. The connection, its lock and
  * the SQL of the statements belong to store-sqlite.c.
+ *
+ * Samples not yet flushed are in the head (store-sqlite-head.c). Once the
+ * series are listed, the newest limit points in range of each are copied
+ * from the head, and only then does the read transaction of the chunks
+ * start, so that a flush committing meanwhile shows a point twice (in the
+ * copy and in the snapshot) rather than not at all. A series then has two
+ * streams, newest first: its chunks and its head points. Its next row is
+ * the newer of the two; a timestamp on both is one sample, taken once.
  */
 #include "common/error.h"
 #include "server/store/store-sqlite.h"
@@ -59,6 +67,8 @@ struct qseries {
     enum ward_metric_kind kind;
     struct qrow *rows;
     size_t nrows, pos, cap;
+    const struct head_point *head; /* head points in range, oldest first; taken from the end */
+    size_t nhead;
     size_t chunk;   /* rows to ask for on the next fetch */
     bool exhausted; /* the last fetch returned everything left in range */
 };
@@ -68,9 +78,11 @@ struct merge {
     const struct ward_query *q;
     struct qseries *series;
     size_t nseries, cap;
-    size_t *heap; /* indices into series, newest head first */
+    size_t *heap; /* indices into series, newest next row first */
     size_t nheap;
     size_t chunk_max;
+    struct head *head_of;
+    struct head_copy head;
 };
 
 static void merge_done(struct merge *m)
@@ -83,6 +95,7 @@ static void merge_done(struct merge *m)
     }
     free(m->series);
     free(m->heap);
+    ward_sqlite_head_copy_done(&m->head);
 }
 
 static int column_dup(struct conn *c, sqlite3_stmt *st, int col, char **out)
@@ -177,11 +190,24 @@ static int fetch(struct merge *m, struct qseries *x, int64_t upper)
     return 0;
 }
 
-/* True when series a should come out before series b: newer head, then series order. */
+static bool has_next(const struct qseries *x)
+{
+    return x->pos < x->nrows || x->nhead > 0;
+}
+
+/* The timestamp of x's next row; x has one. */
+static int64_t next_ts(const struct qseries *x)
+{
+    int64_t t = x->pos < x->nrows ? x->rows[x->pos].ts : INT64_MIN;
+    if (x->nhead > 0 && x->head[x->nhead - 1].ts > t)
+        t = x->head[x->nhead - 1].ts;
+    return t;
+}
+
+/* True when series a should come out before series b: newer next row, then series order. */
 static bool heap_before(const struct merge *m, size_t a, size_t b)
 {
-    const struct qseries *x = &m->series[a], *y = &m->series[b];
-    int64_t tx = x->rows[x->pos].ts, ty = y->rows[y->pos].ts;
+    int64_t tx = next_ts(&m->series[a]), ty = next_ts(&m->series[b]);
     return tx > ty || (tx == ty && a < b);
 }
 
@@ -202,10 +228,32 @@ static void heap_down(struct merge *m, size_t i)
     }
 }
 
+/* Copies the head points of the listed series, then starts the read transaction. */
+static int copy_head(struct merge *m)
+{
+    _cleanup_free_ int64_t *ids = calloc(m->nseries, sizeof(*ids));
+    if (ids == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < m->nseries; i++)
+        ids[i] = m->series[i].id;
+    int r = ward_sqlite_head_copy(m->head_of, ids, m->nseries, m->q->from_ms, m->q->to_ms,
+                                  m->q->limit, &m->head);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < m->nseries; i++) {
+        m->series[i].head = m->head.pts + m->head.off[i];
+        m->series[i].nhead = m->head.off[i + 1] - m->head.off[i];
+    }
+    return ward_sqlite_exec(m->c->db, "BEGIN");
+}
+
 static int merge_start(struct merge *m)
 {
     int r = load_series(m);
     if (r < 0 || m->nseries == 0)
+        return r;
+    r = copy_head(m);
+    if (r < 0)
         return r;
 
     m->heap = calloc(m->nseries, sizeof(*m->heap));
@@ -229,7 +277,7 @@ static int merge_start(struct merge *m)
         r = fetch(m, x, m->q->to_ms);
         if (r < 0)
             return r;
-        if (x->nrows > 0)
+        if (has_next(x))
             m->heap[m->nheap++] = i;
     }
     for (size_t i = m->nheap / 2; i-- > 0;)
@@ -244,7 +292,16 @@ static int merge_run(struct merge *m, ward_store_row_fn fn, void *userdata)
 
     while (m->nheap > 0 && emitted < q->limit) {
         struct qseries *x = &m->series[m->heap[0]];
-        struct qrow row = x->rows[x->pos++];
+        int64_t ts = next_ts(x);
+        bool from_chunk = x->pos < x->nrows && x->rows[x->pos].ts == ts;
+        struct qrow row;
+        if (from_chunk)
+            row = x->rows[x->pos++];
+        else
+            row = (struct qrow){.ts = ts, .value = x->head[x->nhead - 1].value};
+        /* A point on both sides is one sample (see the top of this file). */
+        if (x->nhead > 0 && x->head[x->nhead - 1].ts == ts)
+            x->nhead--;
         struct ward_sample_row out = {
             .host_id = q->host_id,
             .category = x->category,
@@ -259,36 +316,40 @@ static int merge_run(struct merge *m, ward_store_row_fn fn, void *userdata)
             return r;
         emitted++;
 
-        if (x->pos == x->nrows) {
+        if (from_chunk && x->pos == x->nrows) {
             if (!x->exhausted && row.ts > q->from_ms) {
                 r = fetch(m, x, row.ts - 1);
                 if (r < 0)
                     return r;
+            } else {
+                x->exhausted = true;
             }
-            if (x->pos == x->nrows) {
-                m->heap[0] = m->heap[--m->nheap];
-                if (m->nheap == 0)
-                    break;
-            }
+        }
+        if (!has_next(x)) {
+            m->heap[0] = m->heap[--m->nheap];
+            if (m->nheap == 0)
+                break;
         }
         heap_down(m, 0);
     }
     return 0;
 }
 
-int ward_sqlite_query(struct conn *c, const struct ward_query *q, ward_store_row_fn fn,
-                      void *userdata)
+int ward_sqlite_query(struct sqlite_store *s, struct conn *c, const struct ward_query *q,
+                      ward_store_row_fn fn, void *userdata)
 {
-    /* One read transaction: every chunk of every series comes from the same snapshot. */
-    int r = ward_sqlite_exec(c->db, "BEGIN");
-    if (r < 0)
-        return r;
-    struct merge m = {.c = c, .q = q};
-    r = merge_start(&m);
+    /*
+     * One read transaction, begun by merge_start() once the series are
+     * listed and the head copied: every chunk of every series comes from
+     * the same snapshot.
+     */
+    struct merge m = {.c = c, .q = q, .head_of = &s->head};
+    int r = merge_start(&m);
     if (r == 0)
         r = merge_run(&m, fn, userdata);
     merge_done(&m);
-    if (r == 0)
+    /* A host without matching series never began the transaction. */
+    if (r == 0 && !sqlite3_get_autocommit(c->db))
         r = ward_sqlite_exec(c->db, "COMMIT");
     if (r < 0)
         ward_sqlite_rollback(c->db);

@@ -13,6 +13,11 @@
  * (SQLite's min/max optimisation on max(ts) with series_id fixed), so
  * ward_store_latest() costs one seek per series and never scans samples.
  *
+ * Samples not yet flushed live in the head (store-sqlite-head.c). A read
+ * copies the head's points it needs first and opens its snapshot after:
+ * a flush that commits in between shows a point on both sides, which the
+ * merge drops once, and can never hide one from both.
+ *
  * A callback runs while the connection is held and must not call back into
  * the store (with an in-memory database that connection is the writer).
  */
@@ -22,6 +27,8 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 static const char *column_str(sqlite3_stmt *st, int col)
@@ -90,8 +97,10 @@ int ward_sqlite_series_list(struct sqlite_store *s, const struct ward_series_fil
 
 /* ---- Samples by series id ---- */
 
+/* Samples of one series, merged with its head points hp[0, nh), oldest first. */
 static int read_series(struct conn *c, size_t index, int64_t id, int64_t from, int64_t to,
-                       ward_store_point_fn fn, void *userdata)
+                       const struct head_point *hp, size_t nh, ward_store_point_fn fn,
+                       void *userdata)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
     int r = ward_sqlite_stmt_get(c, ST_READ, &st);
@@ -103,21 +112,40 @@ static int read_series(struct conn *c, size_t index, int64_t id, int64_t from, i
     r = ward_sqlite_bind_rc(c, rc);
     if (r < 0)
         return r;
+    size_t j = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        r = fn(index, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1), userdata);
+        int64_t ts = sqlite3_column_int64(st, 0);
+        for (; j < nh && hp[j].ts <= ts; j++) {
+            /* The same sample, flushed after the head was copied. */
+            if (hp[j].ts == ts)
+                continue;
+            r = fn(index, hp[j].ts, hp[j].value, userdata);
+            if (r < 0)
+                return r;
+        }
+        r = fn(index, ts, sqlite3_column_double(st, 1), userdata);
         if (r < 0)
             return r;
     }
-    return ward_sqlite_rc(c->db, rc);
+    r = ward_sqlite_rc(c->db, rc);
+    for (; r == 0 && j < nh; j++)
+        r = fn(index, hp[j].ts, hp[j].value, userdata);
+    return r;
 }
 
-static int read_locked(struct conn *c, const int64_t *ids, size_t n, int64_t from, int64_t to,
-                       ward_store_point_fn fn, void *userdata)
+static int read_locked(struct sqlite_store *s, struct conn *c, const int64_t *ids, size_t n,
+                       int64_t from, int64_t to, ward_store_point_fn fn, void *userdata)
 {
+    struct head_copy h;
+    int r = ward_sqlite_head_copy(&s->head, ids, n, from, to, SIZE_MAX, &h);
+    if (r < 0)
+        return r;
     /* One read transaction: every series comes from the same snapshot. */
-    int r = ward_sqlite_exec(c->db, "BEGIN");
+    r = ward_sqlite_exec(c->db, "BEGIN");
     for (size_t i = 0; r == 0 && i < n; i++)
-        r = read_series(c, i, ids[i], from, to, fn, userdata);
+        r = read_series(c, i, ids[i], from, to, h.pts + h.off[i], h.off[i + 1] - h.off[i], fn,
+                        userdata);
+    ward_sqlite_head_copy_done(&h);
     if (r == 0)
         r = ward_sqlite_exec(c->db, "COMMIT");
     if (r < 0)
@@ -129,25 +157,41 @@ int ward_sqlite_read(struct sqlite_store *s, const int64_t *ids, size_t n, int64
                      int64_t to_ms, ward_store_point_fn fn, void *userdata)
 {
     struct conn *c = ward_sqlite_reader_lock(s);
-    int r = read_locked(c, ids, n, from_ms, to_ms, fn, userdata);
+    int r = read_locked(s, c, ids, n, from_ms, to_ms, fn, userdata);
     ward_sqlite_reader_unlock(c);
     return r;
 }
 
 /* ---- Newest sample of every series ---- */
 
-static int latest_locked(struct conn *c, ward_store_latest_fn fn, void *userdata)
+/* Both lists are ordered by series id: the head's newest point wins when it is newer. */
+static int latest_locked(struct conn *c, const struct sample_row *head, size_t nhead,
+                         ward_store_latest_fn fn, void *userdata)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
     int r = ward_sqlite_stmt_get(c, ST_LATEST, &st);
     if (r < 0)
         return r;
     int rc;
+    size_t j = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        while (j < nhead && head[j].id < id)
+            j++;
+        bool stored = sqlite3_column_type(st, 6) != SQLITE_NULL;
+        int64_t ts = sqlite3_column_int64(st, 6);
+        double value = sqlite3_column_double(st, 7);
+        if (j < nhead && head[j].id == id && (!stored || head[j].ts > ts)) {
+            ts = head[j].ts;
+            value = head[j].value;
+            stored = true;
+        }
+        if (!stored)
+            continue;
         struct ward_series_row row;
         r = series_row(st, 0, &row);
         if (r == 0)
-            r = fn(&row, sqlite3_column_int64(st, 6), sqlite3_column_double(st, 7), userdata);
+            r = fn(&row, ts, value, userdata);
         if (r < 0)
             return r;
     }
@@ -156,8 +200,14 @@ static int latest_locked(struct conn *c, ward_store_latest_fn fn, void *userdata
 
 int ward_sqlite_latest(struct sqlite_store *s, ward_store_latest_fn fn, void *userdata)
 {
+    /* The head first, then the snapshot of the statement; see the top of this file. */
+    _cleanup_free_ struct sample_row *head = NULL;
+    size_t nhead = 0;
+    int r = ward_sqlite_head_newest(&s->head, &head, &nhead);
+    if (r < 0)
+        return r;
     struct conn *c = ward_sqlite_reader_lock(s);
-    int r = latest_locked(c, fn, userdata);
+    r = latest_locked(c, head, nhead, fn, userdata);
     ward_sqlite_reader_unlock(c);
     return r;
 }

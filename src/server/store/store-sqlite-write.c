@@ -20,9 +20,21 @@
  * series not seen before from a SELECT on the series table's UNIQUE index,
  * and an INSERT when there is none. The samples are then sorted by (series,
  * ts), stably so that the first of two equal samples is the one kept, and
- * inserted 64 rows per statement. In order, consecutive rows land in the
- * same B-tree leaf, and a multi-row statement pays the cost of a statement
- * (reset, binding, opening its cursor) once per 64 rows.
+ * those already stored are dropped (store-sqlite-head.c). A series with
+ * DIRECT_RUN new samples or more (a catch-up) has them inserted into the
+ * samples table at once; the rest are appended to head_log and reach the
+ * samples table when the head is flushed, which a group starts after its
+ * commit when the head is over its limit. Inserts take 64 rows per
+ * statement: a multi-row statement pays the cost of a statement (reset,
+ * binding, opening its cursor) once per 64 rows. Into the samples table
+ * they go in (series, ts) order, so consecutive rows land in the same
+ * B-tree leaf.
+ *
+ * The head learns of a group's samples only after COMMIT, and forgets them
+ * on a rollback, so what readers see of it is always committed. A group's
+ * flush runs before the call returns, in a transaction of its own: the
+ * group is acknowledged either way, and a flush that fails is tried again
+ * after the next group.
  *
  * A rollback removes the series it undid, so the cache must forget them.
  * SQLite numbers a new series one above the largest id, so those are
@@ -32,7 +44,10 @@
  * Retention deletes samples older than a bound, series by series along the
  * primary key, with at most max_rows rows and PRUNE_MAX_SERIES series per
  * call so that ingest never waits long for it; a cursor (prune_after)
- * carries the sweep over to the next call.
+ * carries the sweep over to the next call. Samples still in the head are
+ * not in the samples table; a call whose bound is above the oldest of them
+ * flushes the head first, which recent bounds (the usual case: retention
+ * keeps days, the head a few seconds) never need.
  */
 #include "common/error.h"
 #include "server/store/store-sqlite.h"
@@ -46,6 +61,13 @@
 /* Series visited by one prune call at most, and fetched per statement. */
 #define PRUNE_MAX_SERIES 4096
 #define PRUNE_CHUNK      256
+
+/*
+ * A series with this many new samples in one batch (a catch-up after an
+ * outage) has them inserted into samples directly: they fill leaf pages of
+ * their own, so the head would only write them twice.
+ */
+#define DIRECT_RUN 64
 
 /* A failed batch that calls for a second pass with savepoints. */
 #define RETRY_WITH_SAVEPOINTS 2
@@ -211,6 +233,7 @@ static int series_create(struct sqlite_store *s, const char *host, const struct 
     *id = sqlite3_last_insert_rowid(c->db);
     if (*id > s->series_max)
         s->series_max = *id;
+    ward_sqlite_head_series_new(s, *id);
     return 0;
 }
 
@@ -230,17 +253,17 @@ static int series_id(struct sqlite_store *s, struct series_key *k, const struct 
     return 0;
 }
 
-/* Inserts v[0, n) with the widest statements that fit. */
-static int insert_rows(struct conn *c, const struct sample_row *v, size_t n)
+int ward_sqlite_insert_rows(struct conn *c, enum stmt_id first, const struct sample_row *v,
+                            size_t n)
 {
     while (n > 0) {
-        enum stmt_id id = ST_SAMPLE_INSERT;
+        enum stmt_id id = first;
         size_t k = 1;
         if (n >= SAMPLE_INSERT_WIDE) {
-            id = ST_SAMPLE_INSERT_WIDE;
+            id = first + 2;
             k = SAMPLE_INSERT_WIDE;
         } else if (n >= SAMPLE_INSERT_NARROW) {
-            id = ST_SAMPLE_INSERT_NARROW;
+            id = first + 1;
             k = SAMPLE_INSERT_NARROW;
         }
         _cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -263,6 +286,31 @@ static int insert_rows(struct conn *c, const struct sample_row *v, size_t n)
         n -= k;
     }
     return 0;
+}
+
+/*
+ * Moves the runs of v[0, n) (sorted by series) that have DIRECT_RUN rows or
+ * more to direct, keeps the others in v, in order, and returns their number.
+ */
+static size_t split_direct(struct sample_row *v, size_t n, struct sample_row *direct,
+                           size_t *ndirect)
+{
+    size_t k = 0, d = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && v[j].id == v[i].id)
+            j++;
+        if (j - i >= DIRECT_RUN) {
+            memcpy(direct + d, v + i, (j - i) * sizeof(*v));
+            d += j - i;
+        } else {
+            memmove(v + k, v + i, (j - i) * sizeof(*v));
+            k += j - i;
+        }
+        i = j;
+    }
+    *ndirect = d;
+    return k;
 }
 
 /* Writes one batch in the open transaction. Returns 0, 1 for a duplicate batch, or an error. */
@@ -291,7 +339,20 @@ static int write_batch(struct sqlite_store *s, const struct ward_write *w, int64
             return r;
         s->rows[i] = (struct sample_row){.id = id, .ts = x->ts_ms, .value = x->value};
     }
-    return insert_rows(c, sort_rows(s->rows, s->rows_tmp, w->n), w->n);
+    struct sample_row *v = sort_rows(s->rows, s->rows_tmp, w->n);
+    struct sample_row *direct = v == s->rows ? s->rows_tmp : s->rows;
+    size_t kept = 0, ndirect = 0;
+    r = ward_sqlite_head_filter(s, v, w->n, &kept);
+    if (r < 0)
+        return r;
+    kept = split_direct(v, kept, direct, &ndirect);
+    r = ward_sqlite_insert_rows(c, ST_SAMPLE_INSERT, direct, ndirect);
+    for (size_t i = 0; r == 0 && i < ndirect; i++)
+        ward_sqlite_head_stored(s, direct[i].id, direct[i].ts);
+    if (r == 0)
+        r = ward_sqlite_insert_rows(c, ST_HEAD_INSERT, v, kept);
+    /* Last, so that a batch that fails leaves nothing in the group's head. */
+    return r < 0 ? r : ward_sqlite_head_stage(s, v, kept);
 }
 
 static int exec_stmt(struct conn *c, enum stmt_id id)
@@ -353,7 +414,8 @@ static int write_group(struct sqlite_store *s, struct ward_write *w, size_t n, b
         if (w[i].result < 0 && !savepoints)
             return RETRY_WITH_SAVEPOINTS;
     }
-    return ward_sqlite_exec(c->db, "COMMIT");
+    r = ward_sqlite_head_reserve(s);
+    return r < 0 ? r : ward_sqlite_exec(c->db, "COMMIT");
 }
 
 int ward_sqlite_write(struct sqlite_store *s, struct ward_write *w, size_t n)
@@ -364,16 +426,23 @@ int ward_sqlite_write(struct sqlite_store *s, struct ward_write *w, size_t n)
     int r = write_group(s, w, n, false);
     if (r == RETRY_WITH_SAVEPOINTS) {
         ward_sqlite_rollback(c->db);
+        ward_sqlite_head_discard(s);
         ward_sqlite_cache_forget_above(&s->cache, mark);
         s->series_max = mark;
         r = write_group(s, w, n, true);
     }
     if (r < 0) {
         ward_sqlite_rollback(c->db);
+        ward_sqlite_head_discard(s);
         ward_sqlite_cache_forget_above(&s->cache, mark);
         s->series_max = mark;
         for (size_t i = 0; i < n; i++)
             w[i].result = r;
+    } else {
+        ward_sqlite_head_publish(s);
+        /* The group is stored whatever the flush does; one that fails is retried next time. */
+        if (ward_sqlite_head_due(s))
+            (void)ward_sqlite_head_flush(s);
     }
     pthread_mutex_unlock(&c->lock);
     return r;
@@ -517,7 +586,9 @@ int ward_sqlite_prune(struct sqlite_store *s, int64_t before_ms, size_t max_rows
     size_t n = 0;
     pthread_mutex_lock(&c->lock);
     int64_t cursor = s->prune_after;
-    int r = ward_sqlite_exec(c->db, "BEGIN IMMEDIATE");
+    int r = ward_sqlite_head_older_than(s, before_ms) ? ward_sqlite_head_flush(s) : 0;
+    if (r == 0)
+        r = ward_sqlite_exec(c->db, "BEGIN IMMEDIATE");
     if (r == 0)
         r = prune_tx(s, before_ms, max_rows, &n);
     if (r >= 0) {

@@ -39,7 +39,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION  2
+#define SCHEMA_VERSION  3
 #define BUSY_TIMEOUT_MS 5000
 
 /* Page cache per connection, in KiB; the writer keeps the indexes it appends to hot. */
@@ -95,6 +95,19 @@ static const char *const migrations[] = {
      */
     "CREATE INDEX hosts_hostname ON hosts (hostname, id);"
     "CREATE INDEX batches_received_at ON batches (received_at);",
+
+    /*
+     * Version 3: group writes append new samples here, in the order they
+     * arrive, and a flush moves them into samples (store-sqlite-head.c).
+     * A rowid table fills its pages in order, so a commit writes a few
+     * sequential pages instead of one or two per series it touched.
+     */
+    "CREATE TABLE head_log ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  series_id INTEGER NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  value REAL NOT NULL"
+    ");",
 };
 
 _Static_assert(WARD_ARRAY_SIZE(migrations) == SCHEMA_VERSION, "one migration per version");
@@ -115,6 +128,7 @@ _Static_assert(sizeof(ROWS64) == SAMPLE_INSERT_WIDE * 8, "wide insert width");
  * needs none. store.c has checked every value, so there is no NULL to skip.
  */
 #define SAMPLE_INSERT "INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES "
+#define HEAD_INSERT   "INSERT OR IGNORE INTO head_log (series_id, ts, value) VALUES "
 
 #define SERIES_LIST_COLUMNS "SELECT id, host_id, category, name, labels, kind FROM series"
 #define SERIES_LIST_ORDER   " ORDER BY host_id, category, name, labels"
@@ -139,6 +153,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SAMPLE_INSERT] = SAMPLE_INSERT ROW1,
     [ST_SAMPLE_INSERT_NARROW] = SAMPLE_INSERT ROWS8,
     [ST_SAMPLE_INSERT_WIDE] = SAMPLE_INSERT ROWS64,
+    [ST_HEAD_INSERT] = HEAD_INSERT ROW1,
+    [ST_HEAD_INSERT_NARROW] = HEAD_INSERT ROWS8,
+    [ST_HEAD_INSERT_WIDE] = HEAD_INSERT ROWS64,
+    [ST_HEAD_LOAD] = "SELECT series_id, ts, value FROM head_log ORDER BY seq",
+    [ST_HEAD_CLEAR] = "DELETE FROM head_log",
+    [ST_SAMPLE_MAX] = "SELECT max(ts) FROM samples WHERE series_id = ?1",
+    [ST_SAMPLE_EXISTS] = "SELECT 1 FROM samples WHERE series_id = ?1 AND ts = ?2",
 
     [ST_PRUNE_SERIES] = "SELECT id FROM series WHERE id > ?1 ORDER BY id LIMIT ?2",
     [ST_PRUNE_OLDEST] = "SELECT ts FROM samples WHERE series_id = ?1 AND ts < ?2"
@@ -176,9 +197,13 @@ static const char *const stmt_sql[ST_COUNT] = {
         SERIES_LIST_COLUMNS " WHERE host_id = ?1 AND category = ?2 AND name = ?3" SERIES_LIST_ORDER,
     [ST_READ] = "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3"
                 " ORDER BY ts",
-    /* The subquery is one seek down the primary key per series (the min/max optimisation). */
+    /*
+     * The subquery is one seek down the primary key per series (the min/max
+     * optimisation). Series without stored samples come with NULLs: the
+     * head may hold theirs.
+     */
     [ST_LATEST] = "SELECT s.id, s.host_id, s.category, s.name, s.labels, s.kind, p.ts, p.value"
-                  " FROM series AS s JOIN samples AS p ON p.series_id = s.id"
+                  " FROM series AS s LEFT JOIN samples AS p ON p.series_id = s.id"
                   " AND p.ts = (SELECT max(ts) FROM samples WHERE series_id = s.id)"
                   " ORDER BY s.id",
     [ST_COUNT_HOSTS] = "SELECT count(*) FROM hosts",
@@ -436,6 +461,7 @@ static void sqlite_store_free(struct sqlite_store *s)
         conn_close(&s->readers[i], false);
     /* The writer goes last: the last connection to close checkpoints the WAL. */
     conn_close(&s->writer, true);
+    ward_sqlite_head_done(&s->head);
     ward_sqlite_cache_done(&s->cache);
     ward_sqlite_write_done(s);
     free(s->wal_path);
@@ -469,8 +495,11 @@ static int sqlite_open(const char *dsn, const struct ward_store_options *opt,
     for (size_t i = 0; i < SQLITE_READERS; i++)
         s->readers[i].lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     ward_sqlite_cache_init(&s->cache);
+    int r = ward_sqlite_head_init(&s->head);
+    if (r < 0)
+        return r;
 
-    int r = conn_open(&s->writer, path, false, opt);
+    r = conn_open(&s->writer, path, false, opt);
     if (r < 0)
         return r;
     if (!memory) {
@@ -487,6 +516,12 @@ static int sqlite_open(const char *dsn, const struct ward_store_options *opt,
     if (r < 0)
         return r;
     r = query_int(&s->writer, "SELECT coalesce(max(id), 0) FROM series", &s->series_max);
+    if (r < 0)
+        return r;
+    /* What the last run acknowledged but did not flush. */
+    r = ward_sqlite_head_load(s);
+    if (r == 0 && ward_sqlite_head_due(s))
+        r = ward_sqlite_head_flush(s);
     if (r < 0)
         return r;
 
@@ -539,7 +574,17 @@ void ward_sqlite_reader_unlock(struct conn *c)
 
 static void sqlite_close(struct ward_store *base)
 {
-    sqlite_store_free(STORE(base));
+    struct sqlite_store *s = STORE(base);
+    /*
+     * Leaves the database with every sample in its place. Should the flush
+     * fail, head_log still holds the samples and the next open loads them.
+     */
+    if (s != NULL) {
+        pthread_mutex_lock(&s->writer.lock);
+        (void)ward_sqlite_head_flush(s);
+        pthread_mutex_unlock(&s->writer.lock);
+    }
+    sqlite_store_free(s);
 }
 
 static int sqlite_write(struct ward_store *base, struct ward_write *w, size_t n)
@@ -554,7 +599,7 @@ static int sqlite_query(struct ward_store *base, const struct ward_query *q, war
     if (q->limit == 0 || q->from_ms > q->to_ms)
         return 0;
     struct conn *c = ward_sqlite_reader_lock(STORE(base));
-    int r = ward_sqlite_query(c, q, fn, userdata);
+    int r = ward_sqlite_query(STORE(base), c, q, fn, userdata);
     ward_sqlite_reader_unlock(c);
     return r;
 }

@@ -8,6 +8,7 @@
  *
  *   store-sqlite-write.c   group writes and retention (the writer connection)
  *   store-sqlite-cache.c   the writer's series-id cache
+ *   store-sqlite-head.c    samples not yet in the samples table, and their flush
  *   store-sqlite-hosts.c   host registration and listing
  *   store-sqlite-read.c    series listing, reads by series id, latest values
  *   store-sqlite-query.c   the range query of one host
@@ -34,6 +35,9 @@
 #define SAMPLE_INSERT_WIDE   64
 #define SAMPLE_INSERT_NARROW 8
 
+/* Samples the head holds before the writer moves them into the samples table. */
+#define HEAD_LIMIT_DEFAULT 1000000
+
 /* Prepared statements of a connection; the SQL of each is in store-sqlite.c. */
 enum stmt_id {
     /* Group writes. */
@@ -47,6 +51,14 @@ enum stmt_id {
     ST_SAMPLE_INSERT,
     ST_SAMPLE_INSERT_NARROW,
     ST_SAMPLE_INSERT_WIDE,
+    /* The head: the same three widths as the sample inserts, in the same order. */
+    ST_HEAD_INSERT,
+    ST_HEAD_INSERT_NARROW,
+    ST_HEAD_INSERT_WIDE,
+    ST_HEAD_LOAD,
+    ST_HEAD_CLEAR,
+    ST_SAMPLE_MAX,
+    ST_SAMPLE_EXISTS,
     /* Retention. */
     ST_PRUNE_SERIES,
     ST_PRUNE_OLDEST,
@@ -119,6 +131,44 @@ struct sample_row {
     double value;
 };
 
+/* One point of the head. */
+struct head_point {
+    int64_t ts;
+    double value;
+};
+
+/* The head of one series; see store-sqlite-head.c. */
+struct head_series {
+    /* Committed points, oldest first. Readers see them under head.lock. */
+    struct head_point *pts;
+    size_t n, cap;
+    /* The rest belongs to the writer: the open group's points, oldest first, */
+    struct head_point *pend;
+    size_t npend, pcap;
+    /* and the newest ts of the samples table, once read. */
+    int64_t stored_max; /* INT64_MIN for none */
+    bool stored_known;
+};
+
+struct head {
+    pthread_rwlock_t lock; /* guards series, nseries and each pts, n and cap */
+    bool lock_ready;
+    struct head_series *series; /* indexed by series id */
+    size_t nseries;
+    /* The rest belongs to the writer (readers never look at them). */
+    size_t points;    /* committed points in the head */
+    int64_t min_ts;   /* the oldest of them; INT64_MAX when none */
+    size_t limit;     /* a flush starts when points exceed it */
+    int64_t *touched; /* series with points in the open group */
+    size_t ntouched, tcap;
+};
+
+/* Points of the head copied for a reader: those of series i are pts[off[i], off[i + 1]). */
+struct head_copy {
+    struct head_point *pts;
+    size_t *off;
+};
+
 struct sqlite_store {
     struct ward_store base;
     struct conn writer;
@@ -133,6 +183,7 @@ struct sqlite_store {
     struct sample_row *rows, *rows_tmp; /* ingest scratch, rows_cap each */
     size_t rows_cap;
     int64_t prune_after; /* retention continues with the series after this id */
+    struct head head;    /* series, nseries and the points are shared with readers */
 };
 
 /*
@@ -230,7 +281,96 @@ void ward_sqlite_cache_forget_above(struct series_cache *c, int64_t max_id);
 /* Bytes the cache holds on the heap. */
 size_t ward_sqlite_cache_bytes(const struct series_cache *c);
 
+/* ---- store-sqlite-head.c ---- */
+
+/* Prepares an empty head with the default limit. Returns 0 or an error. */
+int ward_sqlite_head_init(struct head *h);
+
+/* Frees what the head holds. */
+void ward_sqlite_head_done(struct head *h);
+
+/* Reads head_log into the head of s; done at open, before readers exist. Returns 0 or an error. */
+int ward_sqlite_head_load(struct sqlite_store *s);
+
+/* Records that series id was just created, so it has no stored samples to look up. */
+void ward_sqlite_head_series_new(struct sqlite_store *s, int64_t id);
+
+/*
+ * Drops from v, sorted by (series, ts), every sample already stored (in the
+ * head, earlier in the open group, or in the samples table) and every
+ * repeat within v, keeping the order; *kept is the number left. Returns 0 or
+ * an error. Writer only.
+ */
+int ward_sqlite_head_filter(struct sqlite_store *s, struct sample_row *v, size_t n, size_t *kept);
+
+/*
+ * Records that the open group inserted (id, ts), which ward_sqlite_head_filter()
+ * let through, into the samples table directly. A rollback leaves the
+ * record, which only costs lookups that find nothing.
+ */
+void ward_sqlite_head_stored(struct sqlite_store *s, int64_t id, int64_t ts);
+
+/*
+ * Adds the n samples of v, which ward_sqlite_head_filter() left, to the
+ * open group. Readers do not see them until ward_sqlite_head_publish().
+ * Returns 0 or -ENOMEM (the group must then be discarded).
+ */
+int ward_sqlite_head_stage(struct sqlite_store *s, const struct sample_row *v, size_t n);
+
+/* Makes room for the open group's samples; call before COMMIT. Returns 0 or -ENOMEM. */
+int ward_sqlite_head_reserve(struct sqlite_store *s);
+
+/* Shows the open group's samples to readers; call after COMMIT and a reserve. */
+void ward_sqlite_head_publish(struct sqlite_store *s);
+
+/* Forgets the open group's samples, after a rollback. */
+void ward_sqlite_head_discard(struct sqlite_store *s);
+
+/* True when the head holds more samples than its limit. */
+bool ward_sqlite_head_due(const struct sqlite_store *s);
+
+/* True when the head holds a sample older than ts. */
+bool ward_sqlite_head_older_than(const struct sqlite_store *s, int64_t ts);
+
+/*
+ * Moves every sample of the head into the samples table and empties
+ * head_log, in one transaction of its own; the caller holds writer.lock and
+ * no transaction is open. Returns 0, or an error with the head unchanged.
+ */
+int ward_sqlite_head_flush(struct sqlite_store *s);
+
+/*
+ * Copies the head's points of the n series ids with from <= ts <= to, the
+ * newest max of each at most, oldest first, into *out (free it with
+ * ward_sqlite_head_copy_done()). Returns 0 or -ENOMEM.
+ */
+int ward_sqlite_head_copy(struct head *h, const int64_t *ids, size_t n, int64_t from, int64_t to,
+                          size_t max, struct head_copy *out);
+void ward_sqlite_head_copy_done(struct head_copy *c);
+
+/*
+ * Stores in *out (to be freed) the newest point of every series that has
+ * points in the head, ordered by series id, and their number in *n.
+ * Returns 0 or -ENOMEM.
+ */
+int ward_sqlite_head_newest(struct head *h, struct sample_row **out, size_t *n);
+
+/*
+ * Sets the number of samples the head of store s (which must be an SQLite
+ * store; others are left alone) holds before a flush. For tests; the
+ * default is HEAD_LIMIT_DEFAULT. The next group write flushes when the head
+ * is above the new limit.
+ */
+void ward_sqlite_set_head_limit(struct ward_store *s, size_t limit);
+
 /* ---- store-sqlite-write.c ---- */
+
+/*
+ * Inserts v[0, n) with the widest statements of the family that starts at
+ * first (ST_SAMPLE_INSERT or ST_HEAD_INSERT) that fit. Returns 0 or an error.
+ */
+int ward_sqlite_insert_rows(struct conn *c, enum stmt_id first, const struct sample_row *v,
+                            size_t n);
 
 /* See ward_store_ops.write and .prune. */
 int ward_sqlite_write(struct sqlite_store *s, struct ward_write *w, size_t n);
@@ -260,13 +400,14 @@ int ward_sqlite_ping(struct sqlite_store *s);
 /* ---- store-sqlite-query.c ---- */
 
 /*
- * Runs the range query q on connection c, which the caller holds locked,
- * calling fn(row, userdata) for each row, newest first. The query runs in
- * one read transaction, ended before returning. Returns 0, the negative
+ * Runs the range query q on connection c of store s, which the caller holds
+ * locked, calling fn(row, userdata) for each row, newest first. The samples
+ * are read in one read transaction, ended before returning, and merged with
+ * the head's. Returns 0, the negative
  * value fn returned, WARD_E_LIMIT when the host has too many matching
  * series, or an error.
  */
-int ward_sqlite_query(struct conn *c, const struct ward_query *q, ward_store_row_fn fn,
-                      void *userdata);
+int ward_sqlite_query(struct sqlite_store *s, struct conn *c, const struct ward_query *q,
+                      ward_store_row_fn fn, void *userdata);
 
 #endif
