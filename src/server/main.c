@@ -247,7 +247,7 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     sigwait(stop, &sig);
     ward_log_info(NULL, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     /*
-     * Graceful stop: accept no new connections and let requests in flight
+     * Graceful stop: refuse new requests (503) and let requests in flight
      * finish; their writes are committed by the writer, which still runs.
      * Then the writer commits what is still queued and answers its requests
      * with their real outcome, so no stored batch is answered 503. Only then

@@ -482,12 +482,13 @@ def test_sigterm_lets_a_request_in_flight_finish(server):
 
     def refusing():
         try:
-            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+            r = requests.get(server.url + "/health", timeout=1)
+        except requests.RequestException:
             return False
-        except OSError:
-            return True
+        return r.status_code == 503 and "shutting down" in r.json()["error"]
 
-    wait_for(refusing, 30, "the server to stop accepting connections")
+    # The stop has begun once new requests are refused.
+    wait_for(refusing, 30, "the server to refuse new requests")
     assert server.proc.poll() is None, "the server quit with a request in flight"
     sock.sendall(body[half:])
     r = read_response(sock)

@@ -832,7 +832,7 @@ static void client_gone_while_parked(void **state)
     assert_int_equal(atomic_load(&resumed_ok) + atomic_load(&resumed_detached), 1);
 }
 
-static void quiesce_refuses_new_connections(void **state)
+static void quiesce_refuses_new_requests(void **state)
 {
     (void)state;
     struct ward_http_config cfg = base_config();
@@ -847,15 +847,21 @@ static void quiesce_refuses_new_connections(void **state)
 
     assert_int_equal(ward_http_quiesce(s), 0);
     assert_int_equal(ward_http_quiesce(s), 0);
-    assert_int_equal(connect_to(ward_http_port(s)), -1);
-    assert_int_equal(errno, ECONNREFUSED);
-    /* The open connection is served once more, then closed. */
+    /* A request on the open connection is refused, and the connection closed. */
     assert_int_equal(request(fd, "GET", "/hello", NULL, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
+    assert_int_equal(r.status, 503);
+    assert_true(header(&r, "Retry-After", v, sizeof(v)));
     assert_true(header(&r, "Connection", v, sizeof(v)));
     assert_string_equal(v, "close");
     response_done(&r);
     assert_true(closed_by_peer(fd));
+    close(fd);
+    /* So is one on a new connection. */
+    fd = connect_to(ward_http_port(s));
+    assert_true(fd >= 0);
+    assert_int_equal(request(fd, "GET", "/hello", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 503);
+    response_done(&r);
     close(fd);
     assert_true(ward_http_drain(s, SAFETY_S * 1000));
     ward_http_stop(s);
@@ -1168,7 +1174,7 @@ int main(void)
         cmocka_unit_test(stop_owner_resumes_during_abandon),
         cmocka_unit_test(stop_races_resume),
         cmocka_unit_test(client_gone_while_parked),
-        cmocka_unit_test(quiesce_refuses_new_connections),
+        cmocka_unit_test(quiesce_refuses_new_requests),
         cmocka_unit_test(errors),
         cmocka_unit_test(gzip_cors_and_hooks),
         cmocka_unit_test(access_log_file),

@@ -53,9 +53,8 @@ struct ward_http_server {
     uint16_t port;
     struct ward_http_origins origins;
     struct ward_access_log log;
-    int quiesced_fd; /* the listening socket after ward_http_quiesce(), else -1 */
 
-    atomic_bool quiesced;   /* responses carry Connection: close */
+    atomic_bool quiesced;   /* new requests get 503; responses carry Connection: close */
     atomic_bool stopping;   /* new and suspended requests get 503 */
     atomic_bool log_failed; /* an access log write failed; warned once */
 
@@ -87,6 +86,7 @@ struct ward_http_request {
     struct ward_buf decoded; /* body after Content-Encoding, when there was one */
     size_t discarded;        /* bytes dropped after the body went over its limit */
     bool too_large;
+    bool after_quiesce; /* started once the server stopped taking work: refused with 503 */
 
     struct ward_route_match match;
     /* NUL-terminated copies of the route params, in match order. */

@@ -6,7 +6,7 @@
  * are explained below), and the connection limits. Stopping is where the
  * care is: MHD must never be stopped with a connection suspended (it would
  * abort), and requests in flight deserve their answer. So a stop quiesces
- * (no new connections), drains for a grace period, then marks the server
+ * (new requests are refused with 503), drains for a grace period, then marks the server
  * stopping, hands every parked request back to MHD to be answered 503,
  * waits until nothing is suspended any more, and only then stops MHD. The
  * server struct itself outlives that while the owner of a suspension still
@@ -71,7 +71,6 @@ static int server_init(struct ward_http_server *s, const struct ward_http_config
                        struct ward_buf *err)
 {
     s->cfg = *cfg;
-    s->quiesced_fd = -1;
     atomic_init(&s->quiesced, false);
     atomic_init(&s->stopping, false);
     atomic_init(&s->log_failed, false);
@@ -148,27 +147,17 @@ uint16_t ward_http_port(const struct ward_http_server *s)
 
 int ward_http_quiesce(struct ward_http_server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    int r = 0;
-    if (!atomic_load(&s->quiesced)) {
-        atomic_store(&s->quiesced, true);
-        MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-        if (fd == MHD_INVALID_SOCKET) {
-            r = WARD_E_HTTP;
-        } else {
-            /*
-             * MHD's threads may still look at the descriptor until the
-             * daemon stops, so it is closed only then. Shutting it down now
-             * turns the socket out of the listening state: the kernel
-             * refuses new connections at once and resets those waiting in
-             * the backlog, instead of leaving them to hang.
-             */
-            shutdown(fd, SHUT_RDWR);
-            s->quiesced_fd = fd;
-        }
-    }
-    pthread_mutex_unlock(&s->lock);
-    return r;
+    /*
+     * MHD_quiesce_daemon() is not used: on an epoll daemon that runs its own
+     * threads it races with the workers' own removal of the listening socket
+     * from their epoll sets, and libmicrohttpd 0.9.75 aborts the process when
+     * it loses. The listening socket therefore stays open until the daemon
+     * stops, and every request that starts from now on is refused with 503
+     * and "Connection: close" (see dispatch() in http.c), which stops the
+     * work as surely and lets clients retry elsewhere or later.
+     */
+    atomic_store(&s->quiesced, true);
+    return 0;
 }
 
 static struct timespec deadline_after(int64_t ms)
@@ -220,8 +209,7 @@ void ward_http_stop(struct ward_http_server *s)
 {
     if (!s)
         return;
-    if (ward_http_quiesce(s) < 0)
-        ward_log_warn(NULL, "cannot stop accepting connections before shutdown");
+    ward_http_quiesce(s);
     int64_t grace = s->cfg.stop_drain_ms ? s->cfg.stop_drain_ms : WARD_HTTP_STOP_DRAIN_MS;
     if (!ward_http_drain(s, grace))
         ward_log_warn(NULL, "requests still in flight at shutdown; answering them 503");
@@ -241,8 +229,6 @@ void ward_http_stop(struct ward_http_server *s)
     ward_http_drain(s, STOP_FLUSH_MS);
 
     MHD_stop_daemon(s->daemon);
-    if (s->quiesced_fd >= 0)
-        close(s->quiesced_fd);
     pthread_mutex_lock(&s->lock);
     s->stopped = true;
     bool last = s->n_requests == 0;

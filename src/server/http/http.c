@@ -229,6 +229,7 @@ static struct ward_http_request *request_new(struct ward_http_server *s,
     memcpy(req->method, method, mlen);
     req->method[mlen] = '\0';
     req->start_ns = ward_mono_ns();
+    req->after_quiesce = atomic_load(&s->quiesced);
     req->start_ms = ward_now_ms();
     ward_buf_init(&req->raw, s->cfg.max_body);
     ward_buf_init(&req->decoded, 0);
@@ -515,7 +516,7 @@ static bool cross_origin_write_ok(struct ward_http_request *req)
 static void dispatch(struct ward_http_request *req)
 {
     const struct ward_http_config *cfg = &req->server->cfg;
-    if (atomic_load(&req->server->stopping)) {
+    if (atomic_load(&req->server->stopping) || req->after_quiesce) {
         ward_http_add_header(req, "Retry-After", SHUTDOWN_RETRY_AFTER);
         ward_http_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down");
         return;

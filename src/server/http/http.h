@@ -110,12 +110,11 @@ int ward_http_start(const struct ward_http_config *cfg, struct ward_http_server 
 uint16_t ward_http_port(const struct ward_http_server *s);
 
 /*
- * Stops accepting new connections: the listening socket stops taking
- * connections at once (clients get "connection refused"), while open
- * connections go on. From then on every response carries
- * "Connection: close", so keep-alive clients go away after their current
- * request. Returns 0, also when already quiesced, or WARD_E_HTTP when the
- * HTTP library refuses.
+ * Stops taking new work: every request whose head arrives from now on is
+ * answered 503 "server shutting down" with Retry-After, and every response carries
+ * "Connection: close", so clients go away; requests already started run to
+ * their end. The listening socket stays open until ward_http_stop().
+ * Returns 0, also when already quiesced.
  */
 int ward_http_quiesce(struct ward_http_server *s);
 
