@@ -134,24 +134,20 @@ static const struct ward_program program = {
     .n_options = sizeof(options) / sizeof(options[0]),
 };
 
-/* What serve() opens, in the order it opens them; closed in reverse. */
-struct state {
-    struct ward_api api;
-};
-
-static void state_close(struct state *st)
+/* Closes what state_open() opened, in reverse order. */
+static void state_close(struct ward_api *api)
 {
     /* Nothing may be serving now: the HTTP server is stopped. */
-    ward_golectra_free(st->api.golectra);
-    ward_writer_free(st->api.writer);
-    ward_latest_free(st->api.latest);
-    ward_server_metrics_free(st->api.metrics);
-    ward_store_close(st->api.store);
+    ward_golectra_free(api->golectra);
+    ward_writer_free(api->writer);
+    ward_latest_free(api->latest);
+    ward_server_metrics_free(api->metrics);
+    ward_store_close(api->store);
 }
 
-static int state_open(const struct server_config *cfg, struct state *st)
+/* Opens the store, the latest values, the writer and the golectra state into api. */
+static int state_open(const struct server_config *cfg, struct ward_api *api)
 {
-    struct ward_api *api = &st->api;
     *api = (struct ward_api){
         .signature_key = cfg->key,
         .signature_skew_ms = cfg->signature_skew_ms,
@@ -198,17 +194,17 @@ static int state_open(const struct server_config *cfg, struct state *st)
             ward_log_error(NULL, "cannot start the golectra routes", "error", ward_strerror(r));
     }
     if (r < 0)
-        state_close(st);
+        state_close(api);
     return r;
 }
 
 static int serve(const struct server_config *cfg, const sigset_t *stop)
 {
-    struct state st;
-    int r = state_open(cfg, &st);
+    struct ward_api state;
+    struct ward_api *api = &state;
+    int r = state_open(cfg, api);
     if (r < 0)
         return 1;
-    struct ward_api *api = &st.api;
 
     struct ward_http_config hcfg = {
         .address = cfg->address,
@@ -234,7 +230,7 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     if (r < 0) {
         ward_log_error(NULL, "cannot start HTTP server", "error", err.data);
         ward_buf_done(&err);
-        state_close(&st);
+        state_close(api);
         return 1;
     }
     char port[8];
@@ -259,7 +255,7 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
         ward_log_warn(NULL, "requests still in flight at the shutdown timeout");
     ward_writer_stop(api->writer);
     ward_http_stop(http);
-    state_close(&st);
+    state_close(api);
     ward_log_info(NULL, "stopped");
     return 0;
 }

@@ -313,37 +313,16 @@ struct hosts_ctx {
     int64_t now_ms, stale_after_ms, offline_after_ms;
 };
 
-static void write_optional(struct ward_json_writer *w, const char *key, const char *v)
-{
-    ward_json_write_keyz(w, key);
-    if (v)
-        ward_json_write_stringz(w, v);
-    else
-        ward_json_write_null(w);
-}
-
 static int write_host(const struct ward_host_row *row, void *userdata)
 {
     struct hosts_ctx *c = userdata;
     struct ward_json_writer *w = c->w;
-    char seen[WARD_RFC3339_LEN];
-    bool has_seen = row->last_seen_ms > 0 && ward_time_format_rfc3339(row->last_seen_ms, seen) > 0;
     enum ward_liveness l =
         ward_host_liveness(row->last_seen_ms, c->now_ms, c->stale_after_ms, c->offline_after_ms);
     ward_json_write_object_begin(w);
-    write_optional(w, "id", row->id);
-    write_optional(w, "hostname", row->hostname);
-    write_optional(w, "ip_address", row->ip_address);
-    write_optional(w, "os", row->os);
-    ward_json_write_keyz(w, "labels");
-    if (row->labels && *row->labels)
-        ward_json_write_raw(w, row->labels, strlen(row->labels));
-    else
-        ward_json_write_raw(w, "{}", 2);
-    write_optional(w, "agent_version", row->agent_version);
-    write_optional(w, "status", row->status);
-    write_optional(w, "last_seen", has_seen ? seen : NULL);
-    write_optional(w, "liveness", ward_liveness_name(l));
+    ward_api_write_host_fields(w, row);
+    ward_json_write_keyz(w, "liveness");
+    ward_json_write_stringz(w, ward_liveness_name(l));
     return ward_json_write_object_end(w);
 }
 

@@ -184,12 +184,11 @@ static int decode(const char *body, size_t len, struct registration *reg, struct
 static void write_time(struct ward_json_writer *w, const char *key, int64_t ms)
 {
     ward_json_write_keyz(w, key);
-    if (ms <= 0) {
+    char ts[WARD_RFC3339_LEN];
+    if (ms <= 0 || ward_time_format_rfc3339(ms, ts) == 0) {
         ward_json_write_null(w);
         return;
     }
-    char ts[WARD_RFC3339_LEN];
-    ward_time_format_rfc3339(ms, ts);
     ward_json_write_stringz(w, ts);
 }
 
@@ -202,20 +201,25 @@ static void write_optional(struct ward_json_writer *w, const char *key, const ch
         ward_json_write_null(w);
 }
 
-static int write_server(const struct ward_host_row *h, void *userdata)
+void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_host_row *h)
 {
-    struct ward_json_writer *w = userdata;
-    ward_json_write_object_begin(w);
-    ward_json_write_keyz(w, "id");
-    ward_json_write_stringz(w, h->id);
+    write_optional(w, "id", h->id);
     write_optional(w, "hostname", h->hostname);
     write_optional(w, "ip_address", h->ip_address);
     write_optional(w, "os", h->os);
     ward_json_write_keyz(w, "labels");
-    ward_json_write_raw(w, h->labels ? h->labels : "{}", strlen(h->labels ? h->labels : "{}"));
+    const char *labels = h->labels && *h->labels ? h->labels : "{}";
+    ward_json_write_raw(w, labels, strlen(labels));
     write_optional(w, "agent_version", h->agent_version);
     write_optional(w, "status", h->status);
     write_time(w, "last_seen", h->last_seen_ms);
+}
+
+static int write_server(const struct ward_host_row *h, void *userdata)
+{
+    struct ward_json_writer *w = userdata;
+    ward_json_write_object_begin(w);
+    ward_api_write_host_fields(w, h);
     write_time(w, "created_at", h->created_ms);
     write_time(w, "updated_at", h->updated_ms);
     return ward_json_write_object_end(w);

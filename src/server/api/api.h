@@ -68,6 +68,14 @@ void ward_api_healthz_ready(struct ward_http_request *req, void *app);
 void ward_api_version(struct ward_http_request *req, void *app);
 void ward_api_prometheus(struct ward_http_request *req, void *app);
 void ward_api_servers_register(struct ward_http_request *req, void *app);
+
+struct ward_json_writer;
+/*
+ * Writes the fields every host answer shares (id, hostname, ip_address, os,
+ * labels, agent_version, status, last_seen) into the open object of w:
+ * seed 001's servers and GET /api/v1/hosts show a host the same way.
+ */
+void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_host_row *h);
 void ward_api_servers_list(struct ward_http_request *req, void *app);
 void ward_api_ingest(struct ward_http_request *req, void *app);
 void ward_api_metrics_query(struct ward_http_request *req, void *app);

@@ -73,6 +73,15 @@ static int bind_opt(sqlite3_stmt *st, int i, const char *s)
     return s ? ward_sqlite_bind_text(st, i, s) : sqlite3_bind_null(st, i);
 }
 
+/* Binds ip_address, os, labels and agent_version to parameters first to first + 3. */
+static int bind_details(sqlite3_stmt *st, int first, const struct ward_host_info *info)
+{
+    int rc = bind_opt(st, first, info->ip_address);
+    rc = rc ?: bind_opt(st, first + 1, info->os);
+    rc = rc ?: bind_opt(st, first + 2, info->labels);
+    return rc ?: bind_opt(st, first + 3, info->agent_version);
+}
+
 static int host_insert(struct conn *c, const char *id, const struct ward_host_info *info,
                        int64_t now)
 {
@@ -82,10 +91,7 @@ static int host_insert(struct conn *c, const char *id, const struct ward_host_in
         return r;
     int rc = ward_sqlite_bind_text(st, 1, id);
     rc = rc ?: ward_sqlite_bind_text(st, 2, info->hostname);
-    rc = rc ?: bind_opt(st, 3, info->ip_address);
-    rc = rc ?: bind_opt(st, 4, info->os);
-    rc = rc ?: bind_opt(st, 5, info->labels);
-    rc = rc ?: bind_opt(st, 6, info->agent_version);
+    rc = rc ?: bind_details(st, 3, info);
     rc = rc ?: sqlite3_bind_int64(st, 7, now);
     r = ward_sqlite_bind_rc(c, rc);
     return r < 0 ? r : ward_sqlite_step_done(c, st);
@@ -99,10 +105,7 @@ static int host_update(struct conn *c, const char *id, const struct ward_host_in
     if (r < 0)
         return r;
     int rc = ward_sqlite_bind_text(st, 1, id);
-    rc = rc ?: bind_opt(st, 2, info->ip_address);
-    rc = rc ?: bind_opt(st, 3, info->os);
-    rc = rc ?: bind_opt(st, 4, info->labels);
-    rc = rc ?: bind_opt(st, 5, info->agent_version);
+    rc = rc ?: bind_details(st, 2, info);
     rc = rc ?: sqlite3_bind_int64(st, 6, now);
     r = ward_sqlite_bind_rc(c, rc);
     return r < 0 ? r : ward_sqlite_step_done(c, st);
