@@ -141,7 +141,7 @@ static void test_sqlite_wal_and_version(void **state)
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    assert_int_equal(sqlite3_column_int(st, 0), 4);
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT count(*) FROM hosts WHERE id = ?1"
@@ -313,7 +313,7 @@ static void test_sqlite_migrates_v1(void **state)
 
     struct ward_store *s = open_ok(e->dsn);
     db = raw_open(e);
-    assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
                                  " AND name IN ('hosts_hostname', 'batches_received_at')"),
                      2);
@@ -335,6 +335,179 @@ static void test_sqlite_migrates_v1(void **state)
     /* Opening again finds version 3 and changes nothing. */
     s = open_ok(e->dsn);
     assert_int_equal(count(s, id), 2);
+    ward_store_close(s);
+}
+
+/* The schema of version 3, as released: version 1 with the indexes of 2 and the head_log of 3. */
+static const char schema_v3[] =
+    "CREATE TABLE hosts (id TEXT PRIMARY KEY, hostname TEXT, ip_address TEXT, os TEXT,"
+    " labels TEXT NOT NULL DEFAULT '{}', agent_version TEXT,"
+    " status TEXT NOT NULL DEFAULT 'active', last_seen INTEGER, created_at INTEGER,"
+    " updated_at INTEGER);"
+    "CREATE TABLE series (id INTEGER PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts(id),"
+    " category TEXT NOT NULL, name TEXT NOT NULL, labels TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " UNIQUE (host_id, category, name, labels));"
+    "CREATE TABLE samples (series_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+    " value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;"
+    "CREATE TABLE batches (host_id TEXT NOT NULL, boot INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " received_at INTEGER NOT NULL, PRIMARY KEY (host_id, boot, seq)) WITHOUT ROWID;"
+    "CREATE INDEX hosts_hostname ON hosts (hostname, id);"
+    "CREATE INDEX batches_received_at ON batches (received_at);"
+    "CREATE TABLE head_log (seq INTEGER PRIMARY KEY, series_id INTEGER NOT NULL,"
+    " ts INTEGER NOT NULL, value REAL NOT NULL);"
+    "INSERT INTO hosts (id, hostname, status, created_at, updated_at)"
+    " VALUES ('0190c1d2-0000-7000-8000-0000000000bb', 'v3-host', 'active', 1, 1);"
+    "INSERT INTO hosts (id, last_seen, created_at, updated_at)"
+    " VALUES ('0190c1d2-0000-7000-8000-0000000000cc', 5, 5, 5);"
+    "INSERT INTO series VALUES (1, '0190c1d2-0000-7000-8000-0000000000bb', 'cpu', 'usage', '{}', "
+    "0);"
+    "INSERT INTO samples VALUES (1, 1700000000000, 42.0);"
+    "INSERT INTO head_log (series_id, ts, value) VALUES (1, 1700000001000, 43.0);"
+    "PRAGMA user_version = 3;";
+
+struct v3_host {
+    size_t calls;
+    char status[16], section[WARD_STORE_ID_LEN], tenant[WARD_STORE_ID_LEN];
+    bool name_null, hash_null;
+};
+
+static int v3_host_row(const struct ward_host_row *row, void *userdata)
+{
+    struct v3_host *h = userdata;
+    h->calls++;
+    snprintf(h->status, sizeof(h->status), "%s", row->status);
+    snprintf(h->section, sizeof(h->section), "%s", row->section_id ? row->section_id : "");
+    snprintf(h->tenant, sizeof(h->tenant), "%s", row->tenant_id ? row->tenant_id : "");
+    h->name_null = row->name == NULL;
+    h->hash_null = row->claim_token_hash == NULL;
+    return 0;
+}
+
+static int v3_group_row(const struct ward_group *g, void *userdata)
+{
+    char(*names)[2][64] = userdata;
+    size_t i =
+        strcmp(g->id, WARD_DEFAULT_TENANT) == 0 || strcmp(g->id, WARD_DEFAULT_SECTION) == 0 ? 0 : 1;
+    snprintf((*names)[i], sizeof((*names)[i]), "%s", g->name);
+    return 0;
+}
+
+/*
+ * Version 3 to 4 adds the registry: the default tenant and section exist,
+ * the hosts of before are in that section, and their data, the head's
+ * samples included, is all there.
+ */
+static void test_sqlite_migrates_v3(void **state)
+{
+    struct store_env *e = *state;
+    sqlite3 *db = raw_open(e);
+    raw_exec(db, schema_v3);
+    sqlite3_close(db);
+
+    struct ward_store *s = open_ok(e->dsn);
+    db = raw_open(e);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM tenants WHERE id = '" WARD_DEFAULT_TENANT
+                                 "' AND name = 'default'"),
+                     1);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sections WHERE id = '" WARD_DEFAULT_SECTION
+                                 "' AND tenant_id = '" WARD_DEFAULT_TENANT "'"),
+                     1);
+    assert_int_equal(
+        raw_int(db, "SELECT count(*) FROM hosts WHERE section_id = '" WARD_DEFAULT_SECTION "'"), 2);
+    sqlite3_close(db);
+
+    static const char *const ids[2] = {"0190c1d2-0000-7000-8000-0000000000bb",
+                                       "0190c1d2-0000-7000-8000-0000000000cc"};
+    for (size_t i = 0; i < 2; i++) {
+        struct v3_host h = {0};
+        assert_int_equal(ward_store_host_get(s, ids[i], v3_host_row, &h), 0);
+        assert_int_equal(h.calls, 1);
+        assert_string_equal(h.status, "active");
+        assert_string_equal(h.section, WARD_DEFAULT_SECTION);
+        assert_string_equal(h.tenant, WARD_DEFAULT_TENANT);
+        assert_true(h.name_null);
+        assert_true(h.hash_null);
+    }
+    char names[2][64] = {"", ""};
+    assert_int_equal(ward_store_group_list(s, false, NULL, v3_group_row, &names), 0);
+    assert_string_equal(names[0], "default");
+    assert_string_equal(names[1], "");
+    assert_int_equal(ward_store_group_list(s, true, NULL, v3_group_row, &names), 0);
+    assert_string_equal(names[0], "default");
+    assert_string_equal(names[1], "");
+    assert_int_equal(count(s, ids[0]), 2);
+
+    /* An old host has no claim token: no agent can enroll as it. */
+    struct ward_enrollment en = {
+        .id = ids[0], .claim_token_hash = "ab", .info = {.hostname = "v3-host"}};
+    char status[WARD_STORE_STATUS_LEN];
+    assert_int_equal(ward_store_host_enroll(s, &en, status), -EEXIST);
+    ward_store_close(s);
+
+    /* Opening again finds version 4 and changes nothing. */
+    s = open_ok(e->dsn);
+    assert_int_equal(count(s, ids[0]), 2);
+    db = raw_open(e);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM tenants"), 1);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM sections"), 1);
+    sqlite3_close(db);
+    ward_store_close(s);
+}
+
+/*
+ * A purge deletes a host's series; should they have the highest ids, SQLite
+ * hands the same ids to the next series it makes. A group that makes such a
+ * series and fails must still make the writer forget it, or the writer
+ * keeps an id with no series behind it: the host's later samples go
+ * nowhere, and another host's next series inherits them.
+ */
+static void test_sqlite_purge_then_failed_ingest(void **state)
+{
+    struct store_env *e = *state;
+    struct ward_store *s = open_ok(e->dsn);
+    struct ward_sample first[] = {gauge("cpu", "usage", "{}", T0, 1),
+                                  gauge("ram", "usage", "{}", T0, 2)};
+    assert_int_equal(ward_store_ingest(s, e->host[0], NULL, first, 2), 0);
+    assert_int_equal(ward_store_ingest(s, e->host[1], NULL, first, 2), 0);
+    assert_int_equal(ward_store_host_purge(s, e->host[1]), 0);
+
+    sqlite3 *db = raw_open(e);
+    raw_exec(db, "CREATE TRIGGER inject BEFORE INSERT ON head_log"
+                 " WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'injected'); END");
+    struct ward_sample doomed[] = {gauge("cpu", "usage", "{}", T0, 1),
+                                   gauge("ram", "usage", "{}", T0, 666)};
+    assert_int_equal(ward_store_ingest(s, e->host[1], NULL, doomed, 2), WARD_E_STORE);
+    raw_exec(db, "DROP TRIGGER inject");
+    sqlite3_close(db);
+
+    struct ward_sample again[] = {gauge("cpu", "usage", "{}", T0, 3),
+                                  gauge("ram", "usage", "{}", T0, 4)};
+    assert_int_equal(ward_store_ingest(s, e->host[1], NULL, again, 2), 0);
+    assert_int_equal(count(s, e->host[1]), 2);
+    int64_t cpu = series_id_of(s, e->host[1], "cpu", "usage", "{}");
+    int64_t ram = series_id_of(s, e->host[1], "ram", "usage", "{}");
+    assert_true(cpu != ram);
+
+    /* Another host's new series gets an id of its own, and its sample. */
+    struct ward_sample disk = gauge("disk", "free", "{}", T0, 9);
+    assert_int_equal(ward_store_ingest(s, e->host[0], NULL, &disk, 1), 0);
+    int64_t d = series_id_of(s, e->host[0], "disk", "free", "{}");
+    assert_true(d != cpu && d != ram);
+    struct ward_query q = all_of(e->host[0]);
+    q.category = "disk";
+    struct rows rs = run(s, q);
+    assert_int_equal(rs.n, 1);
+    assert_true(rs.v[0].value == 9);
+    rows_free(&rs);
+    assert_int_equal(count(s, e->host[0]), 3);
+    assert_int_equal(count(s, e->host[1]), 2);
+    ward_store_close(s);
+
+    /* And so does the file, read afresh. */
+    s = open_ok(e->dsn);
+    assert_int_equal(count(s, e->host[0]), 3);
+    assert_int_equal(count(s, e->host[1]), 2);
     ward_store_close(s);
 }
 
@@ -460,6 +633,8 @@ int main(void)
         T(test_sqlite_bad_batch_in_group),
         T(test_sqlite_wal_and_version),
         T(test_sqlite_migrates_v1),
+        T(test_sqlite_migrates_v3),
+        T(test_sqlite_purge_then_failed_ingest),
         T(test_sqlite_future_schema),
         T(test_sqlite_not_a_database),
         T(test_sqlite_memory),

@@ -778,7 +778,8 @@ int main(void)
         T(test_non_finite),
     };
     size_t n_ingest = sizeof(ingest_tests) / sizeof(ingest_tests[0]);
-    size_t n = n_ingest + store_method_tests_count + store_read_tests_count;
+    size_t n =
+        n_ingest + store_method_tests_count + store_read_tests_count + store_registry_tests_count;
     struct CMUnitTest *all = calloc(n, sizeof(*all));
     if (!all)
         return 1;
@@ -786,6 +787,8 @@ int main(void)
     memcpy(all + n_ingest, store_method_tests, store_method_tests_count * sizeof(*all));
     memcpy(all + n_ingest + store_method_tests_count, store_read_tests,
            store_read_tests_count * sizeof(*all));
+    memcpy(all + n_ingest + store_method_tests_count + store_read_tests_count, store_registry_tests,
+           store_registry_tests_count * sizeof(*all));
 
     const struct store_backend *backends[3] = {&store_sqlite_memory, &store_sqlite_file};
     size_t nbackends = 2;

@@ -1,8 +1,8 @@
 /*
  * Harness of the store tests: backends, fixtures and helpers shared by the
- * conformance suite (test-store.c, test-store-methods.c, test-store-reads.c)
- * and the SQLite tests (test-store-sqlite.c). The helpers are in
- * test-store-util.c.
+ * conformance suite (test-store.c, test-store-methods.c, test-store-reads.c,
+ * test-store-registry.c) and the SQLite tests (test-store-sqlite.c). The
+ * helpers are in test-store-util.c.
  *
  * A test gets a struct store_env as its cmocka state: a DSN to open, and
  * host ids, hostnames and categories that no other test uses. Writing only
@@ -105,9 +105,14 @@ size_t count(struct ward_store *s, const char *host);
 int64_t series_id_of(struct ward_store *s, const char *host, const char *cat, const char *name,
                      const char *labels);
 
-/* Parts two and three of the conformance suite, in test-store-methods.c and test-store-reads.c. */
+/*
+ * Parts two to four of the conformance suite, in test-store-methods.c,
+ * test-store-reads.c and test-store-registry.c.
+ */
 extern const struct CMUnitTest store_method_tests[];
 extern const size_t store_method_tests_count;
+extern const struct CMUnitTest store_registry_tests[];
+extern const size_t store_registry_tests_count;
 extern const struct CMUnitTest store_read_tests[];
 extern const size_t store_read_tests_count;
 

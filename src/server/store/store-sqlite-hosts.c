@@ -163,6 +163,30 @@ int ward_sqlite_host_register(struct sqlite_store *s, const struct ward_host_inf
     return 0;
 }
 
+int ward_sqlite_host_row(sqlite3_stmt *st, ward_store_host_fn fn, void *userdata)
+{
+    const char *labels = column_str(st, 4);
+    struct ward_host_row row = {
+        .id = column_str(st, 0),
+        .hostname = column_str(st, 1),
+        .ip_address = column_str(st, 2),
+        .os = column_str(st, 3),
+        .labels = labels ? labels : "{}",
+        .agent_version = column_str(st, 5),
+        .status = column_str(st, 6),
+        .last_seen_ms = sqlite3_column_int64(st, 7),
+        .created_ms = sqlite3_column_int64(st, 8),
+        .updated_ms = sqlite3_column_int64(st, 9),
+        .name = column_str(st, 10),
+        .section_id = column_str(st, 11),
+        .tenant_id = column_str(st, 12),
+        .claim_token_hash = column_str(st, 13),
+    };
+    if (row.id == NULL || row.status == NULL || row.tenant_id == NULL)
+        return WARD_E_STORE;
+    return fn(&row, userdata);
+}
+
 static int host_list_locked(struct conn *c, ward_store_host_fn fn, void *userdata)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -171,22 +195,7 @@ static int host_list_locked(struct conn *c, ward_store_host_fn fn, void *userdat
         return r;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *labels = column_str(st, 4);
-        struct ward_host_row row = {
-            .id = column_str(st, 0),
-            .hostname = column_str(st, 1),
-            .ip_address = column_str(st, 2),
-            .os = column_str(st, 3),
-            .labels = labels ? labels : "{}",
-            .agent_version = column_str(st, 5),
-            .status = column_str(st, 6),
-            .last_seen_ms = sqlite3_column_int64(st, 7),
-            .created_ms = sqlite3_column_int64(st, 8),
-            .updated_ms = sqlite3_column_int64(st, 9),
-        };
-        if (row.id == NULL || row.status == NULL)
-            return WARD_E_STORE;
-        r = fn(&row, userdata);
+        r = ward_sqlite_host_row(st, fn, userdata);
         if (r < 0)
             return r;
     }

@@ -39,7 +39,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION  3
+#define SCHEMA_VERSION  4
 #define BUSY_TIMEOUT_MS 5000
 
 /* Page cache per connection, in KiB; the writer keeps the indexes it appends to hot. */
@@ -108,6 +108,52 @@ static const char *const migrations[] = {
     "  ts INTEGER NOT NULL,"
     "  value REAL NOT NULL"
     ");",
+
+    /*
+     * Version 4: the registry. Tenants hold sections, sections hold hosts;
+     * the default tenant and section have fixed ids, so every ward database
+     * names them alike, and hosts of older versions land in them.
+     * Credentials are stored as their lookup part and a SHA-256, never the
+     * secret. Configuration documents carry versions from one sequence.
+     */
+    "CREATE TABLE tenants ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE sections ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, name)"
+    ");"
+    "INSERT INTO tenants VALUES ('" WARD_DEFAULT_TENANT "', 'default', 0);"
+    "INSERT INTO sections VALUES ('" WARD_DEFAULT_SECTION "', '" WARD_DEFAULT_TENANT
+    "', 'default', 0);"
+    "ALTER TABLE hosts ADD COLUMN section_id TEXT NOT NULL DEFAULT '" WARD_DEFAULT_SECTION "';"
+    "ALTER TABLE hosts ADD COLUMN name TEXT;"
+    "ALTER TABLE hosts ADD COLUMN claim_token_hash TEXT;"
+    "CREATE TABLE credentials ("
+    "  id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  lookup TEXT NOT NULL UNIQUE,"
+    "  hash TEXT NOT NULL,"
+    "  host_id TEXT,"
+    "  tenant_id TEXT,"
+    "  name TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ");"
+    "CREATE INDEX credentials_host ON credentials (host_id) WHERE host_id IS NOT NULL;"
+    "CREATE TABLE configs ("
+    "  scope TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (scope, id)"
+    ") WITHOUT ROWID;",
 };
 
 _Static_assert(WARD_ARRAY_SIZE(migrations) == SCHEMA_VERSION, "one migration per version");
@@ -180,8 +226,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " os = coalesce(?3, os), labels = coalesce(?4, labels),"
                        " agent_version = coalesce(?5, agent_version), updated_at = ?6"
                        " WHERE id = ?1",
-    [ST_HOST_LIST] = "SELECT id, hostname, ip_address, os, labels, agent_version, status,"
-                     " last_seen, created_at, updated_at FROM hosts ORDER BY hostname, id",
+    [ST_HOST_LIST] = WARD_SQLITE_HOST_SELECT " ORDER BY h.hostname, h.id",
 
     [ST_SERIES_LIST + 0] = SERIES_LIST_COLUMNS SERIES_LIST_ORDER,
     [ST_SERIES_LIST + 1] = SERIES_LIST_COLUMNS " WHERE host_id = ?1" SERIES_LIST_ORDER,
@@ -664,4 +709,16 @@ const struct ward_store_ops ward_store_sqlite_ops = {
     .prune = sqlite_prune,
     .stats = sqlite_stats,
     .ping = sqlite_ping,
+    .host_enroll = ward_sqlite_host_enroll,
+    .host_get = ward_sqlite_host_get,
+    .host_change = ward_sqlite_host_change,
+    .host_purge = ward_sqlite_host_purge,
+    .credential_add = ward_sqlite_credential_add,
+    .credential_find = ward_sqlite_credential_find,
+    .credential_list = ward_sqlite_credential_list,
+    .credential_revoke = ward_sqlite_credential_revoke,
+    .group_add = ward_sqlite_group_add,
+    .group_list = ward_sqlite_group_list,
+    .config_get = ward_sqlite_config_get,
+    .config_set = ward_sqlite_config_set,
 };

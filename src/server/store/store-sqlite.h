@@ -386,6 +386,42 @@ int ward_sqlite_host_register(struct sqlite_store *s, const struct ward_host_inf
                               char *id_out, bool *created);
 int ward_sqlite_host_list(struct sqlite_store *s, ward_store_host_fn fn, void *userdata);
 
+/* The columns of a host row, in the order ward_sqlite_host_row() reads them. */
+#define WARD_SQLITE_HOST_SELECT                                                                    \
+    "SELECT h.id, h.hostname, h.ip_address, h.os, h.labels, h.agent_version, h.status,"            \
+    " h.last_seen, h.created_at, h.updated_at, h.name, h.section_id, s.tenant_id,"                 \
+    " h.claim_token_hash FROM hosts AS h LEFT JOIN sections AS s ON s.id = h.section_id"
+
+/* Calls fn with the host of the current row of st (WARD_SQLITE_HOST_SELECT). */
+int ward_sqlite_host_row(sqlite3_stmt *st, ward_store_host_fn fn, void *userdata);
+
+/* ---- store-sqlite-registry.c ---- */
+
+/*
+ * See the ward_store_ops methods of the same names. They take the base
+ * handle and go into the method table as they are.
+ */
+int ward_sqlite_host_enroll(struct ward_store *s, const struct ward_enrollment *e,
+                            char *status_out);
+int ward_sqlite_host_get(struct ward_store *s, const char *id, ward_store_host_fn fn,
+                         void *userdata);
+int ward_sqlite_host_change(struct ward_store *s, const struct ward_host_change *c);
+int ward_sqlite_host_purge(struct ward_store *s, const char *id);
+int ward_sqlite_credential_add(struct ward_store *s, const struct ward_credential *c,
+                               bool revoke_host_keys);
+int ward_sqlite_credential_find(struct ward_store *s, const char *lookup,
+                                ward_store_credential_fn fn, void *userdata);
+int ward_sqlite_credential_list(struct ward_store *s, const char *kind, ward_store_credential_fn fn,
+                                void *userdata);
+int ward_sqlite_credential_revoke(struct ward_store *s, const char *id, const char *host_id);
+int ward_sqlite_group_add(struct ward_store *s, const struct ward_group *g, char *id_out);
+int ward_sqlite_group_list(struct ward_store *s, bool sections, const char *tenant_id,
+                           ward_store_group_fn fn, void *userdata);
+int ward_sqlite_config_get(struct ward_store *s, const char *scope, const char *id,
+                           ward_store_config_fn fn, void *userdata);
+int ward_sqlite_config_set(struct ward_store *s, const char *scope, const char *id,
+                           const char *body, int64_t *version);
+
 /* ---- store-sqlite-read.c ---- */
 
 /* See ward_store_ops.series_list, .read, .latest, .stats and .ping. */

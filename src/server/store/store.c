@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const struct ward_store_ops *const backends[] = {
     &ward_store_sqlite_ops,
@@ -209,4 +210,98 @@ int ward_store_ping(struct ward_store *s)
     if (!HAS_METHOD(s->ops, ping))
         return -EOPNOTSUPP;
     return s->ops->ping(s);
+}
+
+/* ---- The registry ---- */
+
+/* Forwards to method m when the arguments passed check ok. */
+#define FORWARD(s, ok, m, ...)                                                                     \
+    do {                                                                                           \
+        if ((s) == NULL || !(ok))                                                                  \
+            return -EINVAL;                                                                        \
+        if (!HAS_METHOD((s)->ops, m))                                                              \
+            return -EOPNOTSUPP;                                                                    \
+        return (s)->ops->m((s), __VA_ARGS__);                                                      \
+    } while (0)
+
+static bool is_scope(const char *scope)
+{
+    return scope && (strcmp(scope, "agent") == 0 || strcmp(scope, "section") == 0);
+}
+
+int ward_store_host_enroll(struct ward_store *s, const struct ward_enrollment *e, char *status_out)
+{
+    FORWARD(s, e && is_text(e->id) && is_text(e->info.hostname) && status_out, host_enroll, e,
+            status_out);
+}
+
+int ward_store_host_get(struct ward_store *s, const char *id, ward_store_host_fn fn, void *userdata)
+{
+    FORWARD(s, is_text(id) && fn, host_get, id, fn, userdata);
+}
+
+static bool is_status(const char *status)
+{
+    return !status || strcmp(status, "pending") == 0 || strcmp(status, "active") == 0 ||
+           strcmp(status, "deregistered") == 0;
+}
+
+int ward_store_host_change(struct ward_store *s, const struct ward_host_change *c)
+{
+    FORWARD(s, c && is_text(c->id) && is_status(c->status), host_change, c);
+}
+
+int ward_store_host_purge(struct ward_store *s, const char *id)
+{
+    FORWARD(s, is_text(id), host_purge, id);
+}
+
+int ward_store_credential_add(struct ward_store *s, const struct ward_credential *c,
+                              bool revoke_host_keys)
+{
+    FORWARD(s,
+            c && is_text(c->id) && is_text(c->kind) && is_text(c->lookup) && is_text(c->hash) &&
+                (!revoke_host_keys || is_text(c->host_id)),
+            credential_add, c, revoke_host_keys);
+}
+
+int ward_store_credential_find(struct ward_store *s, const char *lookup,
+                               ward_store_credential_fn fn, void *userdata)
+{
+    FORWARD(s, is_text(lookup) && fn, credential_find, lookup, fn, userdata);
+}
+
+int ward_store_credential_list(struct ward_store *s, const char *kind, ward_store_credential_fn fn,
+                               void *userdata)
+{
+    FORWARD(s, is_text(kind) && fn, credential_list, kind, fn, userdata);
+}
+
+int ward_store_credential_revoke(struct ward_store *s, const char *id, const char *host_id)
+{
+    FORWARD(s, is_text(id) || is_text(host_id), credential_revoke, id, host_id);
+}
+
+int ward_store_group_add(struct ward_store *s, const struct ward_group *g, char *id_out)
+{
+    FORWARD(s, g && is_text(g->name) && id_out, group_add, g, id_out);
+}
+
+int ward_store_group_list(struct ward_store *s, bool sections, const char *tenant_id,
+                          ward_store_group_fn fn, void *userdata)
+{
+    FORWARD(s, fn != NULL, group_list, sections, tenant_id, fn, userdata);
+}
+
+int ward_store_config_get(struct ward_store *s, const char *scope, const char *id,
+                          ward_store_config_fn fn, void *userdata)
+{
+    FORWARD(s, is_scope(scope) && is_text(id) && fn, config_get, scope, id, fn, userdata);
+}
+
+int ward_store_config_set(struct ward_store *s, const char *scope, const char *id, const char *body,
+                          int64_t *version)
+{
+    FORWARD(s, is_scope(scope) && is_text(id) && is_text(body) && version, config_set, scope, id,
+            body, version);
 }

@@ -69,13 +69,62 @@ struct ward_host_row {
     const char *os;
     const char *labels; /* canonical JSON object, "{}" when none */
     const char *agent_version;
-    const char *status;   /* "pending", "active", "disabled" */
+    const char *status;   /* "pending", "active", "deregistered" */
     int64_t last_seen_ms; /* 0 when never seen */
     int64_t created_ms;
     int64_t updated_ms;
+    const char *name;             /* given by the admin who claimed it */
+    const char *section_id;       /* NULL: the default section */
+    const char *tenant_id;        /* the section's tenant; never NULL */
+    const char *claim_token_hash; /* hex SHA-256 of the agent's claim token */
 };
 
 typedef int (*ward_store_host_fn)(const struct ward_host_row *row, void *userdata);
+
+/* An agent that registers itself (smotra's POST /agent/register, spectra, enrollment). */
+struct ward_enrollment {
+    const char *id;               /* the agent's UUID, which becomes the host id */
+    const char *claim_token_hash; /* hex SHA-256 of its claim token; NULL for none */
+    struct ward_host_info info;   /* hostname is required */
+    bool activate;                /* active at once (enrollment token) instead of pending */
+};
+
+/* A change of a host's registry fields; NULL fields stay as they are. */
+struct ward_host_change {
+    const char *id;
+    const char *status;     /* "pending", "active", "deregistered" */
+    const char *section_id; /* must exist */
+    const char *name;
+};
+
+/* An API key of an agent or an admin token, as stored: never the secret itself. */
+struct ward_credential {
+    const char *id;        /* UUID */
+    const char *kind;      /* "agent" or "admin" */
+    const char *lookup;    /* public part, unique (credential.h) */
+    const char *hash;      /* hex SHA-256 of the whole credential */
+    const char *host_id;   /* agent keys: the agent */
+    const char *tenant_id; /* admin tokens: the tenant it is limited to, NULL for all */
+    const char *name;      /* what the admin called it */
+    int64_t created_ms;
+    int64_t revoked_ms; /* 0 while valid */
+};
+
+typedef int (*ward_store_credential_fn)(const struct ward_credential *c, void *userdata);
+
+/* A tenant (tenant_id NULL) or a section of one. */
+struct ward_group {
+    const char *id;
+    const char *tenant_id;
+    const char *name;
+    int64_t created_ms;
+};
+
+typedef int (*ward_store_group_fn)(const struct ward_group *g, void *userdata);
+
+/* A stored configuration document of an agent or section; version grows with every change. */
+typedef int (*ward_store_config_fn)(const char *body, int64_t version, int64_t updated_ms,
+                                    void *userdata);
 
 /* Selects series by exact fields; NULL matches any. */
 struct ward_series_filter {
@@ -240,7 +289,91 @@ struct ward_store_ops {
 
     /* Checks that the database answers (a trivial read). Returns 0 or a negative error. */
     int (*ping)(struct ward_store *s);
+
+    /*
+     * The registry: agents and their lifecycle, credentials, tenants,
+     * sections and central configuration. Every host belongs to a section
+     * (NULL: the default section, of the default tenant, which the store
+     * creates).
+     */
+
+    /*
+     * Registers an agent under its own id. A new host is made "pending", or
+     * "active" when e->activate. A known host keeps its status (a pending
+     * one becomes active when e->activate) and takes the info given; its
+     * claim token hash must match the stored one, else -EEXIST and nothing
+     * changes (a host made without one, by ingest or by an admin, cannot be
+     * taken over either). A deregistered host starts again as new. Writes
+     * the host's status after the call into status_out (16 bytes). Returns
+     * 0 or a negative error.
+     */
+    int (*host_enroll)(struct ward_store *s, const struct ward_enrollment *e, char *status_out);
+
+    /* Calls fn once with host id. Returns 0, WARD_E_NOT_FOUND, fn's negative value or an error. */
+    int (*host_get)(struct ward_store *s, const char *id, ward_store_host_fn fn, void *userdata);
+
+    /* Applies c. Returns 0, WARD_E_NOT_FOUND (host or section), or a negative error. */
+    int (*host_change)(struct ward_store *s, const struct ward_host_change *c);
+
+    /*
+     * Deletes host id with its series, samples, batch keys, credentials and
+     * configuration. Returns 0, WARD_E_NOT_FOUND or a negative error.
+     */
+    int (*host_purge)(struct ward_store *s, const char *id);
+
+    /*
+     * Stores a new credential c (id, kind, lookup and hash required). With
+     * revoke_host_keys, every other valid key of c->host_id is revoked in
+     * the same transaction. Returns 0, -EEXIST for a lookup in use, or an error.
+     */
+    int (*credential_add)(struct ward_store *s, const struct ward_credential *c,
+                          bool revoke_host_keys);
+
+    /* Calls fn with the credential of lookup, revoked or not. Returns 0 or WARD_E_NOT_FOUND. */
+    int (*credential_find)(struct ward_store *s, const char *lookup, ward_store_credential_fn fn,
+                           void *userdata);
+
+    /* Calls fn for every credential of kind ("agent", "admin"), oldest first. */
+    int (*credential_list)(struct ward_store *s, const char *kind, ward_store_credential_fn fn,
+                           void *userdata);
+
+    /*
+     * Revokes credential id, or (id NULL) every valid key of host_id.
+     * Returns the number revoked, or a negative error.
+     */
+    int (*credential_revoke)(struct ward_store *s, const char *id, const char *host_id);
+
+    /*
+     * Makes a tenant (g->tenant_id NULL) or a section of tenant g->tenant_id
+     * with a new UUIDv7, written to id_out. Names are unique within their
+     * parent: -EEXIST. An unknown tenant is WARD_E_NOT_FOUND.
+     */
+    int (*group_add)(struct ward_store *s, const struct ward_group *g, char *id_out);
+
+    /*
+     * Calls fn for every tenant (sections false) or every section (true),
+     * limited to tenant_id unless it is NULL, ordered by name.
+     */
+    int (*group_list)(struct ward_store *s, bool sections, const char *tenant_id,
+                      ward_store_group_fn fn, void *userdata);
+
+    /* Calls fn with the configuration of scope ("agent", "section") id, or returns
+     * WARD_E_NOT_FOUND. */
+    int (*config_get)(struct ward_store *s, const char *scope, const char *id,
+                      ward_store_config_fn fn, void *userdata);
+
+    /*
+     * Stores body (a JSON document, checked by the caller) as the
+     * configuration of scope id, with a version above every version stored
+     * before, written to *version. Returns 0 or a negative error.
+     */
+    int (*config_set)(struct ward_store *s, const char *scope, const char *id, const char *body,
+                      int64_t *version);
 };
+
+/* Ids of the tenant and section that exist in every store; hosts start in the section. */
+#define WARD_DEFAULT_TENANT  "00000000-0000-7000-8000-000000000001"
+#define WARD_DEFAULT_SECTION "00000000-0000-7000-8000-000000000002"
 
 /* Size of a host id buffer: a UUID string and its NUL. */
 #define WARD_STORE_ID_LEN 37
@@ -282,6 +415,29 @@ int ward_store_latest(struct ward_store *s, ward_store_latest_fn fn, void *userd
 int ward_store_prune(struct ward_store *s, int64_t before_ms, size_t max_rows, size_t *deleted);
 int ward_store_stats(struct ward_store *s, struct ward_store_stats *out);
 int ward_store_ping(struct ward_store *s);
+
+int ward_store_host_enroll(struct ward_store *s, const struct ward_enrollment *e, char *status_out);
+int ward_store_host_get(struct ward_store *s, const char *id, ward_store_host_fn fn,
+                        void *userdata);
+int ward_store_host_change(struct ward_store *s, const struct ward_host_change *c);
+int ward_store_host_purge(struct ward_store *s, const char *id);
+int ward_store_credential_add(struct ward_store *s, const struct ward_credential *c,
+                              bool revoke_host_keys);
+int ward_store_credential_find(struct ward_store *s, const char *lookup,
+                               ward_store_credential_fn fn, void *userdata);
+int ward_store_credential_list(struct ward_store *s, const char *kind, ward_store_credential_fn fn,
+                               void *userdata);
+int ward_store_credential_revoke(struct ward_store *s, const char *id, const char *host_id);
+int ward_store_group_add(struct ward_store *s, const struct ward_group *g, char *id_out);
+int ward_store_group_list(struct ward_store *s, bool sections, const char *tenant_id,
+                          ward_store_group_fn fn, void *userdata);
+int ward_store_config_get(struct ward_store *s, const char *scope, const char *id,
+                          ward_store_config_fn fn, void *userdata);
+int ward_store_config_set(struct ward_store *s, const char *scope, const char *id, const char *body,
+                          int64_t *version);
+
+/* Length of a host status buffer (ward_store_host_enroll()). */
+#define WARD_STORE_STATUS_LEN 16
 
 /* See ward_store_ops.query. */
 int ward_store_query(struct ward_store *s, const struct ward_query *q, ward_store_row_fn fn,
