@@ -71,7 +71,7 @@ open(f"{tmp}/backlog-polls", "w").write(str(polls))
 PY
 
 sport=$(free_port); aport=$(free_port)
-"$build/ward-server" -a "127.0.0.1:$sport" -d "$tmp/ward.db" --log-level warn 2>"$tmp/server.log" &
+"$build/ward-server" -a "127.0.0.1:$sport" -d "$tmp/ward.db" --log-level warn --open-ingest --public-read 2>"$tmp/server.log" &
 pids+=($!)
 sleep 1
 start=$(date +%s.%N)

@@ -17,7 +17,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sport=$(free_port); aport=$(free_port); nport=$(free_port)
 
-"$build/ward-server" -a "127.0.0.1:$sport" -d "$tmp/ward.db" --log-level warn 2>"$tmp/server.log" &
+"$build/ward-server" -a "127.0.0.1:$sport" -d "$tmp/ward.db" --log-level warn --open-ingest --public-read 2>"$tmp/server.log" &
 pids+=($!)
 "$build/ward-agent" -a "http://127.0.0.1:$sport" --state-dir "$tmp/agent" -p 1 -r 10 \
   --listen "127.0.0.1:$aport" --log-level warn 2>"$tmp/agent.log" &

@@ -68,7 +68,8 @@ start_server() {
   port=$(free_port)
   addr=127.0.0.1:$port
   db=$tmp/$name/ward.db
-  "$server" -a "$addr" -d "$db" --log-level warn "$@" 2>"$tmp/$name/server.log" &
+  "$server" -a "$addr" -d "$db" --log-level warn --open-ingest --public-read "$@" \
+    2>"$tmp/$name/server.log" &
   spid=$!
   for _ in $(seq 100); do
     curl -sf "http://$addr/health" >/dev/null && return 0

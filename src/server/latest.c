@@ -113,9 +113,13 @@ static struct entry *find_slot(struct entry *slots, size_t n_slots, uint64_t has
     }
 }
 
-static int grow(struct ward_latest *l)
+/*
+ * Moves every entry into a new table of n slots, leaving out (and freeing)
+ * those of host drop when it is not NULL: growth, and the one way to delete
+ * from a table with linear probing without leaving holes in probe chains.
+ */
+static int rehash(struct ward_latest *l, size_t n, const char *drop)
 {
-    size_t n = l->n_slots * 2;
     struct entry *slots = calloc(n, sizeof(*slots));
     if (!slots)
         return -ENOMEM;
@@ -123,6 +127,11 @@ static int grow(struct ward_latest *l)
         struct entry *e = &l->slots[i];
         if (!e->key)
             continue;
+        if (drop && strcmp(e->key, drop) == 0) {
+            free(e->key);
+            l->count--;
+            continue;
+        }
         size_t j = e->hash & (n - 1);
         while (slots[j].key)
             j = (j + 1) & (n - 1);
@@ -132,6 +141,19 @@ static int grow(struct ward_latest *l)
     l->slots = slots;
     l->n_slots = n;
     return 0;
+}
+
+static int grow(struct ward_latest *l)
+{
+    return rehash(l, l->n_slots * 2, NULL);
+}
+
+int ward_latest_forget_host(struct ward_latest *l, const char *host_id)
+{
+    pthread_rwlock_wrlock(&l->lock);
+    int r = rehash(l, l->n_slots, host_id);
+    pthread_rwlock_unlock(&l->lock);
+    return r;
 }
 
 static int insert(struct ward_latest *l, const char *host, const struct ward_sample *v)

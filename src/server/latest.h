@@ -62,4 +62,7 @@ int ward_latest_each(struct ward_latest *l, const char *host_id, const char *cat
 /* Number of series held. */
 size_t ward_latest_count(struct ward_latest *l);
 
+/* Forgets every series of host_id (a purged host). Returns 0 or -ENOMEM (nothing forgotten). */
+int ward_latest_forget_host(struct ward_latest *l, const char *host_id);
+
 #endif

@@ -8,10 +8,13 @@
  */
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/credential.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/time-util.h"
 #include "server/api/api.h"
+#include "server/auth.h"
+#include "server/claims.h"
 #include "server/http/http.h"
 #include "server/latest.h"
 #include "server/metrics.h"
@@ -19,6 +22,7 @@
 #include "server/writer.h"
 #include "ward-version.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -26,6 +30,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct server_config {
     char *address;
@@ -54,6 +59,10 @@ struct server_config {
     char *file_storage_path;
     int64_t store_interval_ms;
     bool restore;
+    char *admin_token;
+    char *enroll_token;
+    bool public_read;
+    bool open_ingest;
 };
 
 /* One option; a trailing argument may add a field such as .choices. */
@@ -122,6 +131,16 @@ static const struct ward_option options[] = {
         INT64_C(7) * 86400000, "DURATION", "a host without data for this long is stale"),
     OPT("offline-after", 0, "WARD_OFFLINE_AFTER", WARD_OPT_DURATION, offline_after_ms, "5m", 1000,
         INT64_C(30) * 86400000, "DURATION", "a host without data for this long is offline"),
+    OPT("admin-token", 0, "WARD_ADMIN_TOKEN", WARD_OPT_STRING, admin_token, NULL, 0, 0, "TOKEN",
+        "an admin token to accept (at least 16 characters); without one, the first start makes"
+        " one and prints it once"),
+    OPT("enroll-token", 0, "WARD_ENROLL_TOKEN", WARD_OPT_STRING, enroll_token, NULL, 0, 0, "TOKEN",
+        "agents that present this token are active at once, without a claim; empty = off"),
+    OPT("public-read", 0, "WARD_PUBLIC_READ", WARD_OPT_BOOL, public_read, "false", 0, 0, NULL,
+        "let anyone read hosts and metrics without a token"),
+    OPT("open-ingest", 0, "WARD_OPEN_INGEST", WARD_OPT_BOOL, open_ingest, "false", 0, 0, NULL,
+        "let anyone send metrics and register servers without a key (for clients that have"
+        " none)"),
     OPT("shutdown-timeout", 0, "WARD_SHUTDOWN_TIMEOUT", WARD_OPT_DURATION, shutdown_timeout_ms,
         "10s", 0, 3600000, "DURATION", "how long a stop waits for requests in flight"),
 };
@@ -139,10 +158,42 @@ static void state_close(struct ward_api *api)
 {
     /* Nothing may be serving now: the HTTP server is stopped. */
     ward_golectra_free(api->golectra);
+    ward_claims_free(api->claims);
     ward_writer_free(api->writer);
     ward_latest_free(api->latest);
     ward_server_metrics_free(api->metrics);
     ward_store_close(api->store);
+}
+
+/*
+ * Makes sure an admin can get in: the operator's token is stored, or one is
+ * made on the first start and shown once, on stderr, where the operator
+ * who started the server sees it. It is never logged.
+ */
+static int bootstrap(struct ward_store *store, const char *token)
+{
+    if (token && *token && strlen(token) < WARD_CRED_CHOSEN_MIN) {
+        ward_log_error(NULL, "the admin token is too short", "minimum", "16 characters");
+        return -EINVAL;
+    }
+    char made[WARD_CRED_MAX];
+    int r = ward_auth_bootstrap(store, token, made);
+    if (r == -EKEYREVOKED) {
+        ward_log_warn(NULL, "the configured admin token was revoked and is not accepted");
+        return 0;
+    }
+    if (r < 0) {
+        ward_log_error(NULL, "cannot set up the admin token", "error", ward_strerror(r));
+        return r;
+    }
+    if (made[0]) {
+        fprintf(stderr,
+                "\nward-server: no admin token was configured, so one was made. It is shown\n"
+                "only this once; keep it safe (wardctl --token, or WARD_TOKEN):\n\n    %s\n\n",
+                made);
+        explicit_bzero(made, sizeof(made));
+    }
+    return 0;
 }
 
 /* Opens the store, the latest values, the writer and the golectra state into api. */
@@ -156,6 +207,10 @@ static int state_open(const struct server_config *cfg, struct ward_api *api)
         .query_max_points = (size_t)cfg->query_max_points,
         .stale_after_ms = cfg->stale_after_ms,
         .offline_after_ms = cfg->offline_after_ms,
+        .policy = {.public_read = cfg->public_read,
+                   .open_ingest = cfg->open_ingest,
+                   .shared_key = cfg->key && *cfg->key},
+        .enroll_token = cfg->enroll_token,
     };
     struct ward_store_options sopt = {.synchronous_full = cfg->synchronous_full};
     int r = ward_store_open(cfg->database, &sopt, &api->store);
@@ -164,7 +219,11 @@ static int state_open(const struct server_config *cfg, struct ward_api *api)
                        ward_strerror(r));
         return r;
     }
-    r = ward_server_metrics_new(ward_api_routes, ward_api_n_routes, &api->metrics);
+    r = bootstrap(api->store, cfg->admin_token);
+    if (r == 0)
+        r = ward_claims_new(&api->claims);
+    if (r == 0)
+        r = ward_server_metrics_new(ward_api_routes, ward_api_n_routes, &api->metrics);
     if (r == 0)
         r = ward_latest_new(&api->latest);
     if (r == 0) {
@@ -237,7 +296,8 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     snprintf(port, sizeof(port), "%u", ward_http_port(http));
     ward_log_info(NULL, "ward-server started", "version", WARD_VERSION, "address", cfg->address,
                   "port", port, "database", cfg->database, "signatures",
-                  cfg->key && *cfg->key ? "required" : "off");
+                  cfg->key && *cfg->key ? "required" : "off", "public_read",
+                  cfg->public_read ? "on" : "off", "open_ingest", cfg->open_ingest ? "on" : "off");
 
     int sig = 0;
     sigwait(stop, &sig);

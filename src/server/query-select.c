@@ -301,6 +301,11 @@ void ward_selector_init(struct ward_selector *s)
     *s = (struct ward_selector){0};
 }
 
+void ward_selector_set_tenant(struct ward_selector *s, const char *tenant_id)
+{
+    snprintf(s->tenant, sizeof(s->tenant), "%s", tenant_id ? tenant_id : "");
+}
+
 void ward_selector_done(struct ward_selector *s)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -558,6 +563,8 @@ static int collect_host(const struct ward_host_row *row, void *userdata)
     const struct ward_selector *sel = c->sel;
     if (!row->id || strlen(row->id) != WARD_UUID_STR_LEN - 1)
         return 0;
+    if (sel->tenant[0] && (!row->tenant_id || strcmp(row->tenant_id, sel->tenant) != 0))
+        return 0;
     for (size_t i = 0; i < sel->n; i++) {
         const struct ward_matcher *m = &sel->m[i];
         if (m->field != WARD_SELECT_HOST)
@@ -717,7 +724,8 @@ static int prepare(struct select_ctx *c, struct ward_store *st, struct ward_seri
             f->name = m->value;
         }
     }
-    if (!need_hosts)
+    /* A tenant limit is a host constraint: only its hosts are candidates. */
+    if (!need_hosts && !sel->tenant[0])
         return 0;
     int r = ward_store_host_list(st, collect_host, c);
     if (r < 0 && c->error)

@@ -126,10 +126,14 @@ struct ward_selector {
     size_t n;
     size_t n_labels;
     size_t n_regexes;
+    char tenant[WARD_STORE_ID_LEN]; /* "" = hosts of every tenant */
 };
 
 /* Prepares an empty selector, which selects every series. */
 void ward_selector_init(struct ward_selector *s);
+
+/* Limits the selection to the hosts of tenant_id (NULL or "": no limit). */
+void ward_selector_set_tenant(struct ward_selector *s, const char *tenant_id);
 
 /* Frees what the matchers hold; the selector is empty afterwards. */
 void ward_selector_done(struct ward_selector *s);

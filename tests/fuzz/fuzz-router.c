@@ -29,22 +29,22 @@ static void handler(struct ward_http_request *req, void *app)
 }
 
 static const struct ward_route routes[] = {
-    {"GET", "/", handler},
-    {"GET", "/health", handler},
-    {"GET", "/healthz/ready", handler},
-    {"POST", "/update/", handler},
-    {"POST", "/update/{type}/{name}/{value}", handler},
-    {"POST", "/value/", handler},
-    {"GET", "/value/{type}/{name}", handler},
-    {"POST", "/updates/", handler},
-    {"POST", "/api/v1/ingest", handler},
-    {"GET", "/api/v1/metrics", handler},
-    {"GET", "/api/v1/servers/special", handler},
-    {"GET", "/api/v1/servers/{id}", handler},
-    {"DELETE", "/api/v1/servers/{id}", handler},
-    {"GET", "/agents/{id}/claim-status", handler},
-    {"PUT", "/{a}/{b}/{c}/{d}/{e}", handler},
-    {"GET", "/{only}", handler},
+    {"GET", "/", handler, 0},
+    {"GET", "/health", handler, 0},
+    {"GET", "/healthz/ready", handler, 0},
+    {"POST", "/update/", handler, 0},
+    {"POST", "/update/{type}/{name}/{value}", handler, 0},
+    {"POST", "/value/", handler, 0},
+    {"GET", "/value/{type}/{name}", handler, 0},
+    {"POST", "/updates/", handler, 0},
+    {"POST", "/api/v1/ingest", handler, 0},
+    {"GET", "/api/v1/metrics", handler, 0},
+    {"GET", "/api/v1/servers/special", handler, 0},
+    {"GET", "/api/v1/servers/{id}", handler, 0},
+    {"DELETE", "/api/v1/servers/{id}", handler, 0},
+    {"GET", "/agents/{id}/claim-status", handler, 0},
+    {"PUT", "/{a}/{b}/{c}/{d}/{e}", handler, 0},
+    {"GET", "/{only}", handler, 0},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -86,12 +86,26 @@ class Process:
             assert mark not in err, f"{self.name} reported '{mark}':\n{err[-4000:]}"
 
 
+# The admin token every test server accepts.
+ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# The enrollment token of test servers: agents presenting it are active at once.
+ENROLL_TOKEN = "test-enroll-token-0123456789"
+
+# Tests that are not about access control run the server open, as the seed
+# systems' clients expect; secure=True starts it closed, as by default.
+OPEN_ARGS = ("--open-ingest", "--public-read")
+
+
 class Server(Process):
-    def __init__(self, workdir, extra_args=(), env=None, port=None):
+    def __init__(self, workdir, extra_args=(), env=None, port=None, secure=False):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = workdir / "ward.db"
-        args = [binary("ward-server"), "-a", f"127.0.0.1:{self.port}", "-d", str(self.db)]
+        args = [binary("ward-server"), "-a", f"127.0.0.1:{self.port}", "-d", str(self.db),
+                "--admin-token", ADMIN_TOKEN, "--enroll-token", ENROLL_TOKEN]
+        if not secure:
+            args += OPEN_ARGS
         super().__init__(args + list(extra_args), workdir, "ward-server", env)
         wait_for(self._healthy, what="ward-server to answer /health")
 
@@ -113,9 +127,9 @@ def workdir(tmp_path):
 def server_factory(workdir):
     started = []
 
-    def start(extra_args=(), env=None, port=None):
+    def start(extra_args=(), env=None, port=None, secure=False):
         """Starts a server on workdir/ward.db; port=... restarts one where it was."""
-        s = Server(workdir, extra_args, env, port)
+        s = Server(workdir, extra_args, env, port, secure)
         started.append(s)
         return s
 

@@ -15,12 +15,12 @@ import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-ROUTE = re.compile(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*(ward_api_\w+)\s*\}')
+ROUTE = re.compile(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*(ward_api_\w+),\s*([A-Z]+)\s*\}')
 
 
 def router_routes():
     text = (ROOT / "src/server/api/routes.c").read_text()
-    routes = {(m.lower(), p) for m, p, _ in ROUTE.findall(text)}
+    routes = {(m.lower(), p) for m, p, _, _ in ROUTE.findall(text)}
     assert len(routes) > 10, "the route table could not be read"
     return routes
 

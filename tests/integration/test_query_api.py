@@ -278,7 +278,9 @@ def test_hosts_liveness(server):
     hosts = {h["id"]: h for h in ok(requests.get(server.url + "/api/v1/hosts", timeout=10))["hosts"]}
     assert set(hosts) == {quiet, H1}
     q = hosts[quiet]
-    assert set(q) == {"id", "hostname", "ip_address", "os", "labels", "agent_version", "status", "last_seen", "liveness"}
+    assert set(q) == {"id", "hostname", "ip_address", "os", "labels", "agent_version", "status",
+                      "last_seen", "liveness", "name", "section_id", "tenant_id", "created_at",
+                      "updated_at"}
     assert (q["hostname"], q["ip_address"], q["last_seen"], q["liveness"]) == ("quiet", "10.0.0.9", None, "offline")
     h = hosts[H1]
     assert h["liveness"] == "online" and h["labels"] == {}

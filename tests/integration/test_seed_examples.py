@@ -6,9 +6,9 @@ placeholders (YOUR_SERVER_UUID, YOUR_UUID) filled in with a registered id.
 They run through bash exactly as a user would paste them, and the test
 checks what comes back. Seed 004's examples query VictoriaMetrics after a
 ward agent forwarded to it and ask the agent and the server for their
-health. The agent registration and claim examples of seed 003 belong to
-the registration and claim workflow, which ward-server does not serve yet;
-they join this file with it.
+health. Seed 003's registration and claim examples run against a closed
+server (the default), with the claim token hash the document elides
+("a3f5...") written out in full and <admin-token> filled in.
 """
 
 import gzip
@@ -19,7 +19,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import wait_for
+from conftest import ADMIN_TOKEN, wait_for
 
 SEED = "http://localhost:8080"
 
@@ -192,6 +192,58 @@ def test_003_api_info(server):
     info = json.loads(run(server, "curl http://localhost:8080/api/v1"))
     assert info["apiVersion"] == "v1"
     assert info["version"]
+
+
+SMOTRA_AGENT = "019c1234-5678-7abc-def0-123456789abc"
+SMOTRA_CLAIM_TOKEN = "original-token-from-agent"
+SMOTRA_HASH = "a3f5b2c8d1e9f4a7b6c5d2e1f8a9b4c7..."
+
+
+def test_003_register_poll_claim(server_factory):
+    server = server_factory(secure=True)
+    full_hash = hashlib.sha256(SMOTRA_CLAIM_TOKEN.encode()).hexdigest()
+    out = run(
+        server,
+        """curl -X POST http://localhost:8080/agent/register \
+  -H "Content-Type: application/json" \
+  -d '{
+    "agentId": "019c1234-5678-7abc-def0-123456789abc",
+    "claimTokenHash": "a3f5b2c8d1e9f4a7b6c5d2e1f8a9b4c7...",
+    "hostname": "prod-web-01",
+    "agentVersion": "1.0.0"
+  }'""",
+        {SMOTRA_HASH: full_hash},
+    )
+    got = json.loads(out)
+    assert got["status"] == "pending_claim"
+    assert got["pollUrl"] == f"/agents/{SMOTRA_AGENT}/claim-status"
+    assert got["claimUrl"]
+
+    poll = "curl http://localhost:8080/agents/019c1234-5678-7abc-def0-123456789abc/claim-status"
+    assert json.loads(run(server, poll)) == {"status": "pending"}
+
+    # The claim example names a section; it is the default section here.
+    sections = requests.get(server.url + "/api/v1/sections",
+                            headers={"Authorization": "Bearer " + ADMIN_TOKEN}, timeout=5)
+    section = sections.json()["sections"][0]["id"]
+    out = run(
+        server,
+        """curl -X POST http://localhost:8080/agents/claim \
+  -H "Content-Type: application/json" \
+  -H "Authorization: Bearer <admin-token>" \
+  -d '{
+    "agentId": "019c1234-5678-7abc-def0-123456789abc",
+    "claimToken": "original-token-from-agent",
+    "sectionId": "019c9876-5432-7fed-cba0-987654321fed",
+    "name": "Production Web Server 01"
+  }'""",
+        {"<admin-token>": ADMIN_TOKEN, "019c9876-5432-7fed-cba0-987654321fed": section},
+    )
+    assert json.loads(out)["status"] == "claimed"
+
+    claimed = json.loads(run(server, poll))
+    assert claimed["status"] == "claimed" and claimed["apiKey"]
+    assert json.loads(run(server, poll)) == {"status": "pending"}
 
 
 # ---- Seed 000: golectra ----

@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import binary, free_port, wait_for
+from conftest import OPEN_ARGS, binary, free_port, wait_for
 from promtext import parse as parse_prom
 from promtext import value
 
@@ -123,7 +123,7 @@ def test_full_disk_is_503_and_the_server_keeps_serving(workdir):
     url = f"http://127.0.0.1:{port}"
     script = (
         f"mount -t tmpfs -o size=1m ward-test {data} && exec {binary('ward-server')}"
-        f" -a 127.0.0.1:{port} -d {data}/ward.db"
+        f" -a 127.0.0.1:{port} -d {data}/ward.db {' '.join(OPEN_ARGS)}"
     )
     err = open(workdir / "server.err", "wb")
     proc = subprocess.Popen([unshare, "-m", "sh", "-c", script], stderr=err)

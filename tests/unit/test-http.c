@@ -219,8 +219,9 @@ static void h_later(struct ward_http_request *req, void *app)
 }
 
 static const struct ward_route routes[] = {
-    {"GET", "/hello", h_hello}, {"GET", "/big", h_big},       {"POST", "/echo", h_echo},
-    {"PUT", "/echo", h_echo},   {"GET", "/remote", h_remote}, {"POST", "/later/{mode}", h_later},
+    {"GET", "/hello", h_hello, 0},   {"GET", "/big", h_big, 0},
+    {"POST", "/echo", h_echo, 0},    {"PUT", "/echo", h_echo, 0},
+    {"GET", "/remote", h_remote, 0}, {"POST", "/later/{mode}", h_later, 0},
 };
 
 static void before_send(struct ward_http_request *req, const void *body, size_t len, void *app)

@@ -15,14 +15,14 @@
 #include "server/http/router.h"
 
 static const struct ward_route routes[] = {
-    {"GET", "/", NULL},
-    {"GET", "/health", NULL},
-    {"POST", "/update/{type}/{name}/{value}", NULL},
-    {"GET", "/value/{type}/{name}", NULL},
-    {"POST", "/api/v1/metrics", NULL},
-    {"GET", "/api/v1/metrics", NULL},
-    {"GET", "/agents/{id}/claim-status", NULL},
-    {"GET", "/agents/special/claim-status", NULL},
+    {"GET", "/", NULL, 0},
+    {"GET", "/health", NULL, 0},
+    {"POST", "/update/{type}/{name}/{value}", NULL, 0},
+    {"GET", "/value/{type}/{name}", NULL, 0},
+    {"POST", "/api/v1/metrics", NULL, 0},
+    {"GET", "/api/v1/metrics", NULL, 0},
+    {"GET", "/agents/{id}/claim-status", NULL, 0},
+    {"GET", "/agents/special/claim-status", NULL, 0},
 };
 #define N (sizeof(routes) / sizeof(routes[0]))
 
@@ -120,7 +120,7 @@ static void long_path(void **state)
 static void too_many_params(void **state)
 {
     (void)state;
-    static const struct ward_route many[] = {{"GET", "/{a}/{b}/{c}/{d}/{e}", NULL}};
+    static const struct ward_route many[] = {{"GET", "/{a}/{b}/{c}/{d}/{e}", NULL, 0}};
     struct ward_route_match m;
     assert_int_equal(ward_router_match(many, 1, "GET", "/1/2/3/4/5", &m), -ENOENT);
 }

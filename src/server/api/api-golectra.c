@@ -471,8 +471,16 @@ void ward_golectra_free(struct ward_golectra *g)
 /* The golectra state, or NULL after answering 503 when the routes are not set up. */
 static struct ward_golectra *state(struct ward_http_request *req, struct ward_api *api)
 {
-    if (!api->golectra)
+    if (!api->golectra) {
         ward_http_error(req, 503, "the golectra routes are not enabled on this server");
+        return NULL;
+    }
+    /* The golectra host is in the default tenant; admins of other tenants do not see it. */
+    const struct ward_principal *p = ward_auth_principal(req);
+    if (p->caller == WARD_CALLER_ADMIN && !ward_auth_sees_tenant(p, WARD_DEFAULT_TENANT)) {
+        ward_http_error(req, 404, "no golectra metrics in this tenant");
+        return NULL;
+    }
     return api->golectra;
 }
 

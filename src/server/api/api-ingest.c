@@ -76,7 +76,10 @@ __attribute__((format(printf, 2, 3))) static int refuse(struct ward_http_request
 
 int ward_api_check_raw(struct ward_http_request *req, void *app)
 {
-    const struct ward_api *api = app;
+    struct ward_api *api = app;
+    int r = ward_auth_admit(req, api->store, &api->policy);
+    if (r < 0)
+        return r;
     const char *key = api->signature_key;
     if (ward_http_route(req)->handler != ward_api_ingest || !key || !*key)
         return 0;
@@ -93,7 +96,7 @@ int ward_api_check_raw(struct ward_http_request *req, void *app)
 
     size_t len;
     const char *body = ward_http_raw_body(req, &len);
-    int r = ward_signature_verify(key, strlen(key), ms, body, len, sig, strlen(sig));
+    r = ward_signature_verify(key, strlen(key), ms, body, len, sig, strlen(sig));
     if (r == WARD_E_PARSE)
         return refuse(req, "malformed %s; expected %d hex digits", WARD_SIGNATURE_HEADER,
                       WARD_SIGNATURE_HEX_LEN);
@@ -198,6 +201,14 @@ void ward_api_ingest(struct ward_http_request *req, void *app)
         return;
     }
     ward_buf_done(&err);
+    const struct ward_principal *who = ward_auth_principal(req);
+    if (who->caller == WARD_CALLER_AGENT && strcmp(who->host_id, p->in.server_id) != 0) {
+        ward_http_error(req, 403, "this API key belongs to agent %s, not to server_id %s",
+                        who->host_id, p->in.server_id);
+        ward_ingest_done(&p->in);
+        free(p);
+        return;
+    }
 
     p->job = (struct ward_write_job){
         .w = {.host_id = p->in.server_id,

@@ -106,6 +106,8 @@ void ward_api_metrics_query(struct ward_http_request *req, void *app)
         ward_http_error(req, 400, "server_id: not a UUID");
         return;
     }
+    if (ward_api_check_host(req, api, host) < 0)
+        return;
     struct ward_query q = {
         .host_id = host,
         .to_ms = ward_now_ms(),

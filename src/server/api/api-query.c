@@ -210,6 +210,13 @@ static void respond_json(struct ward_http_request *req, struct ward_json_writer 
     ward_http_respond_buf(req, 200, "application/json", out);
 }
 
+/* A token limited to a tenant selects among that tenant's hosts only. */
+static void limit_to_tenant(const struct ward_http_request *req, struct ward_selector *sel)
+{
+    const struct ward_principal *p = ward_auth_principal(req);
+    ward_selector_set_tenant(sel, ward_auth_all_tenants(p) ? NULL : p->tenant_id);
+}
+
 static size_t max_series(const struct ward_api *api)
 {
     return api->query_max_series ? api->query_max_series : WARD_QUERY_DEFAULT_MAX_SERIES;
@@ -224,6 +231,7 @@ void ward_api_query(struct ward_http_request *req, void *app)
         .max_points = api->query_max_points ? api->query_max_points : WARD_QUERY_DEFAULT_MAX_POINTS,
     };
     ward_selector_init(&sel);
+    limit_to_tenant(req, &sel);
     if (!selection_params(req, &sel) || !range_params(req, &spec)) {
         ward_selector_done(&sel);
         return;
@@ -273,6 +281,7 @@ void ward_api_series(struct ward_http_request *req, void *app)
     struct ward_api *api = app;
     struct ward_selector sel;
     ward_selector_init(&sel);
+    limit_to_tenant(req, &sel);
     if (!selection_params(req, &sel)) {
         ward_selector_done(&sel);
         return;
@@ -308,49 +317,21 @@ void ward_api_series(struct ward_http_request *req, void *app)
     respond_json(req, &w, &out);
 }
 
-struct hosts_ctx {
-    struct ward_json_writer *w;
-    int64_t now_ms, stale_after_ms, offline_after_ms;
-};
-
-static int write_host(const struct ward_host_row *row, void *userdata)
-{
-    struct hosts_ctx *c = userdata;
-    struct ward_json_writer *w = c->w;
-    enum ward_liveness l =
-        ward_host_liveness(row->last_seen_ms, c->now_ms, c->stale_after_ms, c->offline_after_ms);
-    ward_json_write_object_begin(w);
-    ward_api_write_host_fields(w, row);
-    ward_json_write_keyz(w, "liveness");
-    ward_json_write_stringz(w, ward_liveness_name(l));
-    return ward_json_write_object_end(w);
-}
-
 void ward_api_hosts(struct ward_http_request *req, void *app)
 {
     struct ward_api *api = app;
     struct ward_buf out = WARD_BUF_INIT;
     struct ward_json_writer w;
-    struct hosts_ctx c = {
-        .w = &w,
-        .now_ms = ward_now_ms(),
-        .stale_after_ms =
-            api->stale_after_ms > 0 ? api->stale_after_ms : WARD_QUERY_DEFAULT_STALE_AFTER_MS,
-        .offline_after_ms =
-            api->offline_after_ms > 0 ? api->offline_after_ms : WARD_QUERY_DEFAULT_OFFLINE_AFTER_MS,
-    };
     ward_json_writer_init(&w, &out);
     ward_json_write_object_begin(&w);
     ward_json_write_keyz(&w, "hosts");
     ward_json_write_array_begin(&w);
-    int r = ward_store_host_list(api->store, write_host, &c);
+    int r = ward_api_write_hosts(req, api, &w, NULL);
     ward_json_write_array_end(&w);
     ward_json_write_object_end(&w);
     if (r < 0) {
-        ward_log_error(ward_http_request_id(req), "host list failed", "error", ward_strerror(r));
         ward_buf_done(&out);
-        ward_http_add_header(req, "Retry-After", "1");
-        ward_http_error(req, 503, "storage unavailable, retry later");
+        ward_api_store_failed(req, "host list failed", r);
         return;
     }
     respond_json(req, &w, &out);

@@ -13,11 +13,14 @@
  */
 #include "server/api/api.h"
 
+#include "common/credential.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time-util.h"
+#include "server/auth.h"
 #include "server/labels.h"
+#include "server/query.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -201,7 +204,8 @@ static void write_optional(struct ward_json_writer *w, const char *key, const ch
         ward_json_write_null(w);
 }
 
-void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_host_row *h)
+void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_host_row *h,
+                                const struct ward_api *api)
 {
     write_optional(w, "id", h->id);
     write_optional(w, "hostname", h->hostname);
@@ -213,45 +217,66 @@ void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_ho
     write_optional(w, "agent_version", h->agent_version);
     write_optional(w, "status", h->status);
     write_time(w, "last_seen", h->last_seen_ms);
-}
-
-static int write_server(const struct ward_host_row *h, void *userdata)
-{
-    struct ward_json_writer *w = userdata;
-    ward_json_write_object_begin(w);
-    ward_api_write_host_fields(w, h);
+    int64_t stale =
+        api->stale_after_ms > 0 ? api->stale_after_ms : WARD_QUERY_DEFAULT_STALE_AFTER_MS;
+    int64_t offline =
+        api->offline_after_ms > 0 ? api->offline_after_ms : WARD_QUERY_DEFAULT_OFFLINE_AFTER_MS;
+    ward_json_write_keyz(w, "liveness");
+    ward_json_write_stringz(
+        w, ward_liveness_name(ward_host_liveness(h->last_seen_ms, ward_now_ms(), stale, offline)));
+    write_optional(w, "name", h->name);
+    write_optional(w, "section_id", h->section_id);
+    write_optional(w, "tenant_id", h->tenant_id);
     write_time(w, "created_at", h->created_ms);
     write_time(w, "updated_at", h->updated_ms);
-    return ward_json_write_object_end(w);
 }
 
-/* Writes the host whose id is wanted; the list walk stops there. */
-struct find {
-    const char *id;
+/* Writes the hosts the caller may see, each as an object. */
+struct host_writer {
     struct ward_json_writer *w;
+    const struct ward_api *api;
+    const struct ward_principal *p;
+    const char *only;    /* a host id, or NULL for all */
+    const char *api_key; /* added to the host's object when not NULL */
     bool found;
 };
 
-static int write_if_wanted(const struct ward_host_row *h, void *userdata)
+static int write_visible(const struct ward_host_row *h, void *userdata)
 {
-    struct find *f = userdata;
-    if (strcmp(h->id, f->id) != 0)
+    struct host_writer *hw = userdata;
+    if ((hw->only && strcmp(h->id, hw->only) != 0) || !ward_auth_sees_tenant(hw->p, h->tenant_id))
         return 0;
-    f->found = true;
-    int r = write_server(h, f->w);
-    return r < 0 ? r : -ECANCELED;
+    hw->found = true;
+    ward_json_write_object_begin(hw->w);
+    ward_api_write_host_fields(hw->w, h, hw->api);
+    if (hw->api_key) {
+        ward_json_write_keyz(hw->w, "api_key");
+        ward_json_write_stringz(hw->w, hw->api_key);
+    }
+    return ward_json_write_object_end(hw->w);
 }
 
-static void store_failed(struct ward_http_request *req, const char *what, int r)
+int ward_api_write_hosts(struct ward_http_request *req, const struct ward_api *api,
+                         struct ward_json_writer *w, const char *only)
 {
-    ward_log_error(ward_http_request_id(req), what, "error", ward_strerror(r));
-    ward_http_add_header(req, "Retry-After", "1");
-    ward_http_error(req, 503, "storage unavailable, retry later");
+    struct host_writer hw = {w, api, ward_auth_principal(req), only, NULL, false};
+    int r = only ? ward_store_host_get(api->store, only, write_visible, &hw)
+                 : ward_store_host_list(api->store, write_visible, &hw);
+    if (r == 0 && only && !hw.found)
+        r = WARD_E_NOT_FOUND;
+    return r;
 }
 
 void ward_api_servers_register(struct ward_http_request *req, void *app)
 {
     struct ward_api *api = app;
+    const struct ward_principal *p = ward_auth_principal(req);
+    if (p->caller == WARD_CALLER_AGENT || p->caller == WARD_CALLER_SHARED_KEY) {
+        ward_http_error(req, 403,
+                        "agents register with POST /agent/register; registering"
+                        " servers needs an admin token");
+        return;
+    }
     size_t len;
     const char *body = ward_http_body(req, &len);
     struct registration reg = {0};
@@ -276,24 +301,33 @@ void ward_api_servers_register(struct ward_http_request *req, void *app)
     bool created = false;
     r = ward_store_host_register(api->store, &info, id, &created);
     if (r < 0) {
-        store_failed(req, "server registration failed", r);
+        ward_api_store_failed(req, "server registration failed", r);
         goto out;
+    }
+    /* A host an admin makes gets its API key at once, for its agent's --api-key. */
+    char key[WARD_CRED_MAX] = "";
+    if (created && p->caller == WARD_CALLER_ADMIN) {
+        r = ward_auth_issue(api->store, "agent", id, NULL, "registered", key, NULL);
+        if (r < 0) {
+            ward_api_store_failed(req, "cannot issue an agent key", r);
+            goto out;
+        }
     }
     struct ward_json_writer w;
     ward_json_writer_init(&w, &out);
-    struct find f = {.id = id, .w = &w};
-    r = ward_store_host_list(api->store, write_if_wanted, &f);
-    if (r == -ECANCELED)
-        r = 0;
-    if (r == 0 && !f.found)
-        r = WARD_E_NOT_FOUND; /* deleted in between; nothing else removes hosts */
-    if (r == 0)
-        r = ward_json_writer_finish(&w);
-    if (r < 0) {
-        store_failed(req, "cannot read the registered server", r);
+    struct host_writer hw = {&w, api, p, id, key[0] ? key : NULL, false};
+    r = ward_store_host_get(api->store, id, write_visible, &hw);
+    explicit_bzero(key, sizeof(key));
+    if (r == 0 && !hw.found) {
+        /* The hostname belongs to a host of another tenant. */
+        ward_http_error(req, 409, "hostname %s is taken", reg.hostname);
         goto out;
     }
-    ward_http_respond_buf(req, created ? 201 : 200, "application/json", &out);
+    if (r < 0) {
+        ward_api_store_failed(req, "cannot read the registered server", r);
+        goto out;
+    }
+    ward_api_respond_json(req, created ? 201 : 200, &w, &out);
 out:
     ward_buf_done(&out);
     ward_buf_done(&err);
@@ -308,14 +342,12 @@ void ward_api_servers_list(struct ward_http_request *req, void *app)
     struct ward_json_writer w;
     ward_json_writer_init(&w, &out);
     ward_json_write_array_begin(&w);
-    int r = ward_store_host_list(api->store, write_server, &w);
+    int r = ward_api_write_hosts(req, api, &w, NULL);
     ward_json_write_array_end(&w);
-    if (r == 0)
-        r = ward_json_writer_finish(&w);
     if (r < 0) {
         ward_buf_done(&out);
-        store_failed(req, "cannot list servers", r);
+        ward_api_store_failed(req, "cannot list servers", r);
         return;
     }
-    ward_http_respond_buf(req, 200, "application/json", &out);
+    ward_api_respond_json(req, 200, &w, &out);
 }

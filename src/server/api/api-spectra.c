@@ -127,8 +127,14 @@ void ward_api_spectra_metrics(struct ward_http_request *req, void *app)
         const struct ward_envelope_host *h = &b.hosts[i];
         if (h->n == 0)
             continue;
+        /* An agent's key names its host; a keyless sender is known by hostname. */
         char id[WARD_STORE_ID_LEN];
-        r = host_id(api->store, h->hostname, id);
+        const struct ward_principal *who = ward_auth_principal(req);
+        r = 0;
+        if (who->caller == WARD_CALLER_AGENT)
+            memcpy(id, who->host_id, sizeof(id));
+        else
+            r = host_id(api->store, h->hostname, id);
         if (r == 0)
             r = ward_writer_write(api->writer, id, NULL, h->samples, h->n);
         if (r == WARD_E_LIMIT) {

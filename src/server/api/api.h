@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/auth.h"
 #include "server/http/http.h"
 #include "server/store/store.h"
 
@@ -25,6 +26,7 @@ struct ward_writer;
 struct ward_latest;
 struct ward_golectra;
 struct ward_server_metrics;
+struct ward_claims;
 
 struct ward_api {
     struct ward_store *store;
@@ -43,17 +45,39 @@ struct ward_api {
     const char *signature_key;
     /* Largest difference between X-Ward-Timestamp and the server clock, in ms. */
     int64_t signature_skew_ms;
+    /* Who may call which routes without a credential (auth.h). */
+    struct ward_auth_policy policy;
+    /* Agents presenting this token are active at once; NULL or "" = none. */
+    const char *enroll_token;
+    struct ward_claims *claims; /* keys waiting for delivery, claim attempt limits */
 };
 
 extern const struct ward_route ward_api_routes[];
+
+struct ward_json_writer;
+
+/* Logs r and answers 503 with Retry-After: the store could not do what was asked. */
+void ward_api_store_failed(struct ward_http_request *req, const char *what, int r);
+
+/*
+ * Checks that the caller may see host_id: always for a caller of every
+ * tenant, else the host must be in the caller's tenant. Answers 404 (or
+ * 503) and returns a negative error when not.
+ */
+int ward_api_check_host(struct ward_http_request *req, struct ward_api *api, const char *host_id);
+
+/* Finishes w and sends out (its buffer) with status; 503 if the JSON could not be built. */
+void ward_api_respond_json(struct ward_http_request *req, unsigned status,
+                           struct ward_json_writer *w, struct ward_buf *out);
 extern const size_t ward_api_n_routes;
 
 /*
- * The check_raw hook of the HTTP server (see http.h): when a signature key is
+ * The check_raw hook of the HTTP server (see http.h), which runs before a
+ * body is decompressed or parsed. It admits the caller by the access class
+ * of the route (ward_auth_admit()), and, when a signature key is
  * configured, refuses a POST /api/v1/ingest whose signature headers are
- * missing, malformed, wrong or out of the allowed clock skew with 401, before
- * its body is decompressed or parsed. Other routes pass. Returns 0 to go on,
- * or a negative error after answering the request.
+ * missing, malformed, wrong or out of the allowed clock skew with 401.
+ * Returns 0 to go on, or a negative error after answering the request.
  */
 int ward_api_check_raw(struct ward_http_request *req, void *app);
 
@@ -71,11 +95,24 @@ void ward_api_servers_register(struct ward_http_request *req, void *app);
 
 struct ward_json_writer;
 /*
- * Writes the fields every host answer shares (id, hostname, ip_address, os,
- * labels, agent_version, status, last_seen) into the open object of w:
- * seed 001's servers and GET /api/v1/hosts show a host the same way.
+ * Writes the fields of a host (id, hostname, ip_address, os, labels,
+ * agent_version, status, last_seen, liveness, name, section_id, tenant_id,
+ * created_at, updated_at) into the open object of w: every route shows a
+ * host the same way.
  */
-void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_host_row *h);
+void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_host_row *h,
+                                const struct ward_api *api);
+
+/*
+ * Writes every host the caller of req may see (only: just that one) as
+ * objects into the open array of w. Returns 0, WARD_E_NOT_FOUND when only
+ * is not there or not visible, or a store error.
+ */
+int ward_api_write_hosts(struct ward_http_request *req, const struct ward_api *api,
+                         struct ward_json_writer *w, const char *only);
+
+/* Writes the tenant of section into tenant. Returns 0, WARD_E_NOT_FOUND or a store error. */
+int ward_api_section_tenant(struct ward_api *api, const char *section, char *tenant);
 void ward_api_servers_list(struct ward_http_request *req, void *app);
 void ward_api_ingest(struct ward_http_request *req, void *app);
 void ward_api_metrics_query(struct ward_http_request *req, void *app);
@@ -129,6 +166,24 @@ void ward_api_golectra_value(struct ward_http_request *req, void *app);
 void ward_api_golectra_updates(struct ward_http_request *req, void *app);
 void ward_api_golectra_ping(struct ward_http_request *req, void *app);
 void ward_api_golectra_index(struct ward_http_request *req, void *app);
+
+/* Registration and claim (api-agents.c). */
+void ward_api_agent_register(struct ward_http_request *req, void *app);
+void ward_api_agent_claim_status(struct ward_http_request *req, void *app);
+void ward_api_agent_claim(struct ward_http_request *req, void *app);
+
+/* Hosts, credentials, tenants and sections for admins (api-admin.c). */
+void ward_api_host_show(struct ward_http_request *req, void *app);
+void ward_api_host_delete(struct ward_http_request *req, void *app);
+void ward_api_host_rotate_key(struct ward_http_request *req, void *app);
+void ward_api_host_revoke_key(struct ward_http_request *req, void *app);
+void ward_api_tokens_list(struct ward_http_request *req, void *app);
+void ward_api_tokens_create(struct ward_http_request *req, void *app);
+void ward_api_tokens_revoke(struct ward_http_request *req, void *app);
+void ward_api_tenants_list(struct ward_http_request *req, void *app);
+void ward_api_tenants_create(struct ward_http_request *req, void *app);
+void ward_api_sections_list(struct ward_http_request *req, void *app);
+void ward_api_sections_create(struct ward_http_request *req, void *app);
 
 /* POST /api/v1/metrics: spectra envelopes (seed 002, api-spectra.c). */
 void ward_api_spectra_metrics(struct ward_http_request *req, void *app);

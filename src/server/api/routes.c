@@ -1,37 +1,63 @@
 /*
  * The route table of ward-server.
  *
- * One line per route, in one place, so the whole API surface can be read at
- * a glance. The router takes the first match, so literal paths go before
- * patterns that would also match them.
+ * One line per route, in one place, so the whole API surface and who may
+ * call each route can be read at a glance. The router takes the first
+ * match, so literal paths go before patterns that would also match them.
+ * Every route states its access class (auth.h); the compiler refuses one
+ * that does not.
  */
 #include "server/api/api.h"
 
+#define PUBLIC WARD_ACCESS_PUBLIC
+#define AGENT  WARD_ACCESS_AGENT
+#define SIGNED WARD_ACCESS_SIGNED
+#define READ   WARD_ACCESS_READ
+#define ADMIN  WARD_ACCESS_ADMIN
+
 const struct ward_route ward_api_routes[] = {
     /* Health and the server's own metrics (seed 001, smotra). */
-    {"GET", "/health", ward_api_health},
-    {"GET", "/healthz", ward_api_healthz},
-    {"GET", "/healthz/live", ward_api_healthz_live},
-    {"GET", "/healthz/ready", ward_api_healthz_ready},
-    {"GET", "/metrics", ward_api_prometheus},
-    {"GET", "/api/v1", ward_api_version},
+    {"GET", "/health", ward_api_health, PUBLIC},
+    {"GET", "/healthz", ward_api_healthz, PUBLIC},
+    {"GET", "/healthz/live", ward_api_healthz_live, PUBLIC},
+    {"GET", "/healthz/ready", ward_api_healthz_ready, PUBLIC},
+    {"GET", "/metrics", ward_api_prometheus, PUBLIC},
+    {"GET", "/api/v1", ward_api_version, PUBLIC},
+    /* Registration and claim (smotra, spectra). */
+    {"POST", "/agent/register", ward_api_agent_register, PUBLIC},
+    {"POST", "/api/v1/agent/register", ward_api_agent_register, PUBLIC},
+    {"GET", "/agents/{id}/claim-status", ward_api_agent_claim_status, PUBLIC},
+    {"POST", "/agents/claim", ward_api_agent_claim, ADMIN},
     /* Hosts (seed 001 calls them servers). */
-    {"POST", "/api/v1/servers", ward_api_servers_register},
-    {"GET", "/api/v1/servers", ward_api_servers_list},
-    {"POST", "/api/v1/ingest", ward_api_ingest},
-    {"GET", "/api/v1/metrics", ward_api_metrics_query},
-    {"POST", "/api/v1/metrics", ward_api_spectra_metrics},
-    {"GET", "/api/v1/query", ward_api_query},
-    {"GET", "/api/v1/series", ward_api_series},
-    {"GET", "/api/v1/hosts", ward_api_hosts},
+    {"POST", "/api/v1/servers", ward_api_servers_register, AGENT},
+    {"GET", "/api/v1/servers", ward_api_servers_list, READ},
+    {"GET", "/api/v1/hosts", ward_api_hosts, READ},
+    {"GET", "/api/v1/hosts/{id}", ward_api_host_show, READ},
+    {"DELETE", "/api/v1/hosts/{id}", ward_api_host_delete, ADMIN},
+    {"POST", "/api/v1/hosts/{id}/rotate-key", ward_api_host_rotate_key, ADMIN},
+    {"POST", "/api/v1/hosts/{id}/revoke-key", ward_api_host_revoke_key, ADMIN},
+    /* Credentials, tenants and sections. */
+    {"GET", "/api/v1/tokens", ward_api_tokens_list, ADMIN},
+    {"POST", "/api/v1/tokens", ward_api_tokens_create, ADMIN},
+    {"DELETE", "/api/v1/tokens/{id}", ward_api_tokens_revoke, ADMIN},
+    {"GET", "/api/v1/tenants", ward_api_tenants_list, ADMIN},
+    {"POST", "/api/v1/tenants", ward_api_tenants_create, ADMIN},
+    {"GET", "/api/v1/sections", ward_api_sections_list, ADMIN},
+    {"POST", "/api/v1/sections", ward_api_sections_create, ADMIN},
+    /* Data in and out. */
+    {"POST", "/api/v1/ingest", ward_api_ingest, SIGNED},
+    {"GET", "/api/v1/metrics", ward_api_metrics_query, READ},
+    {"POST", "/api/v1/metrics", ward_api_spectra_metrics, AGENT},
+    {"GET", "/api/v1/query", ward_api_query, READ},
+    {"GET", "/api/v1/series", ward_api_series, READ},
     /* golectra (seed 000); "/" matches the root only. */
-    {"GET", "/", ward_api_golectra_index},
-    {"GET", "/ping", ward_api_golectra_ping},
-    {"POST", "/update", ward_api_golectra_update},
-    {"POST", "/updates", ward_api_golectra_updates},
-    {"POST", "/value", ward_api_golectra_value},
-    {"POST", "/update/{type}/{name}/{value}", ward_api_golectra_update_text},
-    {"GET", "/value/{type}/{name}", ward_api_golectra_value_text},
+    {"GET", "/", ward_api_golectra_index, READ},
+    {"GET", "/ping", ward_api_golectra_ping, PUBLIC},
+    {"POST", "/update", ward_api_golectra_update, SIGNED},
+    {"POST", "/updates", ward_api_golectra_updates, SIGNED},
+    {"POST", "/value", ward_api_golectra_value, READ},
+    {"POST", "/update/{type}/{name}/{value}", ward_api_golectra_update_text, SIGNED},
+    {"GET", "/value/{type}/{name}", ward_api_golectra_value_text, READ},
 };
 
 const size_t ward_api_n_routes = sizeof(ward_api_routes) / sizeof(ward_api_routes[0]);

@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Longest method kept; a longer one matches no route. */
 #define WARD_HTTP_METHOD_MAX 31
@@ -98,6 +99,7 @@ struct ward_http_request {
     unsigned status; /* 0 until a response is queued */
     size_t response_bytes;
     void *userdata;
+    _Alignas(max_align_t) unsigned char auth[WARD_HTTP_AUTH_SIZE];
 
     /* Suspension; under server->lock except where http.c says otherwise. */
     enum ward_http_suspension susp;

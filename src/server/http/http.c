@@ -145,6 +145,11 @@ const struct ward_route *ward_http_route(const struct ward_http_request *req)
     return req->match.route;
 }
 
+void *ward_http_auth(const struct ward_http_request *req)
+{
+    return (void *)req->auth; /* like strchr(): the caller owns req */
+}
+
 void ward_http_set_userdata(struct ward_http_request *req, void *data)
 {
     req->userdata = data;

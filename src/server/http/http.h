@@ -168,6 +168,13 @@ const char *ward_http_raw_body(const struct ward_http_request *req, size_t *len)
 const struct ward_route *ward_http_route(const struct ward_http_request *req);
 
 /*
+ * Zeroed room of WARD_HTTP_AUTH_SIZE bytes (aligned for any type) in
+ * which the check_raw hook records who the caller is, for the handler.
+ */
+#define WARD_HTTP_AUTH_SIZE 192
+void *ward_http_auth(const struct ward_http_request *req);
+
+/*
  * A pointer the handler keeps with the request, typically the state its
  * resume callback needs. The request never frees it. NULL until set.
  */

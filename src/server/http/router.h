@@ -23,6 +23,7 @@ struct ward_route {
     const char *method;  /* "GET", "POST", ...; GET routes also answer HEAD */
     const char *pattern; /* "/value/{type}/{name}" */
     ward_http_handler_fn handler;
+    unsigned access; /* who may call it: the application's classes; the router ignores it */
 };
 
 struct ward_route_param {
