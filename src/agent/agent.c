@@ -13,11 +13,17 @@
  * left goes out after the next start. The listener answers /metrics and
  * /health from its own thread, reading the scheduler's snapshots and the
  * health set.
+ *
+ * Registration (enroll.h) runs in the same loop, next to delivery: when
+ * the server refuses the agent's key (401), delivery pauses its uploads to
+ * the server and the loop starts a registration; its steps come due like
+ * uploads, and the key it ends with resumes them at once.
  */
 #include "agent/agent.h"
 
 #include "agent/batch.h"
 #include "agent/delivery.h"
+#include "agent/enroll.h"
 #include "agent/exposition.h"
 #include "agent/health.h"
 #include "agent/identity.h"
@@ -54,6 +60,7 @@ struct agent {
     int64_t seq;
     struct ward_batch batch;
     struct ward_delivery *delivery;
+    struct ward_enroll *enroll;
     struct ward_health *health;
     size_t dropped_samples; /* of the batch, as last reported */
 };
@@ -166,10 +173,23 @@ static int64_t next_tick(int64_t tick, int64_t period, int64_t now)
     return tick > now ? tick : now + period;
 }
 
-static int64_t min3(int64_t a, int64_t b, int64_t c)
+static int64_t min4(int64_t a, int64_t b, int64_t c, int64_t d)
 {
     int64_t m = a < b ? a : b;
-    return m < c ? m : c;
+    m = m < c ? m : c;
+    return m < d ? m : d;
+}
+
+/* A rejected key starts a registration; the key a registration ends with resumes uploads. */
+static void enroll(struct agent *a)
+{
+    if (ward_delivery_key_rejected(a->delivery))
+        ward_enroll_reject(a->enroll);
+    if (ward_mono_ms() >= ward_enroll_due(a->enroll) && ward_enroll_run(a->enroll)) {
+        int r = ward_delivery_set_api_key(a->delivery, ward_enroll_key(a->enroll));
+        if (r < 0)
+            ward_log_error(NULL, "cannot use the new API key", "error", ward_strerror(r));
+    }
 }
 
 static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *stop)
@@ -177,7 +197,9 @@ static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *s
     int64_t now = ward_mono_ms();
     int64_t next_collect = now, next_report = now + a->cfg->report_ms;
     for (;;) {
-        if (wait_until(min3(next_collect, next_report, ward_delivery_due(a->delivery)), stop))
+        if (wait_until(min4(next_collect, next_report, ward_delivery_due(a->delivery),
+                            ward_enroll_due(a->enroll)),
+                       stop))
             break;
         now = ward_mono_ms();
         if (now >= next_collect)
@@ -190,6 +212,7 @@ static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *s
         /* Uploads yield to the next collection, and go on after it. */
         if (ward_delivery_run(a->delivery, next_collect, stop))
             break;
+        enroll(a);
     }
     ward_log_info(NULL, "stopping: spooling what is collected");
     seal(a);
@@ -230,10 +253,29 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
         ward_log_error(NULL, "state directory path too long", "state_dir", cfg->state_dir);
         goto out;
     }
+    struct ward_enroll_config ec = {
+        .address = cfg->address,
+        .tls_ca = cfg->tls_ca,
+        .state_dir = cfg->state_dir,
+        .agent_id = a->id,
+        .hostname = cfg->hostname,
+        .api_key = cfg->api_key,
+        .enroll_token = cfg->enroll_token,
+        .timeout_ms = cfg->timeout_ms,
+        .backoff_max_ms = cfg->backoff_max_ms,
+        .health = a->health,
+    };
+    r = ward_enroll_new(&ec, &a->enroll, &err);
+    if (r < 0) {
+        ward_log_error(NULL, "cannot set up registration", "error",
+                       err.data && *err.data ? err.data : ward_strerror(r));
+        goto out;
+    }
     struct ward_delivery_config dc = {
         .address = cfg->address,
         .tls_ca = cfg->tls_ca,
         .key = cfg->key,
+        .api_key = ward_enroll_key(a->enroll),
         .vm_url = cfg->vm_url,
         .timeout_ms = cfg->timeout_ms,
         .spool_path = spool,
@@ -268,7 +310,9 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
         snprintf(port, sizeof(port), "%u", ward_listener_port(listener));
     ward_log_info(NULL, "ward-agent started", "version", WARD_VERSION, "id", a->id, "server",
                   ward_delivery_url(a->delivery), "listen", listener ? cfg->listen : "off",
-                  "listen_port", port);
+                  "listen_port", port, "api_key",
+                  ward_enroll_key(a->enroll) ? (cfg->api_key && *cfg->api_key ? "option" : "stored")
+                                             : "none");
     status = loop(a, sched, stop);
 
 out:
@@ -276,6 +320,7 @@ out:
     ward_scheduler_free(sched);
     ward_batch_done(&a->batch);
     ward_delivery_free(a->delivery);
+    ward_enroll_free(a->enroll);
     ward_health_free(a->health);
     ward_buf_done(&err);
     free(a);

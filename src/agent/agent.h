@@ -40,6 +40,9 @@ struct agent_config {
     char *address;
     char *tls_ca;
     char *key;
+    char *api_key;
+    char *enroll_token;
+    char *hostname;
     char *vm_url;
     int64_t poll_ms;
     int64_t report_ms;

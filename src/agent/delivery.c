@@ -7,13 +7,17 @@
  * upload asks the spool for the oldest batch after its cursor. Cursors live
  * in memory only; after a restart an output starts from the oldest row it
  * still has pending. For VictoriaMetrics a batch is converted to import
- * lines (vm-import.h) on the way out.
+ * lines (vm-import.h) on the way out. A 401 of the server pauses its
+ * output rather than backing it off: retrying with the same key cannot
+ * help, and the agent's main loop sees the pause and registers for a key
+ * (enroll.h), which resumes the output.
  */
 #include "agent/delivery.h"
 
 #include "agent/spool.h"
 #include "agent/uploader.h"
 #include "agent/vm-import.h"
+#include "common/credential.h"
 #include "common/crypto.h"
 #include "common/error.h"
 #include "common/gzip.h"
@@ -63,6 +67,8 @@ struct output {
     bool drained;     /* the last look found nothing after the cursor */
     int64_t retry_at; /* monotonic; uploads wait until then */
     unsigned failures;
+    bool paused;         /* the server answered 401: wait for a key (server output only) */
+    bool forbidden_told; /* a 403 was logged, and no upload got through since */
     /* Figures for the agent's metrics. */
     uint64_t uploaded_samples, uploaded_batches, upload_failures;
     double upload_seconds; /* of the last upload */
@@ -80,6 +86,7 @@ struct ward_delivery {
     bool have_skew;
     int64_t skew_ms; /* local clock minus the server's */
     bool skew_warned;
+    bool have_api_key; /* uploads to the server carry one */
 };
 
 static const struct ward_metric m_rows = {"agent", "spool_batches", WARD_SAMPLE_GAUGE,
@@ -105,9 +112,12 @@ static const struct ward_metric m_uploaded_batches = {
     "agent", "uploaded_batches_total", WARD_SAMPLE_COUNTER, "Batches the output accepted."};
 static const struct ward_metric m_failures = {
     "agent", "upload_failures_total", WARD_SAMPLE_COUNTER,
-    "Uploads that failed and will be retried (network errors, timeouts, 408, 429, 5xx)."};
+    "Uploads that failed and will be retried (network errors, timeouts, 403, 408, 429, 5xx)."};
 static const struct ward_metric m_upload_seconds = {"agent", "upload_seconds", WARD_SAMPLE_GAUGE,
                                                     "Duration of the last upload."};
+static const struct ward_metric m_claimed = {
+    "agent", "claimed", WARD_SAMPLE_GAUGE,
+    "1 when uploads carry an API key the server has not rejected, else 0."};
 static const struct ward_metric m_skew = {
     "agent", "time_skew_ms", WARD_SAMPLE_GAUGE,
     "The agent's clock minus the server's, from the server's Date header."};
@@ -130,6 +140,8 @@ static int output_init(struct output *o, const struct ward_delivery_config *cfg,
         int r = ward_uploader_new_ca(address, (long)cfg->timeout_ms, cfg->tls_ca, &sl->up, err);
         if (r == 0)
             r = ward_uploader_set_key(sl->up, key);
+        if (r == 0 && o->bit == WARD_SPOOL_SERVER)
+            r = ward_uploader_set_api_key(sl->up, cfg->api_key);
         if (r < 0)
             return r;
     }
@@ -193,6 +205,7 @@ int ward_delivery_new(const struct ward_delivery_config *cfg, struct ward_delive
     d->backoff_max_ms = cfg->backoff_max_ms;
     d->out[0] = (struct output){.name = "server", .check = "upload", .bit = WARD_SPOOL_SERVER};
     d->n_out = 1;
+    d->have_api_key = cfg->api_key && *cfg->api_key;
     int r = output_init(&d->out[0], cfg, cfg->address, "/api/v1/ingest", cfg->key, err);
     if (r == 0 && cfg->vm_url && *cfg->vm_url) {
         d->out[1] = (struct output){.name = "vm", .check = "upload-vm", .bit = WARD_SPOOL_VM};
@@ -269,9 +282,39 @@ int64_t ward_delivery_due(const struct ward_delivery *d)
 {
     int64_t due = INT64_MAX;
     for (size_t i = 0; i < d->n_out; i++)
-        if (!d->out[i].drained && d->out[i].retry_at < due)
+        if (!d->out[i].drained && !d->out[i].paused && d->out[i].retry_at < due)
             due = d->out[i].retry_at;
     return due;
+}
+
+bool ward_delivery_key_rejected(const struct ward_delivery *d)
+{
+    return d->out[0].paused;
+}
+
+int ward_delivery_set_api_key(struct ward_delivery *d, const char *key)
+{
+    struct output *o = &d->out[0];
+    if (key && *key && ward_cred_check(key) < 0)
+        return -EINVAL;
+    for (size_t i = 0; i < o->inflight; i++) {
+        int r = ward_uploader_set_api_key(o->slot[i].up, key);
+        if (r < 0) {
+            /* Out of memory: no slot keeps the old key, so none sends a mix. */
+            for (size_t j = 0; j < o->inflight; j++)
+                ward_uploader_set_api_key(o->slot[j].up, NULL);
+            d->have_api_key = false;
+            return r;
+        }
+    }
+    d->have_api_key = key && *key;
+    if (o->paused) {
+        o->paused = false;
+        o->retry_at = 0;
+        o->drained = false;
+        ward_log_info(NULL, "uploads resume with a new API key", "output", o->name);
+    }
+    return 0;
 }
 
 int64_t ward_delivery_backlog(struct ward_delivery *d)
@@ -417,9 +460,42 @@ static void send_wave(struct output *o, size_t n)
 
 enum outcome {
     DELIVERED,
-    DEAD,  /* refused for good, or unconvertible */
-    RETRY, /* try again after the back-off */
+    DEAD,     /* refused for good, or unconvertible */
+    RETRY,    /* try again after the back-off */
+    REJECTED, /* the server does not take the agent's key (401): pause for a new one */
 };
+
+/* Settles a 401 or 403 of the server, which keeps the batch: it is not the batch's fault. */
+static enum outcome refused_credentials(struct ward_delivery *d, struct output *o, struct slot *sl)
+{
+    const char *why = sl->resp.data ? sl->resp.data : "";
+    if (sl->status == 401) {
+        if (!o->paused)
+            ward_log_warn(NULL,
+                          "the server refused the agent's credentials; uploads to it pause until "
+                          "the agent has a key it takes",
+                          "output", o->name, "status", "401", "response", why);
+        o->paused = true;
+        if (d->health)
+            ward_health_set(d->health, o->check, WARD_HEALTH_DEGRADED,
+                            d->have_api_key ? "the server rejected the agent's API key (401)"
+                                            : "the server requires an API key (401)",
+                            ward_now_ms());
+        return REJECTED;
+    }
+    o->upload_failures++;
+    if (!o->forbidden_told)
+        ward_log_error(NULL,
+                       "the server refused the agent's API key: it belongs to another agent; "
+                       "batches are kept and retried",
+                       "output", o->name, "status", "403", "response", why);
+    o->forbidden_told = true;
+    if (d->health)
+        ward_health_set(d->health, o->check, WARD_HEALTH_DEGRADED,
+                        "the server refused the agent's API key: it belongs to another agent (403)",
+                        ward_now_ms());
+    return RETRY;
+}
 
 /* Settles one answered slot in the spool and the figures. */
 static enum outcome settle(struct ward_delivery *d, struct output *o, struct slot *sl)
@@ -442,6 +518,8 @@ static enum outcome settle(struct ward_delivery *d, struct output *o, struct slo
         return ward_spool_delivered(d->spool, o->bit, sl->batch.id) < 0 ? RETRY : DELIVERED;
     }
     long st = sl->status;
+    if (sl->r == 0 && (st == 401 || st == 403) && o->bit == WARD_SPOOL_SERVER)
+        return refused_credentials(d, o, sl);
     if (sl->r == 0 && st >= 400 && st < 500 && st != 408 && st != 429) {
         char seq[48];
         snprintf(seq, sizeof(seq), "%lld/%lld", (long long)sl->batch.boot,
@@ -501,7 +579,7 @@ static bool run_wave(struct ward_delivery *d, struct output *o)
     for (size_t i = 0; i < n; i++) {
         struct slot *sl = &o->slot[i];
         enum outcome out = settle(d, o, sl);
-        if (out == RETRY && !retry) {
+        if ((out == RETRY || out == REJECTED) && !retry) {
             retry = true;
             if (sl->have_hr)
                 retry_after = retry_after_ms(sl->hr.retry_after);
@@ -509,6 +587,8 @@ static bool run_wave(struct ward_delivery *d, struct output *o)
         if (!retry)
             o->after = sl->batch.id;
     }
+    if (o->paused)
+        return false; /* until ward_delivery_set_api_key() */
     if (retry) {
         back_off(d, o, retry_after);
         return false;
@@ -517,6 +597,7 @@ static bool run_wave(struct ward_delivery *d, struct output *o)
         ward_log_info(NULL, "uploads recovered", "output", o->name);
         o->failures = 0;
     }
+    o->forbidden_told = false;
     if (d->health)
         ward_health_set(d->health, o->check, WARD_HEALTH_OK, NULL, ward_now_ms());
     return true;
@@ -527,8 +608,8 @@ static bool run_output(struct ward_delivery *d, struct output *o, int64_t deadli
                        const sigset_t *stop)
 {
     bool stopping = false;
-    while (!o->drained && ward_mono_ms() >= o->retry_at && ward_mono_ms() < deadline_ms &&
-           !(stopping = stop_requested(stop)) && run_wave(d, o)) {
+    while (!o->drained && !o->paused && ward_mono_ms() >= o->retry_at &&
+           ward_mono_ms() < deadline_ms && !(stopping = stop_requested(stop)) && run_wave(d, o)) {
     }
     return stopping;
 }
@@ -560,6 +641,7 @@ void ward_delivery_emit(struct ward_delivery *d, const struct ward_collect_ctx *
         ward_emit1(ctx, &m_failures, (double)o->upload_failures, "output", o->name);
         ward_emit1(ctx, &m_upload_seconds, o->upload_seconds, "output", o->name);
     }
+    ward_emit0(ctx, &m_claimed, d->have_api_key && !d->out[0].paused ? 1 : 0);
     if (d->have_skew)
         ward_emit0(ctx, &m_skew, (double)d->skew_ms);
 }

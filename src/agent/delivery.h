@@ -10,6 +10,13 @@
  * server will never take the batch as it is: it is counted as a dead letter,
  * logged with the server's reason, and dropped.
  *
+ * Except, from ward-server, 401 and 403, which are about the agent's
+ * credentials and not about the batch: the batch stays. 401 (no key, or a
+ * key the server does not take) pauses uploads to the server until the
+ * agent sets a new key (ward_delivery_set_api_key(); the agent gets one by
+ * registering, enroll.h); ward_delivery_key_rejected() tells it so. 403 (a
+ * key of another agent) is logged once and backs off like a failure.
+ *
  * Each response's Date header measures the clock skew against the server;
  * above WARD_SKEW_WARN_MS it is logged.
  *
@@ -42,6 +49,7 @@ struct ward_delivery_config {
     const char *address;    /* the server: URL or HOST:PORT */
     const char *tls_ca;     /* PEM CA file, or NULL/"" for the system store */
     const char *key;        /* signs uploads when set (NULL/"": unsigned) */
+    const char *api_key;    /* sent to the server in X-Agent-API-Key when set */
     const char *vm_url;     /* VictoriaMetrics, a second output when set */
     int64_t timeout_ms;     /* one upload */
     const char *spool_path; /* the spool database */
@@ -84,6 +92,20 @@ int64_t ward_delivery_due(const struct ward_delivery *d);
  * be NULL) arrives, which it reports by returning true.
  */
 bool ward_delivery_run(struct ward_delivery *d, int64_t deadline_ms, const sigset_t *stop);
+
+/*
+ * True while uploads to the server are paused because it answered 401: the
+ * key is missing, invalid or revoked. Uploads to VictoriaMetrics go on.
+ */
+bool ward_delivery_key_rejected(const struct ward_delivery *d);
+
+/*
+ * Sends key (NULL or "": none) to the server from now on, and resumes
+ * uploads to it at once if a 401 paused them. Returns 0; -EINVAL for a key
+ * that could not be a header value (see ward_uploader_set_api_key()), and
+ * nothing changed; or -ENOMEM, and uploads go on without a key.
+ */
+int ward_delivery_set_api_key(struct ward_delivery *d, const char *key);
 
 /* Batches in the spool that are still to be sent. */
 int64_t ward_delivery_backlog(struct ward_delivery *d);

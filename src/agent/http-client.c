@@ -1,8 +1,9 @@
 /*
  * A small HTTP/1.1 client: the agent's uploads to ward-server.
  *
- * The agent sends one kind of request, a POST of a compressed batch, to one
- * server, so the client is shaped around that: a parsed base URL, one
+ * The agent mostly sends one kind of request, a POST of a compressed batch,
+ * to one server (besides its registration: a small POST, and GETs of its
+ * claim status), so the client is shaped around that: a parsed base URL, one
  * connection kept alive between report intervals (http-conn.c does TCP,
  * TLS and the deadlines), a request written in one go with Content-Length,
  * and a response read through one fixed buffer. Everything the server
@@ -17,7 +18,9 @@
  * a new connection. A server may have processed a request whose answer it
  * never sent, so this retry relies on the request being idempotent, as the
  * agent's uploads are: the server stores a batch, identified by (server_id,
- * boot, seq), only once. A reset while sending may also mean the server
+ * boot, seq), only once. Its other requests are too: a registration with
+ * the same id and claim token hash changes nothing the second time, and a
+ * GET reads. A reset while sending may also mean the server
  * answered early (a 413 for a body it will not read); that answer is read
  * and returned.
  */
@@ -538,19 +541,24 @@ static int attempt(struct ward_http_client *c, const struct ward_buf *head, cons
     return r;
 }
 
-int ward_http_client_post(struct ward_http_client *c, const char *path, const char *headers,
-                          const void *data, size_t len, struct ward_http_response *resp,
-                          struct ward_buf *body, struct ward_buf *err)
+int ward_http_client_request(struct ward_http_client *c, const char *method, const char *path,
+                             const char *headers, const void *data, size_t len,
+                             struct ward_http_response *resp, struct ward_buf *body,
+                             struct ward_buf *err)
 {
     struct ward_buf head = WARD_BUF_INIT;
     bool v6 = strchr(c->url.host, ':') != NULL;
     bool default_port = strcmp(c->url.port, c->url.tls ? "443" : "80") == 0;
-    int r = ward_buf_printf(&head,
-                            "POST %s%s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: %s\r\n"
-                            "Content-Length: %zu\r\nConnection: keep-alive\r\n%s\r\n",
-                            c->url.prefix, path, v6 ? "[" : "", c->url.host, v6 ? "]" : "",
-                            default_port ? "" : ":", default_port ? "" : c->url.port, c->user_agent,
-                            len, headers ? headers : "");
+    /* A GET has no body, and says nothing of one. */
+    bool framed = strcmp(method, "GET") != 0 || len > 0;
+    int r =
+        ward_buf_printf(&head, "%s %s%s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: %s\r\n", method,
+                        c->url.prefix, path, v6 ? "[" : "", c->url.host, v6 ? "]" : "",
+                        default_port ? "" : ":", default_port ? "" : c->url.port, c->user_agent);
+    if (r == 0 && framed)
+        r = ward_buf_printf(&head, "Content-Length: %zu\r\n", len);
+    if (r == 0)
+        r = ward_buf_printf(&head, "Connection: keep-alive\r\n%s\r\n", headers ? headers : "");
     if (r < 0) {
         ward_buf_done(&head);
         return r;
@@ -578,6 +586,8 @@ int ward_http_client_post(struct ward_http_client *c, const char *path, const ch
         if (r != 0)
             drop_conn(c);
     }
+    /* The head may carry a credential (X-Agent-API-Key, an enrollment token). */
+    explicit_bzero(head.data, head.len);
     ward_buf_done(&head);
     if (r == STALE) {
         ward_buf_reset(err);
@@ -590,4 +600,11 @@ int ward_http_client_post(struct ward_http_client *c, const char *path, const ch
         drop_conn(c);
     *resp = got;
     return 0;
+}
+
+int ward_http_client_post(struct ward_http_client *c, const char *path, const char *headers,
+                          const void *data, size_t len, struct ward_http_response *resp,
+                          struct ward_buf *body, struct ward_buf *err)
+{
+    return ward_http_client_request(c, "POST", path, headers, data, len, resp, body, err);
 }

@@ -1,5 +1,5 @@
 /*
- * The agent's HTTP/1.1 client: POST requests to one server over one
+ * The agent's HTTP/1.1 client: POST and GET requests to one server over one
  * kept-alive connection, plain or TLS, every step bounded in time and size.
  */
 #ifndef WARD_HTTP_CLIENT_H
@@ -68,14 +68,24 @@ int ward_http_client_new(const struct ward_http_client_config *cfg, struct ward_
 void ward_http_client_free(struct ward_http_client *c);
 
 /*
- * POSTs body to the URL's prefix followed by path, with the extra header
- * lines in headers ("Name: value\r\n" each, may be NULL). A kept-alive
- * connection is reused; when it turns out to be closed before any response
- * byte, the request is sent once more on a new connection. On a complete
- * exchange returns 0 and fills *resp; the body goes to body (when not
- * NULL, up to WARD_HTTP_BODY_KEEP bytes). Returns WARD_E_HTTP with a
- * message in err when no complete response arrived, or -ENOMEM.
+ * Sends a request with method ("POST", "GET"; a constant of the caller's)
+ * and body data of len bytes (NULL and 0 for none) to the URL's prefix
+ * followed by path, with the extra header lines in headers ("Name:
+ * value\r\n" each, may be NULL). A GET without a body is sent without
+ * Content-Length; every other request has one. The request must be
+ * idempotent: a kept-alive connection is reused, and when it turns out to
+ * be closed before any response byte, the request is sent once more on a
+ * new connection. On a complete exchange returns 0 and fills *resp; the
+ * body goes to body (when not NULL, up to WARD_HTTP_BODY_KEEP bytes).
+ * Returns WARD_E_HTTP with a message in err when no complete response
+ * arrived, or -ENOMEM.
  */
+int ward_http_client_request(struct ward_http_client *c, const char *method, const char *path,
+                             const char *headers, const void *data, size_t len,
+                             struct ward_http_response *resp, struct ward_buf *body,
+                             struct ward_buf *err);
+
+/* ward_http_client_request() with "POST". */
 int ward_http_client_post(struct ward_http_client *c, const char *path, const char *headers,
                           const void *data, size_t len, struct ward_http_response *resp,
                           struct ward_buf *body, struct ward_buf *err);

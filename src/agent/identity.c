@@ -1,10 +1,13 @@
 /*
- * The agent's identity file.
+ * The agent's identity file, and the other small files of its state
+ * directory.
  *
- * The id is written to a temporary file, synced and renamed into place, so
- * a crash never leaves a half-written id behind. A file that exists but
- * does not hold a UUID is an error rather than silently replaced: replacing
- * it would make the host appear as a new one on the server.
+ * A file is written to a temporary file, synced and renamed into place, so
+ * a crash never leaves a half-written id (or key) behind. Every file is
+ * created with mode 0600: the claim token and the API key are secrets, and
+ * the id is nobody else's business. An id file that exists but does not
+ * hold a UUID is an error rather than silently replaced: replacing it would
+ * make the host appear as a new one on the server.
  */
 #include "agent/identity.h"
 
@@ -18,40 +21,83 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int read_id(const char *path, char id[WARD_UUID_STR_LEN], struct ward_buf *err)
+/* Largest state file read (the files hold one short line). */
+#define STATE_FILE_MAX 4096
+
+static int state_path(const char *dir, const char *prefix, const char *name, const char *suffix,
+                      char path[4096], struct ward_buf *err)
 {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    char text[64];
-    ssize_t n = read(fd, text, sizeof(text) - 1);
-    if (n < 0) {
-        ward_buf_printf(err, "%s: %s", path, strerror(errno));
-        return -errno;
-    }
-    text[n] = '\0';
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
-        text[--n] = '\0';
-    if (ward_uuid_normalize(text, id) < 0) {
-        ward_buf_printf(err, "%s: does not hold a UUID; fix or remove it", path);
-        return -EINVAL;
+    if (snprintf(path, 4096, "%s/%s%s%s", dir, prefix, name, suffix) >= 4096) {
+        ward_buf_printf(err, "state directory path too long");
+        return -ENAMETOOLONG;
     }
     return 0;
 }
 
-static int write_id(const char *dir, const char *path, const char *id, struct ward_buf *err)
+int ward_state_file_read(const char *state_dir, const char *name, char *out, size_t size,
+                         struct ward_buf *err)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s/.agent-id.tmp", dir) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    char path[4096];
+    int r = state_path(state_dir, "", name, "", path, err);
+    if (r < 0)
+        return r;
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r = -errno;
+        if (r != -ENOENT)
+            ward_buf_printf(err, "%s: %s", path, strerror(-r));
+        return r;
+    }
+    char text[STATE_FILE_MAX];
+    size_t n = 0;
+    for (;;) {
+        ssize_t got = read(fd, text + n, sizeof(text) - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            r = -errno;
+            ward_buf_printf(err, "%s: %s", path, strerror(-r));
+            explicit_bzero(text, sizeof(text));
+            return r;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        if (n == sizeof(text))
+            break;
+    }
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' ||
+                     text[n - 1] == '\t'))
+        n--;
+    if (n >= size) {
+        ward_buf_printf(err, "%s: longer than %zu bytes", path, size - 1);
+        explicit_bzero(text, sizeof(text));
+        return -EFBIG;
+    }
+    memcpy(out, text, n);
+    out[n] = '\0';
+    explicit_bzero(text, sizeof(text));
+    return (int)n;
+}
+
+int ward_state_file_write(const char *state_dir, const char *name, const char *text,
+                          struct ward_buf *err)
+{
+    char path[4096], tmp[4096];
+    int r = state_path(state_dir, "", name, "", path, err);
+    if (r == 0)
+        r = state_path(state_dir, ".", name, ".tmp", tmp, err);
+    if (r < 0)
+        return r;
+    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         ward_buf_printf(err, "%s: %s", tmp, strerror(errno));
         return -errno;
     }
-    char line[WARD_UUID_STR_LEN + 1];
-    int n = snprintf(line, sizeof(line), "%s\n", id);
-    if (write(fd, line, (size_t)n) != n || fsync(fd) < 0 || rename(tmp, path) < 0) {
+    size_t len = strlen(text);
+    errno = 0;
+    if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0 ||
+        rename(tmp, path) < 0) {
         int e = errno ? errno : EIO;
         ward_buf_printf(err, "%s: %s", path, strerror(e));
         unlink(tmp);
@@ -60,16 +106,30 @@ static int write_id(const char *dir, const char *path, const char *id, struct wa
     return 0;
 }
 
-int ward_identity_load(const char *state_dir, char id[WARD_UUID_STR_LEN], struct ward_buf *err)
+int ward_state_file_remove(const char *state_dir, const char *name, struct ward_buf *err)
 {
     char path[4096];
-    if (snprintf(path, sizeof(path), "%s/agent-id", state_dir) >= (int)sizeof(path)) {
-        ward_buf_printf(err, "state directory path too long");
-        return -ENAMETOOLONG;
-    }
-    int r = read_id(path, id, err);
-    if (r != -ENOENT)
+    int r = state_path(state_dir, "", name, "", path, err);
+    if (r < 0)
         return r;
+    if (unlink(path) < 0 && errno != ENOENT) {
+        ward_buf_printf(err, "cannot remove %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+int ward_identity_load(const char *state_dir, char id[WARD_UUID_STR_LEN], struct ward_buf *err)
+{
+    char text[64];
+    int r = ward_state_file_read(state_dir, "agent-id", text, sizeof(text), err);
+    if (r == -EFBIG || (r >= 0 && ward_uuid_normalize(text, id) < 0)) {
+        ward_buf_reset(err);
+        ward_buf_printf(err, "%s/agent-id: does not hold a UUID; fix or remove it", state_dir);
+        return -EINVAL;
+    }
+    if (r != -ENOENT)
+        return r < 0 ? r : 0;
     if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
         ward_buf_printf(err, "cannot create state directory %s: %s", state_dir, strerror(errno));
         return -errno;
@@ -80,7 +140,7 @@ int ward_identity_load(const char *state_dir, char id[WARD_UUID_STR_LEN], struct
         ward_buf_printf(err, "cannot create an agent id: %s", ward_strerror(r));
         return r;
     }
-    r = write_id(state_dir, path, fresh, err);
+    r = ward_state_file_write(state_dir, "agent-id", fresh, err);
     if (r < 0)
         return r;
     memcpy(id, fresh, WARD_UUID_STR_LEN);

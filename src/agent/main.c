@@ -40,6 +40,14 @@ static const struct ward_option options[] = {
         "server URL, or HOST:PORT for http"),
     OPT("key", 'k', "KEY", WARD_OPT_STRING, key, "", 0, 0, "KEY",
         "sign every upload with this key (HMAC-SHA256); the server must have the same key"),
+    OPT("api-key", 0, "WARD_API_KEY", WARD_OPT_STRING, api_key, "", 0, 0, "KEY",
+        "upload with this API key, and never store it (default: the key the agent got by "
+        "registering, kept in --state-dir)"),
+    OPT("enroll-token", 0, "WARD_ENROLL_TOKEN", WARD_OPT_STRING, enroll_token, "", 0, 0, "TOKEN",
+        "register with the server's enrollment token: the agent gets its key without an admin's "
+        "claim"),
+    OPT("hostname", 0, "WARD_HOSTNAME", WARD_OPT_STRING, hostname, "", 0, 0, "NAME",
+        "the host name the agent registers with (default: the system's node name)"),
     OPT("vm-url", 0, "WARD_VM_URL", WARD_OPT_STRING, vm_url, "", 0, 0, "URL",
         "also send every batch to VictoriaMetrics at URL (/api/v1/import)"),
     OPT("tls-ca", 0, "WARD_TLS_CA", WARD_OPT_STRING, tls_ca, "", 0, 0, "FILE",
@@ -49,7 +57,9 @@ static const struct ward_option options[] = {
     OPT("report-interval", 'r', "REPORT_INTERVAL", WARD_OPT_DURATION, report_ms, "10s", 100, DAY_MS,
         "DURATION", "how often to send collected samples"),
     OPT("state-dir", 0, "WARD_STATE_DIR", WARD_OPT_STRING, state_dir, "/var/lib/ward-agent", 0, 0,
-        "DIR", "where the agent keeps its id and its spool of unsent batches"),
+        "DIR",
+        "where the agent keeps its id, its claim token, its API key and its spool of unsent "
+        "batches"),
     OPT("spool-size", 0, "WARD_SPOOL_SIZE", WARD_OPT_INT, spool_mib, "100", 1, 1048576, "MIB",
         "most disk space the spool takes; past it the oldest samples are dropped and counted"),
     OPT("batch-size", 0, "WARD_BATCH_SIZE", WARD_OPT_INT, batch_samples, "10000", 100, 100000,

@@ -3,7 +3,8 @@
  * own HTTP client (http-client.h).
  *
  * One uploader keeps one connection, so consecutive uploads reuse it.
- * Bodies are gzip-compressed before they are sent.
+ * Batches are gzip-compressed before they are sent. The agent's
+ * registration (enroll.h) goes through an uploader of its own.
  */
 #ifndef WARD_UPLOADER_H
 #define WARD_UPLOADER_H
@@ -45,6 +46,18 @@ const char *ward_uploader_url(const struct ward_uploader *u);
  */
 int ward_uploader_set_key(struct ward_uploader *u, const char *key);
 
+/* The header that carries the agent's API key. */
+#define WARD_UPLOADER_API_KEY_HEADER "X-Agent-API-Key"
+
+/*
+ * Sends key in WARD_UPLOADER_API_KEY_HEADER with every later request; NULL
+ * or "" stops sending one. This is the agent's credential on the server,
+ * apart from the signing key of ward_uploader_set_key(). Returns 0,
+ * -EINVAL when key is not a credential a client may present
+ * (ward_cred_check(): it could not be a header value), or -ENOMEM.
+ */
+int ward_uploader_set_api_key(struct ward_uploader *u, const char *key);
+
 /*
  * POSTs gzip-compressed JSON (body already compressed) to path. On a
  * completed exchange returns 0 and stores the HTTP status in *status; the
@@ -54,6 +67,19 @@ int ward_uploader_set_key(struct ward_uploader *u, const char *key);
  */
 int ward_uploader_post_gzip(struct ward_uploader *u, const char *path, const void *body, size_t len,
                             long *status, struct ward_buf *response, struct ward_buf *err);
+
+/*
+ * POSTs uncompressed JSON (body, len) to path, with the extra header lines
+ * in headers ("Name: value\r\n" each, may be NULL; at most a few hundred
+ * bytes, else -EINVAL). Returns as ward_uploader_post_gzip().
+ */
+int ward_uploader_post_json(struct ward_uploader *u, const char *path, const char *headers,
+                            const void *body, size_t len, long *status, struct ward_buf *response,
+                            struct ward_buf *err);
+
+/* GETs path. Returns as ward_uploader_post_gzip(). */
+int ward_uploader_get(struct ward_uploader *u, const char *path, long *status,
+                      struct ward_buf *response, struct ward_buf *err);
 
 /*
  * The last completed response's status and its Date and Retry-After header

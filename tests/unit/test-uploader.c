@@ -564,6 +564,49 @@ static void test_prefix_and_host(void **state)
     ward_buf_done(&err);
 }
 
+/* The API key goes in its header on every request; a GET says nothing of a body. */
+static void test_api_key_and_get(void **state)
+{
+    (void)state;
+    struct server *s = server_start(OK_LENGTH);
+    struct ward_uploader *u = uploader(s, 5000);
+    struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
+    long status = 0;
+    assert_int_equal(ward_uploader_set_api_key(u, "bad key"), -EINVAL);
+    assert_int_equal(ward_uploader_set_api_key(u, "wk\r\nX-Injected: 1"), -EINVAL);
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_null(strstr(s->last_head, "X-Agent-API-Key"));
+    assert_int_equal(ward_uploader_set_api_key(u, "wk_lookup_secret"), 0);
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_non_null(strstr(s->last_head, "X-Agent-API-Key: wk_lookup_secret\r\n"));
+    ward_buf_reset(&body);
+    assert_int_equal(ward_uploader_get(u, "/agents/x/claim-status", &status, &body, &err), 0);
+    assert_int_equal(status, 200);
+    assert_string_equal(body.data, "ok");
+    assert_non_null(strstr(s->last_head, "GET /agents/x/claim-status HTTP/1.1\r\n"));
+    assert_non_null(strstr(s->last_head, "X-Agent-API-Key: wk_lookup_secret\r\n"));
+    assert_null(strstr(s->last_head, "Content-Length"));
+    assert_null(strstr(s->last_head, "Content-Type"));
+    ward_buf_reset(&body);
+    assert_int_equal(ward_uploader_post_json(u, "/agent/register", "X-Ward-Enroll-Token: t\r\n",
+                                             "{}", 2, &status, &body, &err),
+                     0);
+    assert_non_null(strstr(s->last_head, "POST /agent/register HTTP/1.1\r\n"));
+    assert_non_null(strstr(s->last_head, "Content-Type: application/json\r\n"));
+    assert_non_null(strstr(s->last_head, "X-Ward-Enroll-Token: t\r\n"));
+    assert_non_null(strstr(s->last_head, "Content-Length: 2\r\n"));
+    assert_null(strstr(s->last_head, "Content-Encoding"));
+    /* All on one kept-alive connection. */
+    assert_int_equal(s->connections, 1);
+    assert_int_equal(ward_uploader_set_api_key(u, NULL), 0);
+    assert_int_equal(post(u, &status, &body, &err), 0);
+    assert_null(strstr(s->last_head, "X-Agent-API-Key"));
+    ward_uploader_free(u);
+    server_stop(s);
+    ward_buf_done(&body);
+    ward_buf_done(&err);
+}
+
 static void test_bad_addresses(void **state)
 {
     (void)state;
@@ -596,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_huge_head),
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_prefix_and_host),
+        cmocka_unit_test(test_api_key_and_get),
         cmocka_unit_test(test_bad_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
