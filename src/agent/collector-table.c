@@ -19,11 +19,13 @@ extern const struct ward_collector ward_collector_system;
 extern const struct ward_collector ward_collector_sys_hwmon;
 extern const struct ward_collector ward_collector_sys_thermal;
 extern const struct ward_collector ward_collector_rpi;
+extern const struct ward_collector ward_collector_reachability;
 
 const struct ward_collector *const ward_collectors[] = {
     &ward_collector_proc_stat,         &ward_collector_proc_loadavg,   &ward_collector_proc_meminfo,
     &ward_collector_proc_mountinfo,    &ward_collector_proc_diskstats, &ward_collector_proc_net_dev,
     &ward_collector_proc_net_wireless, &ward_collector_proc_pid,       &ward_collector_system,
     &ward_collector_sys_hwmon,         &ward_collector_sys_thermal,    &ward_collector_rpi,
+    &ward_collector_reachability,
 };
 const size_t ward_n_collectors = sizeof(ward_collectors) / sizeof(ward_collectors[0]);
