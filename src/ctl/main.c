@@ -1,18 +1,24 @@
 /*
  * wardctl: administers a running ward-server from a shell.
  *
- *   wardctl [OPTIONS] health
- *   wardctl [OPTIONS] query SERVER_ID [METRIC_TYPE [METRIC_NAME]]
+ *   wardctl [OPTION]... COMMAND [ARG]...
  *
- * Each command is one HTTP request to the server's public API and one
- * rendering of the answer: a table for people, or the raw JSON with --json
- * for scripts. The exit status is 0 on success, 1 when the server answered
- * with an error or could not be reached, and 2 for bad usage.
+ * Options before the command are the program's options (option table
+ * below: flags, environment, configuration file). The command is one or
+ * two words looked up in one table, which also yields --help and every
+ * usage message; the arguments after it are parsed here against what that
+ * table entry accepts, so a command function only gets arguments that fit.
+ *
+ * Each command is one HTTP request to the server's API and one rendering of
+ * the answer: a table for people, or the raw JSON with --json for scripts
+ * (http.c, table.c, cmd-*.c). The exit status is 0 on success, 1 when the
+ * server answered with an error or could not be reached, and 2 for bad
+ * usage.
  */
+#include "ctl/ctl.h"
+
 #include "common/buf.h"
 #include "common/config.h"
-#include "common/error.h"
-#include "common/json.h"
 #include "ward-version.h"
 
 #include <curl/curl.h>
@@ -22,254 +28,276 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_RESPONSE (64u << 20)
-
-struct ctl_config {
-    char *server;
-    char *from;
-    char *to;
-    int64_t limit;
-    int64_t timeout_ms;
-    bool json;
-};
-
 /* One option; a trailing argument may add a field such as .choices. */
 #define OPT(name_, short_, env_, type_, field, def_, min_, max_, metavar_, help_, ...)             \
     {                                                                                              \
         .name = name_, .short_name = short_, .env = env_, .type = type_,                           \
-        .offset = offsetof(struct ctl_config, field), .def = def_, .min = min_, .max = max_,       \
+        .offset = offsetof(struct ward_ctl_config, field), .def = def_, .min = min_, .max = max_,  \
         .metavar = metavar_, .help = help_, __VA_ARGS__                                            \
     }
 
 static const struct ward_option options[] = {
     OPT("server", 's', "WARD_SERVER", WARD_OPT_STRING, server, "http://localhost:8080", 0, 0, "URL",
         "ward-server base URL"),
+    OPT("token", 't', "WARD_TOKEN", WARD_OPT_STRING, token, NULL, 0, 0, "TOKEN",
+        "admin token; WARD_TOKEN is safer, ps shows flags"),
     OPT("from", 0, NULL, WARD_OPT_STRING, from, NULL, 0, 0, "TIME",
         "query: start, RFC 3339 or Unix ms (default: an hour before --to)"),
     OPT("to", 0, NULL, WARD_OPT_STRING, to, NULL, 0, 0, "TIME", "query: end (default: now)"),
     OPT("limit", 'n', NULL, WARD_OPT_INT, limit, "20", 1, 100000, "N", "query: most rows shown"),
     OPT("timeout", 0, "WARD_TIMEOUT", WARD_OPT_DURATION, timeout_ms, "10s", 100, 600000, "DURATION",
         "time limit of a request"),
-    OPT("json", 'j', NULL, WARD_OPT_BOOL, json, "false", 0, 0, NULL, "print the server's JSON"),
+    OPT("json", 'j', NULL, WARD_OPT_BOOL, json, "false", 0, 0, NULL,
+        "print the server's JSON (also accepted after the command)"),
 };
 
-static const struct ward_program program = {
-    .name = "wardctl",
-    .version = WARD_VERSION,
-    .summary = "Administers a ward-server. Commands: health; query SERVER_ID [TYPE [NAME]].",
-    .usage_tail = "COMMAND [ARG]...",
-    .options = options,
-    .n_options = sizeof(options) / sizeof(options[0]),
+/* The options a command may take after its name. */
+static const struct {
+    const char *name;
+    const char *metavar; /* NULL for a flag without a value */
+} flags[WARD_CTL_N_FLAGS] = {
+    [WARD_CTL_FLAG_SECTION] = {"section", "SECTION_ID"},
+    [WARD_CTL_FLAG_NAME] = {"name", "NAME"},
+    [WARD_CTL_FLAG_TENANT] = {"tenant", "TENANT_ID"},
+    [WARD_CTL_FLAG_CLAIM_TOKEN_FILE] = {"claim-token-file", "PATH"},
+    [WARD_CTL_FLAG_PURGE] = {"purge", NULL},
 };
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+#define FLAG(f) (1u << WARD_CTL_FLAG_##f)
+
+struct command {
+    const char *group; /* first word, or NULL for a one-word command */
+    const char *name;
+    const char *args; /* positional arguments for the usage line */
+    size_t min_args, max_args;
+    unsigned flags; /* FLAG() bits accepted after the name */
+    ward_ctl_command_fn run;
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {NULL, "health", "", 0, 0, 0, ward_ctl_health, "whether the server is up (sends no token)"},
+    {NULL, "query", "SERVER_ID [METRIC_TYPE [METRIC_NAME]]", 1, 3, 0, ward_ctl_query,
+     "samples of a host (--from, --to, --limit)"},
+    {"agents", "list", "", 0, 0, 0, ward_ctl_agents_list, "the hosts and their state"},
+    {"agents", "show", "ID", 1, 1, 0, ward_ctl_agents_show, "every field of one host"},
+    {"agents", "claim", "ID [CLAIM_TOKEN]", 1, 2,
+     FLAG(SECTION) | FLAG(NAME) | FLAG(CLAIM_TOKEN_FILE), ward_ctl_agents_claim,
+     "claim an agent with the token it shows"},
+    {"agents", "delete", "ID", 1, 1, FLAG(PURGE), ward_ctl_agents_delete,
+     "deregister a host; --purge deletes its data"},
+    {"agents", "rotate-key", "ID", 1, 1, 0, ward_ctl_agents_rotate_key,
+     "give a host a new key (the agent fetches it)"},
+    {"agents", "revoke-key", "ID", 1, 1, 0, ward_ctl_agents_revoke_key,
+     "take a host's key; it must be claimed again"},
+    {"tokens", "list", "", 0, 0, 0, ward_ctl_tokens_list, "the admin tokens"},
+    {"tokens", "create", "NAME", 1, 1, FLAG(TENANT), ward_ctl_tokens_create,
+     "make an admin token (it is shown once)"},
+    {"tokens", "revoke", "ID", 1, 1, 0, ward_ctl_tokens_revoke, "revoke an admin token"},
+    {"tenants", "list", "", 0, 0, 0, ward_ctl_tenants_list, "the tenants"},
+    {"tenants", "create", "NAME", 1, 1, 0, ward_ctl_tenants_create, "make a tenant"},
+    {"sections", "list", "", 0, 0, 0, ward_ctl_sections_list, "the sections"},
+    {"sections", "create", "NAME", 1, 1, FLAG(TENANT), ward_ctl_sections_create,
+     "make a section (default tenant unless --tenant)"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Usage lines wider than this put their help on the next line in --help. */
+#define HELP_COLUMN 34
+
+/* The command being run, for ward_ctl_usage(). */
+static const struct command *running;
+
+/* Appends "[GROUP ]NAME[ ARGS][ [--flag VALUE]]..." to out. */
+static void put_usage(struct ward_buf *out, const struct command *c)
 {
-    struct ward_buf *b = userdata;
-    return ward_buf_append(b, data, size * nmemb) == 0 ? size * nmemb : 0;
+    ward_buf_printf(out, "%s%s%s%s%s", c->group ? c->group : "", c->group ? " " : "", c->name,
+                    *c->args ? " " : "", c->args);
+    for (size_t f = 0; f < WARD_CTL_N_FLAGS; f++)
+        if (c->flags & (1u << f))
+            ward_buf_printf(out, " [--%s%s%s]", flags[f].name, flags[f].metavar ? " " : "",
+                            flags[f].metavar ? flags[f].metavar : "");
 }
 
-/* GETs base + path; returns the HTTP status, or -1 after printing why. */
-static long get(const struct ctl_config *cfg, const char *path, struct ward_buf *body)
+int ward_ctl_usage(const char *why)
 {
-    struct ward_buf url = WARD_BUF_INIT;
-    ward_buf_printf(&url, "%s%s%s", strstr(cfg->server, "://") ? "" : "http://", cfg->server, path);
-    CURL *c = curl_easy_init();
-    if (!c || !url.data) {
-        ward_buf_done(&url);
-        fprintf(stderr, "wardctl: out of memory\n");
-        return -1;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url.data);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "wardctl/" WARD_VERSION);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    long status = -1;
-    CURLcode cr = curl_easy_perform(c);
-    if (cr == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    struct ward_buf line = WARD_BUF_INIT;
+    if (running)
+        put_usage(&line, running);
+    fprintf(stderr, "wardctl: %s\n", why);
+    if (line.data)
+        fprintf(stderr, "usage: wardctl [OPTION]... %s\n", line.data);
     else
-        fprintf(stderr, "wardctl: %s: %s\n", url.data, curl_easy_strerror(cr));
-    curl_easy_cleanup(c);
-    ward_buf_done(&url);
-    return status;
+        fprintf(stderr, "see wardctl --help\n");
+    ward_buf_done(&line);
+    return WARD_CTL_USAGE;
 }
 
-/* Appends "&name=value" with value percent-encoded. */
-static void add_param(struct ward_buf *path, const char *name, const char *value)
+/* Builds the summary of --help: the commands, then what they share. */
+static int build_summary(struct ward_buf *out)
 {
-    if (!value)
-        return;
-    ward_buf_printf(path, "&%s=", name);
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-_.~", *p))
-            ward_buf_putc(path, (char)*p);
+    struct ward_buf line = WARD_BUF_INIT;
+    ward_buf_puts(out, "Administers a ward-server.\n\nCommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        ward_buf_reset(&line);
+        put_usage(&line, &commands[i]);
+        const char *usage = line.data ? line.data : "";
+        if (line.len + 2 <= HELP_COLUMN)
+            ward_buf_printf(out, "  %-*s  %s\n", HELP_COLUMN - 2, usage, commands[i].help);
         else
-            ward_buf_printf(path, "%%%02X", *p);
+            ward_buf_printf(out, "  %s\n  %-*s  %s\n", usage, HELP_COLUMN - 2, "",
+                            commands[i].help);
+    }
+    ward_buf_done(&line);
+    return ward_buf_puts(out,
+                         "\nEvery command but health sends the admin token (--token or WARD_TOKEN)"
+                         " as\n\"Authorization: Bearer\". Answers print as tables; --json prints"
+                         " the server's JSON.\nExit status: 0 success, 1 the server refused or"
+                         " could not be reached, 2 bad usage.");
+}
+
+/* Appends the names of the commands of group (NULL: the first words) to out, comma-separated. */
+static void put_names(struct ward_buf *out, const char *group)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const struct command *c = &commands[i];
+        const char *word = group ? c->name : c->group ? c->group : c->name;
+        bool dup = false;
+        for (size_t j = 0; !group && j < i; j++)
+            dup |= strcmp(word, commands[j].group ? commands[j].group : commands[j].name) == 0;
+        if ((group && (!c->group || strcmp(c->group, group) != 0)) || dup)
+            continue;
+        ward_buf_printf(out, "%s%s", out->len ? ", " : "", word);
     }
 }
 
-/* Prints the "error" field of a JSON error body, or the body itself. */
-static void print_error(long status, const struct ward_buf *body)
+/* Finds the command named by argv; *words says how many words named it. Prints why not. */
+static const struct command *find_command(int argc, char **argv, int *words)
 {
-    struct ward_json_reader r;
-    struct ward_json_token t;
-    ward_json_reader_init(&r, body->data ? body->data : "", body->len, NULL);
-    const char *msg = NULL;
-    size_t len = 0;
-    if (ward_json_next(&r, &t) == 0 && t.type == WARD_JSON_OBJECT_BEGIN) {
-        while (ward_json_next(&r, &t) == 0 && t.type == WARD_JSON_KEY) {
-            bool want = ward_json_key_is(&t, "error");
-            if (want && ward_json_next(&r, &t) == 0 && t.type == WARD_JSON_STRING) {
-                msg = t.str;
-                len = t.len;
-                break;
-            }
-            if (!want && ward_json_skip(&r) < 0)
-                break;
-        }
+    struct ward_buf names = WARD_BUF_INIT;
+    const struct command *found = NULL;
+    bool group = false;
+    for (size_t i = 0; i < N_COMMANDS && !found; i++) {
+        const struct command *c = &commands[i];
+        if (!c->group && strcmp(c->name, argv[0]) == 0)
+            found = c, *words = 1;
+        else if (c->group && strcmp(c->group, argv[0]) == 0 && (group = true) && argc > 1 &&
+                 strcmp(c->name, argv[1]) == 0)
+            found = c, *words = 2;
     }
-    if (msg)
-        fprintf(stderr, "wardctl: server answered %ld: %.*s\n", status, (int)len, msg);
-    else
-        fprintf(stderr, "wardctl: server answered %ld\n", status);
-    ward_json_reader_done(&r);
+    if (!found && group && argc > 1) {
+        fprintf(stderr, "wardctl: unknown command '%s %s'; see --help\n", argv[0], argv[1]);
+    } else if (!found && group) {
+        put_names(&names, argv[0]);
+        fprintf(stderr, "wardctl: '%s' needs a command: %s\n", argv[0],
+                names.data ? names.data : "");
+    } else if (!found) {
+        put_names(&names, NULL);
+        fprintf(stderr, "wardctl: unknown command '%s'; commands: %s (see --help)\n", argv[0],
+                names.data ? names.data : "");
+    }
+    ward_buf_done(&names);
+    return found;
 }
 
-/* Prints one sample object of a query answer as a table row. */
-static int print_row(struct ward_json_reader *r)
+/*
+ * Parses the arguments after the command's name into a; may set cfg->json.
+ * Options are long (--name, --name=VALUE, --name VALUE) apart from -j, so
+ * any other word starting with a single '-' is an argument: a claim token
+ * may start with one. An unknown option is not echoed, since it may be a
+ * secret given in the wrong place; the usage line shows what is accepted.
+ */
+static int parse_args(const struct command *c, int argc, char **argv, struct ward_ctl_args *a,
+                      struct ward_ctl_config *cfg)
 {
-    char ts[40] = "", type[130] = "", name[130] = "", labels[256] = "", value[40] = "";
-    struct ward_json_token t;
-    int e;
-    while ((e = ward_json_next(r, &t)) == 0 && t.type == WARD_JSON_KEY) {
-        char *dst = ward_json_key_is(&t, "timestamp")     ? ts
-                    : ward_json_key_is(&t, "metric_type") ? type
-                    : ward_json_key_is(&t, "metric_name") ? name
-                    : ward_json_key_is(&t, "value")       ? value
-                                                          : NULL;
-        size_t cap = dst == ts ? sizeof(ts) : dst == value ? sizeof(value) : sizeof(type);
-        if (ward_json_key_is(&t, "labels")) {
-            /* Render {"a":"1","b":"2"} as a=1,b=2. */
-            size_t used = 0;
-            if ((e = ward_json_expect(r, WARD_JSON_OBJECT_BEGIN, &t)) < 0)
-                return e;
-            while ((e = ward_json_next(r, &t)) == 0 && t.type == WARD_JSON_KEY) {
-                int n = snprintf(labels + used, sizeof(labels) - used, "%s%.*s=", used ? "," : "",
-                                 (int)t.len, t.str);
-                used = n > 0 && used + (size_t)n < sizeof(labels) ? used + (size_t)n : used;
-                if ((e = ward_json_expect(r, WARD_JSON_STRING, &t)) < 0)
-                    return e;
-                n = snprintf(labels + used, sizeof(labels) - used, "%.*s", (int)t.len, t.str);
-                used = n > 0 && used + (size_t)n < sizeof(labels) ? used + (size_t)n : used;
-            }
-            if (e < 0)
-                return e;
+    bool positional_only = false;
+    char why[80];
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        bool option = s[0] == '-' && s[1] == '-' && s[2] != '\0';
+        if (positional_only || (!option && strcmp(s, "-j") != 0 && strcmp(s, "--") != 0)) {
+            if (a->n == c->max_args)
+                return ward_ctl_usage("too many arguments");
+            a->arg[a->n++] = s;
             continue;
         }
-        if (!dst) {
-            if ((e = ward_json_skip(r)) < 0)
-                return e;
+        if (strcmp(s, "--") == 0) {
+            positional_only = true;
             continue;
         }
-        if ((e = ward_json_next(r, &t)) < 0)
-            return e;
-        snprintf(dst, cap, "%.*s", (int)t.len, t.str);
+        if (strcmp(s, "--json") == 0 || strcmp(s, "-j") == 0) {
+            cfg->json = true;
+            continue;
+        }
+        const char *eq = strchr(s, '=');
+        size_t len = eq ? (size_t)(eq - s) : strlen(s);
+        size_t f = 0;
+        while (f < WARD_CTL_N_FLAGS &&
+               !((c->flags & (1u << f)) && strlen(flags[f].name) == len - 2 &&
+                 memcmp(s + 2, flags[f].name, len - 2) == 0))
+            f++;
+        if (f == WARD_CTL_N_FLAGS)
+            return ward_ctl_usage("unknown option");
+        const char *value = eq ? eq + 1 : "";
+        if (flags[f].metavar && !eq && i + 1 < argc)
+            value = argv[++i];
+        else if (flags[f].metavar && !eq)
+            value = NULL;
+        if (!value || (!flags[f].metavar && eq)) {
+            snprintf(why, sizeof(why), "--%s %s", flags[f].name,
+                     value ? "takes no value" : "needs a value");
+            return ward_ctl_usage(why);
+        }
+        a->flag[f] = value;
     }
-    if (e < 0)
-        return e;
-    printf("%-24s  %-8s  %-24s  %-20s  %s\n", ts, type, name, labels, value);
-    return 0;
-}
-
-static int print_table(const struct ward_buf *body)
-{
-    struct ward_json_reader r;
-    struct ward_json_token t;
-    ward_json_reader_init(&r, body->data ? body->data : "", body->len, NULL);
-    int e = ward_json_expect(&r, WARD_JSON_ARRAY_BEGIN, &t);
-    size_t rows = 0;
-    if (e == 0)
-        printf("%-24s  %-8s  %-24s  %-20s  %s\n", "TIMESTAMP", "TYPE", "NAME", "LABELS", "VALUE");
-    while (e == 0 && (e = ward_json_next(&r, &t)) == 0 && t.type == WARD_JSON_OBJECT_BEGIN) {
-        e = print_row(&r);
-        rows++;
-    }
-    if (e < 0)
-        fprintf(stderr, "wardctl: unexpected answer from the server: %s\n",
-                ward_json_error_message(&r));
-    else if (rows == 0)
-        fprintf(stderr, "wardctl: no samples in that range\n");
-    ward_json_reader_done(&r);
-    return e < 0 ? 1 : 0;
-}
-
-static int cmd_health(const struct ctl_config *cfg)
-{
-    struct ward_buf body = {.limit = MAX_RESPONSE};
-    long status = get(cfg, "/health", &body);
-    int rc = 1;
-    if (status == 200) {
-        printf("%s\n", body.data ? body.data : "");
-        rc = 0;
-    } else if (status > 0) {
-        print_error(status, &body);
-    }
-    ward_buf_done(&body);
-    return rc;
-}
-
-static int cmd_query(const struct ctl_config *cfg, int argc, char **argv)
-{
-    if (argc < 1 || argc > 3) {
-        fprintf(stderr, "wardctl: usage: wardctl query SERVER_ID [METRIC_TYPE [METRIC_NAME]]\n");
-        return 2;
-    }
-    struct ward_buf path = WARD_BUF_INIT, body = {.limit = MAX_RESPONSE};
-    ward_buf_puts(&path, "/api/v1/metrics?");
-    add_param(&path, "server_id", argv[0]);
-    add_param(&path, "metric_type", argc > 1 ? argv[1] : NULL);
-    add_param(&path, "metric_name", argc > 2 ? argv[2] : NULL);
-    add_param(&path, "from", cfg->from);
-    add_param(&path, "to", cfg->to);
-    char limit[24];
-    snprintf(limit, sizeof(limit), "%lld", (long long)cfg->limit);
-    add_param(&path, "limit", limit);
-    long status = get(cfg, path.data, &body);
-    int rc = 1;
-    if (status == 200)
-        rc = cfg->json ? (printf("%s\n", body.data ? body.data : "[]"), 0) : print_table(&body);
-    else if (status > 0)
-        print_error(status, &body);
-    ward_buf_done(&path);
-    ward_buf_done(&body);
-    return rc;
+    if (a->n < c->min_args)
+        return ward_ctl_usage("missing arguments");
+    return WARD_CTL_OK;
 }
 
 int main(int argc, char **argv)
 {
-    struct ctl_config cfg;
-    int first;
-    int r = ward_config_main(&program, &cfg, argc, argv, &first);
-    if (r >= 0)
-        return r;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc;
-    if (first >= argc) {
-        fprintf(stderr, "wardctl: missing command (health, query); see --help\n");
-        rc = 2;
-    } else if (strcmp(argv[first], "health") == 0 && first + 1 == argc) {
-        rc = cmd_health(&cfg);
-    } else if (strcmp(argv[first], "query") == 0) {
-        rc = cmd_query(&cfg, argc - first - 1, argv + first + 1);
-    } else {
-        fprintf(stderr, "wardctl: unknown command '%s'; see --help\n", argv[first]);
-        rc = 2;
+    struct ward_buf summary = WARD_BUF_INIT;
+    if (build_summary(&summary) < 0) {
+        fprintf(stderr, "wardctl: out of memory\n");
+        return WARD_CTL_FAILED;
     }
-    curl_global_cleanup();
+    const struct ward_program program = {
+        .name = "wardctl",
+        .version = WARD_VERSION,
+        .summary = summary.data,
+        .usage_tail = "COMMAND [ARG]...",
+        .options = options,
+        .n_options = sizeof(options) / sizeof(options[0]),
+    };
+    struct ward_ctl_config cfg;
+    int first;
+    int rc = ward_config_main(&program, &cfg, argc, argv, &first);
+    if (rc >= 0) {
+        ward_buf_done(&summary);
+        return rc;
+    }
+    int words = 0;
+    if (first >= argc) {
+        struct ward_buf names = WARD_BUF_INIT;
+        put_names(&names, NULL);
+        fprintf(stderr, "wardctl: missing command; commands: %s (see --help)\n",
+                names.data ? names.data : "");
+        ward_buf_done(&names);
+        rc = WARD_CTL_USAGE;
+    } else if (!(running = find_command(argc - first, argv + first, &words))) {
+        rc = WARD_CTL_USAGE;
+    } else {
+        struct ward_ctl_args a = {0};
+        rc = parse_args(running, argc - first - words, argv + first + words, &a, &cfg);
+        if (rc == WARD_CTL_OK) {
+            curl_global_init(CURL_GLOBAL_DEFAULT);
+            rc = running->run(&cfg, &a);
+            curl_global_cleanup();
+        }
+    }
     ward_config_done(&program, &cfg);
+    ward_buf_done(&summary);
     return rc;
 }
