@@ -9,6 +9,20 @@ port=${WARD_PORT:-8080}
 agent_listen=${WARD_AGENT_LISTEN:-127.0.0.1:9100}
 url="http://127.0.0.1:$port"
 mkdir -p data/agent
+chmod 700 data
+
+# The admin token and the enrollment token of this local setup: made once,
+# kept in data/ (mode 0600), and given to the server (and the agent) through
+# the environment, never on a command line that ps would show.
+secret() {
+  local file=$1
+  if [ ! -s "$file" ]; then
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+  fi
+  cat "$file"
+}
+admin_token=$(secret data/admin-token)
+enroll_token=$(secret data/enroll-token)
 
 # Both run in their own sessions, so Ctrl-C reaches only this script, which
 # then stops the agent first (it sends what it holds) and the server last.
@@ -25,7 +39,8 @@ stop() {
 }
 trap stop INT TERM HUP EXIT
 
-setsid "$build/ward-server" -a "127.0.0.1:$port" -d data/ward.db &
+WARD_ADMIN_TOKEN=$admin_token WARD_ENROLL_TOKEN=$enroll_token \
+  setsid "$build/ward-server" -a "127.0.0.1:$port" -d data/ward.db &
 server=$!
 
 for _ in $(seq 100); do
@@ -37,7 +52,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-setsid "$build/ward-agent" -a "$url" --state-dir data/agent -r 10 --listen "$agent_listen" &
+WARD_ENROLL_TOKEN=$enroll_token \
+  setsid "$build/ward-agent" -a "$url" --state-dir data/agent -r 10 --listen "$agent_listen" &
 agent=$!
 
 for _ in $(seq 50); do
@@ -57,10 +73,11 @@ cat <<MSG
     health:    $url/health
     agent:     http://$agent_listen/metrics  (Prometheus text; /health too)
     agent id:  $agent_id
-    query:     $build/wardctl -s $url query $agent_id cpu
-               curl '$url/api/v1/metrics?server_id=$agent_id&metric_type=ram'
-    admin:     no admin token yet: this build has no admin routes; the server
-               listens on 127.0.0.1 only.
+    admin token: $admin_token   (kept in data/admin-token)
+    query:     WARD_TOKEN=\$(cat data/admin-token) $build/wardctl -s $url query $agent_id cpu
+               curl -H "Authorization: Bearer \$(cat data/admin-token)" \\
+                 '$url/api/v1/metrics?server_id=$agent_id&metric_type=ram'
+    agents:    WARD_TOKEN=\$(cat data/admin-token) $build/wardctl -s $url agents list
 
   Press Ctrl-C to stop both.
 
