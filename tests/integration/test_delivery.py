@@ -260,12 +260,13 @@ def test_signed_uploads(server_factory, agent_factory, workdir):
     assert agent.stop() == 0
 
 
-def test_wrong_key_is_a_dead_letter(server_factory, agent_factory, workdir):
+def test_wrong_key_loses_nothing(server_factory, agent_factory, workdir):
+    """A signature the server refuses (401) keeps the batches in the spool."""
     server = server_factory(["-k", "right"])
     agent = agent_factory(server.url, ["-p", "1", "-r", "1", "-k", "wrong"])
     host = agent_id(workdir)
-    wait_for(lambda: agent_metrics(agent)["agent_dead_letter_samples_total"] > 0, 60, "dead letters")
-    assert "refused a batch for good" in agent.stderr()
+    wait_for(lambda: agent_metrics(agent)["agent_spool_batches"] >= 3, 60, "batches kept")
+    assert agent_metrics(agent)["agent_dead_letter_samples_total"] == 0
     assert poll_counts(server, host) == []
     assert agent.stop() == 0
 
