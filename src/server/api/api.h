@@ -172,6 +172,13 @@ void ward_api_agent_register(struct ward_http_request *req, void *app);
 void ward_api_agent_claim_status(struct ward_http_request *req, void *app);
 void ward_api_agent_claim(struct ward_http_request *req, void *app);
 
+/* Central agent configuration (api-config.c). */
+void ward_api_agent_configuration(struct ward_http_request *req, void *app);
+void ward_api_host_config_get(struct ward_http_request *req, void *app);
+void ward_api_host_config_put(struct ward_http_request *req, void *app);
+void ward_api_section_config_get(struct ward_http_request *req, void *app);
+void ward_api_section_config_put(struct ward_http_request *req, void *app);
+
 /* Hosts, credentials, tenants and sections for admins (api-admin.c). */
 void ward_api_host_show(struct ward_http_request *req, void *app);
 void ward_api_host_delete(struct ward_http_request *req, void *app);

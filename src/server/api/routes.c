@@ -28,6 +28,12 @@ const struct ward_route ward_api_routes[] = {
     {"POST", "/api/v1/agent/register", ward_api_agent_register, PUBLIC},
     {"GET", "/agents/{id}/claim-status", ward_api_agent_claim_status, PUBLIC},
     {"POST", "/agents/claim", ward_api_agent_claim, ADMIN},
+    /* Central agent configuration (smotra). */
+    {"GET", "/agent/{id}/configuration", ward_api_agent_configuration, AGENT},
+    {"GET", "/api/v1/hosts/{id}/configuration", ward_api_host_config_get, ADMIN},
+    {"PUT", "/api/v1/hosts/{id}/configuration", ward_api_host_config_put, ADMIN},
+    {"GET", "/api/v1/sections/{id}/configuration", ward_api_section_config_get, ADMIN},
+    {"PUT", "/api/v1/sections/{id}/configuration", ward_api_section_config_put, ADMIN},
     /* Hosts (seed 001 calls them servers). */
     {"POST", "/api/v1/servers", ward_api_servers_register, AGENT},
     {"GET", "/api/v1/servers", ward_api_servers_list, READ},

@@ -1,0 +1,115 @@
+"""Central agent configuration: documents per section and per agent, served merged.
+
+Admins store documents with PUT; an agent reads its merged document with its
+key, and a poll with If-None-Match costs a 304 until something changes.
+"""
+
+import requests
+
+from conftest import ADMIN
+from test_auth import claimed_agent
+
+
+def put(server, path, doc, headers=ADMIN):
+    return requests.put(server.url + path, json=doc, headers=headers, timeout=5)
+
+
+def agent_get(server, agent_id, key, etag=None):
+    headers = {"X-Agent-API-Key": key}
+    if etag:
+        headers["If-None-Match"] = etag
+    return requests.get(f"{server.url}/agent/{agent_id}/configuration", headers=headers,
+                        timeout=5)
+
+
+def test_documents_are_merged_for_the_agent(server_factory):
+    server = server_factory(secure=True)
+    section = requests.post(server.url + "/api/v1/sections", json={"name": "edge"},
+                            headers=ADMIN, timeout=5).json()["id"]
+    agent_id, key = claimed_agent(server, "edge-1", sectionId=section)
+
+    r = agent_get(server, agent_id, key)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"agentId": agent_id, "version": 0, "collectors": {}, "labels": {},
+                        "probes": []}
+    empty_tag = r.headers["ETag"]
+    assert agent_get(server, agent_id, key, empty_tag).status_code == 304
+
+    r = put(server, f"/api/v1/sections/{section}/configuration",
+            {"collectors": {"cpu": {"interval": "10s"}}, "labels": {"dc": "a", "env": "prod"},
+             "probes": [{"type": "icmp", "target": "127.0.0.1"}]})
+    assert r.status_code == 200, r.text
+    v1 = r.json()["version"]
+    r = put(server, f"/api/v1/hosts/{agent_id}/configuration",
+            {"collectors": {"cpu": {"interval": "1s"}, "wifi": {"enabled": False}},
+             "labels": {"dc": "b"},
+             "probes": [{"type": "tcp", "target": "127.0.0.1:1", "interval": "5s",
+                         "tags": {"role": "db"}}]})
+    assert r.status_code == 200, r.text
+    v2 = r.json()["version"]
+    assert v2 > v1 > 0
+
+    r = agent_get(server, agent_id, key, empty_tag)
+    assert r.status_code == 200
+    got = r.json()
+    assert got["version"] == v2
+    assert got["collectors"] == {"cpu": {"interval": "1s"}, "wifi": {"enabled": False}}
+    assert got["labels"] == {"dc": "b", "env": "prod"}
+    assert got["probes"] == [{"type": "icmp", "target": "127.0.0.1"},
+                             {"type": "tcp", "target": "127.0.0.1:1", "interval": "5s",
+                              "tags": {"role": "db"}}]
+    tag = r.headers["ETag"]
+    assert tag != empty_tag
+    assert agent_get(server, agent_id, key, tag).status_code == 304
+
+    # The admin reads each document back as stored.
+    own = requests.get(f"{server.url}/api/v1/hosts/{agent_id}/configuration", headers=ADMIN,
+                       timeout=5).json()
+    assert own["version"] == v2 and own["labels"] == {"dc": "b"}
+
+
+def test_agent_reads_only_its_own(server_factory):
+    server = server_factory(secure=True)
+    a, key_a = claimed_agent(server, "a")
+    b, _ = claimed_agent(server, "b")
+    assert agent_get(server, b, key_a).status_code == 403
+    assert agent_get(server, a, "wk_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbb").status_code == 401
+    r = requests.get(f"{server.url}/agent/{a}/configuration", timeout=5)
+    assert r.status_code == 401
+    # Writing needs an admin token; an agent key is refused.
+    r = put(server, f"/api/v1/hosts/{a}/configuration", {}, headers={"X-Agent-API-Key": key_a})
+    assert r.status_code == 403
+
+
+def test_bad_documents_are_refused(server_factory):
+    server = server_factory(secure=True)
+    agent_id, _ = claimed_agent(server)
+    path = f"/api/v1/hosts/{agent_id}/configuration"
+    for doc, says in (
+        ({"collectors": {"cpu": {"interval": "often"}}}, "collectors.cpu.interval"),
+        ({"probes": [{"type": "udp", "target": "x"}]}, "probes[0].type"),
+        ({"unknown": 1}, "unknown"),
+        ([], "expected"),
+    ):
+        r = put(server, path, doc)
+        assert r.status_code == 400, (doc, r.text)
+        assert says in r.json()["error"]
+    r = put(server, path, {"probes": [{"type": "icmp", "target": f"h{i}"} for i in range(65)]})
+    assert r.status_code == 413
+    assert put(server, "/api/v1/hosts/not-a-uuid/configuration", {}).status_code == 400
+    assert put(server, "/api/v1/sections/019c9876-5432-7fed-cba0-987654321fed/configuration",
+               {}).status_code == 404
+
+
+def test_other_tenants_cannot_see_or_set(server_factory):
+    server = server_factory(secure=True)
+    tenant = requests.post(server.url + "/api/v1/tenants", json={"name": "other"},
+                           headers=ADMIN, timeout=5).json()["id"]
+    token = requests.post(server.url + "/api/v1/tokens",
+                          json={"name": "other-admin", "tenantId": tenant}, headers=ADMIN,
+                          timeout=5).json()["token"]
+    limited = {"Authorization": "Bearer " + token}
+    agent_id, _ = claimed_agent(server)
+    path = f"/api/v1/hosts/{agent_id}/configuration"
+    assert requests.get(server.url + path, headers=limited, timeout=5).status_code == 404
+    assert put(server, path, {}, headers=limited).status_code == 404
