@@ -80,5 +80,7 @@ int ward_ctl_tenants_list(const struct ward_ctl_config *cfg, const struct ward_c
 int ward_ctl_tenants_create(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
 int ward_ctl_sections_list(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
 int ward_ctl_sections_create(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
+int ward_ctl_config_get(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
+int ward_ctl_config_set(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
 
 #endif

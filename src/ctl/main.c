@@ -99,6 +99,10 @@ static const struct command commands[] = {
     {"sections", "list", "", 0, 0, 0, ward_ctl_sections_list, "the sections"},
     {"sections", "create", "NAME", 1, 1, FLAG(TENANT), ward_ctl_sections_create,
      "make a section (default tenant unless --tenant)"},
+    {"config", "get", "agent|section ID", 2, 2, 0, ward_ctl_config_get,
+     "the stored configuration document"},
+    {"config", "set", "agent|section ID FILE", 3, 3, 0, ward_ctl_config_set,
+     "store a configuration document (FILE, or - for stdin)"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

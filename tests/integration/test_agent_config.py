@@ -113,3 +113,37 @@ def test_other_tenants_cannot_see_or_set(server_factory):
     path = f"/api/v1/hosts/{agent_id}/configuration"
     assert requests.get(server.url + path, headers=limited, timeout=5).status_code == 404
     assert put(server, path, {}, headers=limited).status_code == 404
+
+
+def test_wardctl_config_get_and_set(server_factory, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    from conftest import ADMIN_TOKEN, binary
+
+    server = server_factory(secure=True)
+    agent_id, _ = claimed_agent(server)
+    env = dict(os.environ, WARD_SERVER=server.url, WARD_TOKEN=ADMIN_TOKEN)
+
+    def wardctl(*args, stdin=None):
+        return subprocess.run([binary("wardctl"), *args], capture_output=True, text=True,
+                              env=env, input=stdin, timeout=30)
+
+    doc = tmp_path / "agent.json"
+    doc.write_text(json.dumps({"labels": {"env": "lab"}}))
+    done = wardctl("config", "set", "agent", agent_id, str(doc))
+    assert done.returncode == 0, done.stderr
+    assert "version" in done.stdout
+    done = wardctl("config", "get", "agent", agent_id)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["labels"] == {"env": "lab"}
+
+    done = wardctl("config", "set", "agent", agent_id, "-",
+                   stdin='{"collectors": {"cpu": {"interval": "never"}}}')
+    assert done.returncode == 1
+    assert "collectors.cpu.interval" in done.stderr
+    done = wardctl("config", "get", "host", agent_id)
+    assert done.returncode == 2
+    done = wardctl("config", "set", "agent", agent_id, str(tmp_path / "missing.json"))
+    assert done.returncode == 1 and "cannot open" in done.stderr
