@@ -78,7 +78,8 @@ struct options {
     int64_t end_ms; /* time of the last point of the last batch */
     const char *first_id;
     int server_pid;
-    int progress_s; /* print the rate of each interval this long; 0 = never */
+    int progress_s;    /* print the rate of each interval this long; 0 = never */
+    const char *token; /* sent as "Authorization: Bearer TOKEN" when set */
 };
 
 struct response {
@@ -227,9 +228,11 @@ static int build_requests(struct agent *a)
                             "User-Agent: bench-ingest\r\n"
                             "Content-Type: application/json\r\n"
                             "Content-Encoding: gzip\r\n"
+                            "%s%s%s"
                             "Content-Length: %zu\r\n"
                             "\r\n",
-                            o->address, gz.len);
+                            o->address, o->token ? "Authorization: Bearer " : "",
+                            o->token ? o->token : "", o->token ? "\r\n" : "", gz.len);
         if (r >= 0)
             r = ward_buf_reserve_exact(req, gz.len);
         if (r < 0)
@@ -610,7 +613,7 @@ static int usage(const char *why)
         fprintf(stderr, "bench-ingest: %s\n", why);
     fprintf(stderr,
             "Usage: bench-ingest [-c HOST:PORT] [-a AGENTS] [-s SERIES] [-p POINTS] [-d SECONDS]\n"
-            "                    [-n BATCHES] [-l LEVEL] [-e END_MS] [-i UUID] [-P SERVER_PID]\n"
+            "                    [-n BATCHES] [-l LEVEL] [-e END_MS] [-i UUID] [-P SERVER_PID] [-t TOKEN]\n"
             "  -c  server address (127.0.0.1:8080)\n"
             "  -a  simulated agents, one thread and connection each (16)\n"
             "  -s  series per agent (1000)\n"
@@ -621,7 +624,8 @@ static int usage(const char *why)
             "  -e  time of the last point, Unix ms (now, rounded down to 10 s)\n"
             "  -i  host id of the first agent (others get new UUIDv7s)\n"
             "  -P  pid of ward-server, to report its CPU time per thread\n"
-            "  -r  print the rate of every interval of this many seconds (0: only the total)\n");
+            "  -r  print the rate of every interval of this many seconds (0: only the total)\n"
+            "  -t  admin token to send, for a server that is not in --open-ingest mode\n");
     return 2;
 }
 
@@ -643,7 +647,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                           .duration_ms = 10000,
                           .level = 1};
     int c;
-    while ((c = getopt(argc, argv, "c:a:s:p:d:n:l:e:i:P:r:h")) != -1) {
+    while ((c = getopt(argc, argv, "c:a:s:p:d:n:l:e:i:P:r:t:h")) != -1) {
         int r = 0;
         switch (c) {
         case 'c':
@@ -677,6 +681,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'r':
             r = parse_int_opt(optarg, 0, 3600, &o->progress_s);
+            break;
+        case 't':
+            o->token = optarg;
             break;
         case 'P':
             r = parse_int_opt(optarg, 1, INT32_MAX, &o->server_pid);
