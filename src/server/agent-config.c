@@ -55,8 +55,10 @@ static int read_text(struct reader *rd, char *dst, size_t max)
     int r = expect(rd, WARD_JSON_STRING, &tok);
     if (r < 0)
         return r;
-    if (tok.len == 0 || tok.len > max)
-        return fail(rd, WARD_E_LIMIT, "must be 1 to %zu bytes", max);
+    if (tok.len == 0)
+        return fail(rd, WARD_E_JSON_TYPE, "must not be empty");
+    if (tok.len > max)
+        return fail(rd, WARD_E_LIMIT, "longer than %zu bytes", max);
     for (size_t i = 0; i < tok.len; i++)
         if ((unsigned char)tok.str[i] < 0x20 || tok.str[i] == 0x7f)
             return fail(rd, WARD_E_JSON_TYPE, "must not contain control characters");
@@ -214,7 +216,7 @@ static int probe_member(struct reader *rd, const char *key, size_t len, void *da
         struct ward_json_token tok;
         r = expect(rd, WARD_JSON_INT, &tok);
         if (r == 0 && (tok.i < 1 || tok.i > 100))
-            r = fail(rd, WARD_E_LIMIT, "must be 1 to 100");
+            r = fail(rd, WARD_E_JSON_TYPE, "must be 1 to 100");
         if (r == 0)
             p->count = tok.i;
     } else if (strcmp(key, "tags") == 0) {
@@ -248,6 +250,8 @@ static int read_probes(struct reader *rd, struct ward_acfg *c)
         r = members(rd, probe_member, p);
         if (r == 0 && (!p->type[0] || !p->target[0]))
             r = fail(rd, WARD_E_JSON_TYPE, "type and target are required");
+        if (r == 0 && strcmp(p->type, "icmp") != 0 && (p->count || p->spacing[0]))
+            r = fail(rd, WARD_E_JSON_TYPE, "count and spacing apply to icmp probes only");
         if (r == 0)
             c->n_probes++;
     }

@@ -6,8 +6,8 @@
  *   {"collectors": {"cpu": {"enabled": true, "interval": "5s"}},
  *    "labels": {"env": "prod"},
  *    "probes": [{"type": "tcp", "target": "db:5432", "interval": "30s",
- *                "timeout": "2s", "count": 3, "spacing": "200ms",
- *                "tags": {"role": "db"}}]}
+ *                "timeout": "2s", "tags": {"role": "db"}},
+ *               {"type": "icmp", "target": "gw", "count": 3, "spacing": "200ms"}]}
  *
  * Every part is optional. The server checks the shape and the bounds of
  * every field; the agent, which knows its collectors and runs the probes,

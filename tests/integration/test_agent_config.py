@@ -147,3 +147,24 @@ def test_wardctl_config_get_and_set(server_factory, tmp_path):
     assert done.returncode == 2
     done = wardctl("config", "set", "agent", agent_id, str(tmp_path / "missing.json"))
     assert done.returncode == 1 and "cannot open" in done.stderr
+
+
+def test_documents_that_cannot_be_merged_are_refused(server_factory):
+    server = server_factory(secure=True)
+    section = requests.post(server.url + "/api/v1/sections", json={"name": "wide"},
+                            headers=ADMIN, timeout=5).json()["id"]
+    agent_id, key = claimed_agent(server, sectionId=section)
+    r = put(server, f"/api/v1/sections/{section}/configuration",
+            {"labels": {f"s{i}": "v" for i in range(10)}})
+    assert r.status_code == 200
+    r = put(server, f"/api/v1/hosts/{agent_id}/configuration",
+            {"labels": {f"a{i}": "v" for i in range(10)}})
+    assert r.status_code == 409, r.text
+    # Within the bound together it is stored, and a section that grows past it later
+    # makes the agent's read a clear 409, not a storage error.
+    assert put(server, f"/api/v1/hosts/{agent_id}/configuration",
+               {"labels": {f"a{i}": "v" for i in range(6)}}).status_code == 200
+    assert put(server, f"/api/v1/sections/{section}/configuration",
+               {"labels": {f"s{i}": "v" for i in range(16)}}).status_code == 200
+    r = agent_get(server, agent_id, key)
+    assert r.status_code == 409 and "labels" in r.json()["error"]

@@ -56,7 +56,8 @@ static void test_round_trip(void **state)
     const char *doc = "{\"collectors\":{\"cpu\":{\"enabled\":true,\"interval\":\"5s\"},"
                       "\"processes\":{\"enabled\":false}},\"labels\":{\"env\":\"prod\"},"
                       "\"probes\":[{\"type\":\"tcp\",\"target\":\"127.0.0.1:22\",\"interval\":"
-                      "\"30s\",\"timeout\":\"2s\",\"count\":3,\"tags\":{\"role\":\"db\"}}]}";
+                      "\"30s\",\"timeout\":\"2s\",\"tags\":{\"role\":\"db\"}},{\"type\":"
+                      "\"icmp\",\"target\":\"gw\",\"spacing\":\"200ms\",\"count\":3}]}";
     struct ward_acfg *c = parse_ok(doc);
     assert_int_equal(c->n_collectors, 2);
     assert_int_equal(c->collectors[1].enabled, 0);
@@ -95,13 +96,15 @@ static void test_refusals_name_the_field(void **state)
         {"{\"labels\":{\"a\":\"x\",\"a\":\"y\"}}", WARD_E_JSON_TYPE, "given twice"},
         {"{\"probes\":[{\"type\":\"udp\",\"target\":\"x\"}]}", WARD_E_JSON_TYPE, "probes[0].type"},
         {"{\"probes\":[{\"type\":\"tcp\"}]}", WARD_E_JSON_TYPE, "type and target are required"},
-        {"{\"probes\":[{\"type\":\"tcp\",\"target\":\"x\",\"count\":0}]}", WARD_E_LIMIT,
+        {"{\"probes\":[{\"type\":\"icmp\",\"target\":\"x\",\"count\":0}]}", WARD_E_JSON_TYPE,
          "probes[0].count"},
+        {"{\"probes\":[{\"type\":\"tcp\",\"target\":\"x\",\"count\":2}]}", WARD_E_JSON_TYPE,
+         "icmp probes only"},
         {"{\"probes\":[1]}", WARD_E_JSON_TYPE, "probes[0]: expected an object"},
         {"{\"probes\":[{\"type\":\"tcp\",\"target\":\"x\",\"tags\":{\"a\":\"1\",\"b\":\"2\","
          "\"c\":\"3\",\"d\":\"4\",\"e\":\"5\"}}]}",
          WARD_E_LIMIT, "more than 4 tags"},
-        {"{\"labels\":{\"k\":\"\"}}", WARD_E_LIMIT, "labels"},
+        {"{\"labels\":{\"k\":\"\"}}", WARD_E_JSON_TYPE, "must not be empty"},
         {"{} {}", WARD_E_JSON_SYNTAX, "configuration"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

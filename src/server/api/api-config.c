@@ -151,9 +151,17 @@ void ward_api_agent_configuration(struct ward_http_request *req, void *app)
                           id);
         r = dropped < 0 ? dropped : 0;
     }
+    free(own);
+    if (r == WARD_E_LIMIT) {
+        free(merged);
+        ward_http_error(req, 409,
+                        "the section's and the agent's documents together name more than %d"
+                        " collectors or %d labels; an admin must shorten one of them",
+                        WARD_ACFG_MAX_COLLECTORS, WARD_ACFG_MAX_LABELS);
+        return;
+    }
     if (r < 0) {
         free(merged);
-        free(own);
         ward_api_store_failed(req, "cannot read a configuration", r);
         return;
     }
@@ -162,7 +170,6 @@ void ward_api_agent_configuration(struct ward_http_request *req, void *app)
     ward_json_writer_init(&w, &out);
     write_document(&w, id, own_version > section_version ? own_version : section_version, merged);
     free(merged);
-    free(own);
     respond_tagged(req, &w, &out);
 }
 
@@ -216,6 +223,32 @@ static void get_document(struct ward_http_request *req, struct ward_api *api, co
     respond_tagged(req, &w, &out);
 }
 
+/*
+ * Checks that an agent's document merges with its section's; answers 409
+ * and returns false when together they name too many collectors or labels.
+ */
+static bool fits_section(struct ward_http_request *req, struct ward_api *api, const char *id,
+                         const struct ward_acfg *cfg)
+{
+    struct placement where;
+    struct ward_acfg *section = calloc(1, sizeof(*section));
+    int64_t version;
+    int r = section ? ward_store_host_get(api->store, id, on_host, &where) : -ENOMEM;
+    if (r == 0 && where.section[0])
+        r = load(api, "section", where.section, section, &version);
+    if (r == 0)
+        r = ward_acfg_merge(section, cfg);
+    free(section);
+    if (r == WARD_E_LIMIT)
+        ward_http_error(req, 409,
+                        "with its section's document this names more than %d collectors or %d"
+                        " labels",
+                        WARD_ACFG_MAX_COLLECTORS, WARD_ACFG_MAX_LABELS);
+    else if (r < 0)
+        ward_api_store_failed(req, "cannot read a configuration", r);
+    return r >= 0;
+}
+
 static void put_document(struct ward_http_request *req, struct ward_api *api, const char *scope)
 {
     char id[WARD_UUID_STR_LEN];
@@ -235,6 +268,8 @@ static void put_document(struct ward_http_request *req, struct ward_api *api, co
                         err.data ? err.data : "bad configuration");
         goto out;
     }
+    if (strcmp(scope, "agent") == 0 && !fits_section(req, api, id, cfg))
+        goto out;
     struct ward_json_writer w;
     ward_json_writer_init(&w, &doc);
     ward_json_write_object_begin(&w);
