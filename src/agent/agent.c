@@ -18,10 +18,16 @@
  * the server refuses the agent's key (401), delivery pauses its uploads to
  * the server and the loop starts a registration; its steps come due like
  * uploads, and the key it ends with resumes them at once.
+ *
+ * The central configuration (central-config.h) is asked for in the same
+ * way, every --config-interval; a new document it applies (collector
+ * overrides, labels on the open batch, probes) makes a round of the
+ * scheduler due at once, which puts the overrides in force.
  */
 #include "agent/agent.h"
 
 #include "agent/batch.h"
+#include "agent/central-config.h"
 #include "agent/delivery.h"
 #include "agent/enroll.h"
 #include "agent/exposition.h"
@@ -61,6 +67,7 @@ struct agent {
     struct ward_batch batch;
     struct ward_delivery *delivery;
     struct ward_enroll *enroll;
+    struct ward_central *central;
     struct ward_health *health;
     size_t dropped_samples; /* of the batch, as last reported */
 };
@@ -71,14 +78,18 @@ static const char *const collector_names[] = {
 #undef X
 };
 
-/* The scheduler's view of the configuration. */
-static void emit_delivery(void *delivery, const struct ward_collect_ctx *ctx)
+/* The agent's own metrics beyond the scheduler's: delivery's and the central configuration's. */
+static void emit_self(void *agent, const struct ward_collect_ctx *ctx)
 {
-    ward_delivery_emit(delivery, ctx);
+    struct agent *a = agent;
+    ward_delivery_emit(a->delivery, ctx);
+    if (a->central)
+        ward_central_emit(a->central, ctx);
 }
 
+/* The scheduler's view of the configuration. */
 static int start_scheduler(const struct agent_config *cfg, struct ward_health *health,
-                           struct ward_delivery *delivery, struct ward_collect_settings *settings,
+                           struct agent *a, struct ward_collect_settings *settings,
                            struct ward_scheduler **out)
 {
     struct ward_collector_config cc[WARD_AGENT_N_COLLECTORS];
@@ -101,8 +112,8 @@ static int start_scheduler(const struct agent_config *cfg, struct ward_health *h
         .n_collectors = WARD_AGENT_N_COLLECTORS,
         .poll_ms = cfg->poll_ms,
         .health = health,
-        .self_emit = delivery ? emit_delivery : NULL,
-        .self_arg = delivery,
+        .self_emit = a ? emit_self : NULL,
+        .self_arg = a,
     };
     struct ward_buf err = WARD_BUF_INIT;
     int r = ward_scheduler_new(&sc, out, &err);
@@ -173,11 +184,12 @@ static int64_t next_tick(int64_t tick, int64_t period, int64_t now)
     return tick > now ? tick : now + period;
 }
 
-static int64_t min4(int64_t a, int64_t b, int64_t c, int64_t d)
+static int64_t min5(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e)
 {
     int64_t m = a < b ? a : b;
     m = m < c ? m : c;
-    return m < d ? m : d;
+    m = m < d ? m : d;
+    return m < e ? m : e;
 }
 
 /* A rejected key starts a registration; the key a registration ends with resumes uploads. */
@@ -187,9 +199,18 @@ static void enroll(struct agent *a)
         ward_enroll_reject(a->enroll);
     if (ward_mono_ms() >= ward_enroll_due(a->enroll) && ward_enroll_run(a->enroll)) {
         int r = ward_delivery_set_api_key(a->delivery, ward_enroll_key(a->enroll));
+        if (r == 0)
+            r = ward_central_set_api_key(a->central, ward_enroll_key(a->enroll));
         if (r < 0)
             ward_log_error(NULL, "cannot use the new API key", "error", ward_strerror(r));
     }
+}
+
+/* Asks for the central configuration when due; a new one makes a round due at once. */
+static void central(struct agent *a, int64_t *next_collect)
+{
+    if (ward_mono_ms() >= ward_central_due(a->central) && ward_central_run(a->central))
+        *next_collect = ward_mono_ms();
 }
 
 static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *stop)
@@ -197,10 +218,12 @@ static int loop(struct agent *a, struct ward_scheduler *sched, const sigset_t *s
     int64_t now = ward_mono_ms();
     int64_t next_collect = now, next_report = now + a->cfg->report_ms;
     for (;;) {
-        if (wait_until(min4(next_collect, next_report, ward_delivery_due(a->delivery),
-                            ward_enroll_due(a->enroll)),
+        if (wait_until(min5(next_collect, next_report, ward_delivery_due(a->delivery),
+                            ward_enroll_due(a->enroll), ward_central_due(a->central)),
                        stop))
             break;
+        /* First, so that a new configuration is in force for this round already. */
+        central(a, &next_collect);
         now = ward_mono_ms();
         if (now >= next_collect)
             next_collect = ward_scheduler_run_due(sched, now, &a->batch);
@@ -296,8 +319,27 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
                        err.data && *err.data ? err.data : ward_strerror(r));
         goto out;
     }
-    if (start_scheduler(cfg, a->health, a->delivery, &settings, &sched) < 0)
+    if (start_scheduler(cfg, a->health, a, &settings, &sched) < 0)
         goto out;
+    struct ward_central_config cc = {
+        .address = cfg->address,
+        .tls_ca = cfg->tls_ca,
+        .state_dir = cfg->state_dir,
+        .agent_id = a->id,
+        .api_key = ward_enroll_key(a->enroll),
+        .interval_ms = cfg->config_interval_ms,
+        .timeout_ms = cfg->timeout_ms,
+        .scheduler = sched,
+        .batch = &a->batch,
+        .probes = true,
+        .health = a->health,
+    };
+    r = ward_central_new(&cc, &a->central, &err);
+    if (r < 0) {
+        ward_log_error(NULL, "cannot set up the central configuration", "error",
+                       err.data && *err.data ? err.data : ward_strerror(r));
+        goto out;
+    }
     if (cfg->listen && *cfg->listen) {
         r = ward_listener_start(cfg->listen, sched, a->health, &listener, &err);
         if (r < 0) {
@@ -317,6 +359,7 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
 
 out:
     ward_listener_stop(listener);
+    ward_central_free(a->central);
     ward_scheduler_free(sched);
     ward_batch_done(&a->batch);
     ward_delivery_free(a->delivery);

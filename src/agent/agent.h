@@ -26,6 +26,7 @@
     X(temperature)            \
     X(thermal)                \
     X(rpi)                    \
+    X(reachability)           \
     X(agent)
 /* clang-format on */
 
@@ -62,6 +63,7 @@ struct agent_config {
     int64_t backoff_max_ms;
     int64_t rate_limit;
     int64_t batch_samples;
+    int64_t config_interval_ms; /* central configuration; 0: never asked */
     struct {
         bool enabled;
         int64_t interval_ms;

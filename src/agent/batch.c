@@ -6,6 +6,12 @@
  * encoding the batch is a straight walk that copies them as raw JSON. The
  * sort makes the label text canonical, which is what the server keys series
  * by.
+ *
+ * The batch's own labels (ward_batch_set_labels()) are kept sorted in one
+ * allocation and merged into each sample's sorted labels as they are
+ * serialised, so they cost a merge per labelled sample and nothing when
+ * there are none. A sample's own label wins over the batch's of the same
+ * key: a collector knows what its series are.
  */
 #include "agent/batch.h"
 
@@ -19,6 +25,13 @@
 
 #define NO_LABELS SIZE_MAX
 
+/* The batch's labels: sorted by key, their text in the same allocation. */
+struct batch_extra {
+    size_t n;
+    struct ward_label l[WARD_BATCH_MAX_LABELS];
+    char text[];
+};
+
 struct entry {
     const struct ward_metric *metric;
     size_t labels; /* offset into the label arena, or NO_LABELS */
@@ -26,10 +39,38 @@ struct entry {
     double value;
 };
 
+static bool has_key(const struct ward_label *const *labels, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(labels[i]->key, key) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Merges the sample's own labels (sorted) with the batch's that it does not
+ * have, as many as fit, into out in key order. Returns the number.
+ */
+static size_t merge_extra(const struct batch_extra *x, const struct ward_label *const *own,
+                          size_t n, const struct ward_label **out)
+{
+    const struct ward_label *add[WARD_BATCH_MAX_LABELS];
+    size_t n_add = 0;
+    for (size_t i = 0; x && i < x->n && n + n_add < WARD_BATCH_MAX_LABELS; i++)
+        if (!has_key(own, n, x->l[i].key))
+            add[n_add++] = &x->l[i];
+    size_t i = 0, j = 0, k = 0;
+    while (i < n || j < n_add)
+        out[k++] =
+            j == n_add || (i < n && strcmp(own[i]->key, add[j]->key) < 0) ? own[i++] : add[j++];
+    return k;
+}
+
 static int write_labels(struct ward_batch *b, const struct ward_label *labels, size_t n,
                         size_t *off)
 {
     const struct ward_label *sorted[WARD_SAMPLE_MAX_LABELS];
+    const struct ward_label *merged[WARD_BATCH_MAX_LABELS];
     if (n > WARD_SAMPLE_MAX_LABELS)
         return WARD_E_LIMIT;
     /* Insertion sort: a handful of labels at most. */
@@ -41,13 +82,18 @@ static int write_labels(struct ward_batch *b, const struct ward_label *labels, s
         }
         sorted[j] = &labels[i];
     }
+    const struct ward_label *const *all = sorted;
+    if (b->extra) {
+        n = merge_extra(b->extra, sorted, n, merged);
+        all = merged;
+    }
     size_t at = b->labels.len;
     struct ward_json_writer w;
     ward_json_writer_init(&w, &b->labels);
     ward_json_write_object_begin(&w);
     for (size_t i = 0; i < n; i++) {
-        ward_json_write_keyz(&w, sorted[i]->key);
-        ward_json_write_stringz(&w, sorted[i]->value);
+        ward_json_write_keyz(&w, all[i]->key);
+        ward_json_write_stringz(&w, all[i]->value);
     }
     ward_json_write_object_end(&w);
     int r = ward_json_writer_finish(&w);
@@ -77,7 +123,7 @@ static int batch_emit(struct ward_sink *sink, const struct ward_metric *m, doubl
         .ts_ms = b->ts_ms,
         .value = value,
     };
-    int r = n_labels ? write_labels(b, labels, n_labels, &e.labels) : 0;
+    int r = n_labels || b->extra ? write_labels(b, labels, n_labels, &e.labels) : 0;
     if (r == 0)
         r = ward_buf_append(&b->entries, &e, sizeof(e));
     return r;
@@ -94,6 +140,52 @@ void ward_batch_done(struct ward_batch *b)
 {
     ward_buf_done(&b->entries);
     ward_buf_done(&b->labels);
+    free(b->extra);
+    b->extra = NULL;
+}
+
+int ward_batch_set_labels(struct ward_batch *b, const struct ward_label *labels, size_t n)
+{
+    if (n > WARD_BATCH_MAX_LABELS)
+        return -EINVAL;
+    size_t text = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!*labels[i].key)
+            return -EINVAL;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(labels[i].key, labels[j].key) == 0)
+                return -EINVAL;
+        text += strlen(labels[i].key) + strlen(labels[i].value) + 2;
+    }
+    struct batch_extra *x = NULL;
+    if (n > 0) {
+        x = malloc(sizeof(*x) + text);
+        if (!x)
+            return -ENOMEM;
+        x->n = 0;
+        char *p = x->text;
+        for (size_t i = 0; i < n; i++) {
+            /* Insertion in key order; the keys are distinct. */
+            size_t j = x->n++;
+            while (j > 0 && strcmp(x->l[j - 1].key, labels[i].key) > 0) {
+                x->l[j] = x->l[j - 1];
+                j--;
+            }
+            size_t kl = strlen(labels[i].key) + 1, vl = strlen(labels[i].value) + 1;
+            memcpy(p, labels[i].key, kl);
+            memcpy(p + kl, labels[i].value, vl);
+            x->l[j] = (struct ward_label){p, p + kl};
+            p += kl + vl;
+        }
+    }
+    free(b->extra);
+    b->extra = x;
+    return 0;
+}
+
+size_t ward_batch_n_labels(const struct ward_batch *b)
+{
+    return b->extra ? b->extra->n : 0;
 }
 
 void ward_batch_reset(struct ward_batch *b)

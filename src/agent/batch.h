@@ -5,6 +5,10 @@
  * the metric by pointer to its static description, labels once each in
  * canonical JSON form in an arena. ward_batch_encode() writes
  * the wire document of DESIGN.md, ready for gzip.
+ *
+ * A batch may also carry labels of its own (ward_batch_set_labels()), which
+ * it adds to every sample emitted into it, as Prometheus adds its
+ * external_labels: the agent's centrally configured labels.
  */
 #ifndef WARD_BATCH_H
 #define WARD_BATCH_H
@@ -15,6 +19,11 @@
 #include "agent/collector.h"
 #include "common/buf.h"
 
+/* Most labels of one sample, its own and the batch's together: the wire protocol's bound. */
+#define WARD_BATCH_MAX_LABELS 16
+
+struct batch_extra;
+
 struct ward_batch {
     struct ward_sink sink; /* first, so the sink pointer is the batch */
     int64_t ts_ms;         /* stamped on samples emitted from now on */
@@ -24,14 +33,29 @@ struct ward_batch {
     /* Private. */
     struct ward_buf entries;
     struct ward_buf labels;
+    struct batch_extra *extra; /* the labels of ward_batch_set_labels(), or NULL */
 };
 
 /* Initialises an empty batch that holds at most max_samples samples. */
 void ward_batch_init(struct ward_batch *b, size_t max_samples);
 void ward_batch_done(struct ward_batch *b);
 
-/* Empties the batch, keeping its storage and the dropped count. */
+/* Empties the batch, keeping its storage, its labels and the dropped count. */
 void ward_batch_reset(struct ward_batch *b);
+
+/*
+ * Adds copies of the n labels to every sample emitted from now on (samples
+ * already in the batch keep theirs). A sample's own label of the same key
+ * wins, and a sample carries at most WARD_BATCH_MAX_LABELS labels: those of
+ * the batch that do not fit are left off, the last in key order first. n = 0
+ * removes them. Returns 0; -EINVAL for more than WARD_BATCH_MAX_LABELS
+ * labels, an empty or repeated key; or -ENOMEM. On failure the batch keeps
+ * the labels it had.
+ */
+int ward_batch_set_labels(struct ward_batch *b, const struct ward_label *labels, size_t n);
+
+/* The number of labels ward_batch_set_labels() gave the batch. */
+size_t ward_batch_n_labels(const struct ward_batch *b);
 
 /*
  * Appends the samples of src from index from on to dst. Returns 0 or a

@@ -308,6 +308,8 @@ static int parse_header(char *line, struct ward_http_response *resp, struct fram
         keep_value(resp->date, sizeof(resp->date), v);
     } else if (strcasecmp(line, "Retry-After") == 0) {
         keep_value(resp->retry_after, sizeof(resp->retry_after), v);
+    } else if (strcasecmp(line, "ETag") == 0) {
+        keep_value(resp->etag, sizeof(resp->etag), v);
     }
     return 0;
 }

@@ -44,6 +44,7 @@ struct ward_http_response {
     long status;
     char date[64];        /* the Date header, "" when absent or too long */
     char retry_after[64]; /* the Retry-After header, "" when absent or too long */
+    char etag[128];       /* the ETag header, "" when absent or too long */
 };
 
 struct ward_http_client_config {

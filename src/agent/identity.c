@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,6 +79,49 @@ int ward_state_file_read(const char *state_dir, const char *name, char *out, siz
     out[n] = '\0';
     explicit_bzero(text, sizeof(text));
     return (int)n;
+}
+
+int ward_state_file_load(const char *state_dir, const char *name, size_t max, struct ward_buf *out,
+                         struct ward_buf *err)
+{
+    char path[4096];
+    int r = state_path(state_dir, "", name, "", path, err);
+    if (r < 0)
+        return r;
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r = -errno;
+        if (r != -ENOENT)
+            ward_buf_printf(err, "%s: %s", path, strerror(-r));
+        return r;
+    }
+    ward_buf_reset(out);
+    for (;;) {
+        /* One byte more than max, to tell a file of max bytes from a larger one. */
+        size_t want = max + 1 - out->len < 4096 ? max + 1 - out->len : 4096;
+        r = ward_buf_reserve(out, want);
+        if (r < 0) {
+            ward_buf_printf(err, "%s: %s", path, ward_strerror(r));
+            return r;
+        }
+        ssize_t got = read(fd, out->data + out->len, want);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            r = -errno;
+            ward_buf_printf(err, "%s: %s", path, strerror(-r));
+            return r;
+        }
+        if (got == 0)
+            break;
+        out->len += (size_t)got;
+        out->data[out->len] = '\0';
+        if (out->len > max) {
+            ward_buf_printf(err, "%s: larger than %zu bytes", path, max);
+            return -EFBIG;
+        }
+    }
+    return out->len > INT_MAX ? -EFBIG : (int)out->len;
 }
 
 int ward_state_file_write(const char *state_dir, const char *name, const char *text,

@@ -28,6 +28,16 @@ int ward_state_file_read(const char *state_dir, const char *name, char *out, siz
                          struct ward_buf *err);
 
 /*
+ * Reads the whole file STATE_DIR/name, of at most max bytes, into out
+ * (replacing what it held; NUL-terminated, as every buffer is), for files
+ * larger than ward_state_file_read() takes. Returns its length; -ENOENT
+ * when there is no such file (without a message); -EFBIG when it is larger
+ * than max, or another negative error, with a message in err.
+ */
+int ward_state_file_load(const char *state_dir, const char *name, size_t max, struct ward_buf *out,
+                         struct ward_buf *err);
+
+/*
  * Writes text and a newline to STATE_DIR/name, mode 0600, atomically: into
  * STATE_DIR/.name.tmp, synced, then renamed over name, so a crash leaves
  * either the old file or the new one. Returns 0, or a negative error with a

@@ -6,6 +6,7 @@
  * mode in agent.c.
  */
 #include "agent/agent.h"
+#include "agent/central-config.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "ward-version.h"
@@ -13,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* One option; a trailing argument may add a field such as .choices. */
 #define OPT(name_, short_, env_, type_, field, def_, min_, max_, metavar_, help_, ...)             \
@@ -68,6 +70,10 @@ static const struct ward_option options[] = {
         "most uploads in flight at once, per output"),
     OPT("backoff-max", 0, "WARD_BACKOFF_MAX", WARD_OPT_DURATION, backoff_max_ms, "5m", 1000,
         3600000, "DURATION", "longest wait between upload retries"),
+    OPT("config-interval", 0, "WARD_CONFIG_INTERVAL", WARD_OPT_DURATION, config_interval_ms, "60s",
+        0, DAY_MS, "DURATION",
+        "how often to ask the server for the agent's central configuration (at least 1s; 0: "
+        "never, and the stored one is not applied)"),
     OPT("root", 0, "WARD_ROOT", WARD_OPT_STRING, root, "", 0, 0, "DIR",
         "read /proc and /sys under this directory (for containers and tests)"),
     OPT("timeout", 0, "WARD_TIMEOUT", WARD_OPT_DURATION, timeout_ms, "10s", 100, 600000, "DURATION",
@@ -122,6 +128,11 @@ int main(int argc, char **argv)
     int r = ward_config_main(&program, &cfg, argc, argv, &first_arg);
     if (r >= 0)
         return r;
+    if (cfg.config_interval_ms > 0 && cfg.config_interval_ms < WARD_CENTRAL_MIN_INTERVAL_MS) {
+        fprintf(stderr, "%s: --config-interval: 0 (never) or at least 1s\n", program.name);
+        ward_config_done(&program, &cfg);
+        return 1;
+    }
     ward_log_setup_named(cfg.log_level, cfg.log_format, NULL);
     r = cfg.once ? ward_agent_once(&cfg, &stop) : ward_agent_run(&cfg, &stop);
     ward_config_done(&program, &cfg);

@@ -75,21 +75,6 @@ __attribute__((format(printf, 2, 3))) static int fail(struct ward_buf *err, cons
     return WARD_E_CONFIG;
 }
 
-/* A label name: [A-Za-z_][A-Za-z0-9_]*, 1 to WARD_PROBE_TAG_KEY_MAX bytes. */
-static bool valid_key(const char *s)
-{
-    size_t n = strnlen(s, WARD_PROBE_TAG_KEY_MAX + 1);
-    if (n == 0 || n > WARD_PROBE_TAG_KEY_MAX || (s[0] >= '0' && s[0] <= '9'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_'))
-            return false;
-    }
-    return true;
-}
-
 /* A tag value: 1 to WARD_PROBE_TAG_VALUE_MAX bytes of UTF-8 without control characters. */
 static bool valid_value(const char *s)
 {
@@ -112,13 +97,11 @@ static int check_tags(const struct ward_probe_spec *spec, struct ward_buf *err)
                     WARD_PROBE_MAX_TAGS, WARD_SAMPLE_MAX_LABELS);
     for (size_t i = 0; i < spec->n_tags; i++) {
         const struct ward_probe_tag *t = &spec->tags[i];
-        if (!valid_key(t->key))
+        if (!ward_probe_rules_tag_key(t->key))
             return fail(err,
                         "tags: a key must be 1 to %d of [A-Za-z0-9_], not starting with a "
-                        "digit",
+                        "digit, and not type or target",
                         WARD_PROBE_TAG_KEY_MAX);
-        if (strcmp(t->key, "type") == 0 || strcmp(t->key, "target") == 0)
-            return fail(err, "tags: \"%s\" is a label of every probe already", t->key);
         for (size_t j = 0; j < i; j++)
             if (strcmp(spec->tags[j].key, t->key) == 0)
                 return fail(err, "tags: \"%s\" is given twice", t->key);
@@ -131,20 +114,6 @@ static int check_tags(const struct ward_probe_spec *spec, struct ward_buf *err)
     return 0;
 }
 
-static int check_icmp(const struct ward_probe_spec *spec, struct ward_buf *err)
-{
-    if (spec->count < 1 || spec->count > WARD_PROBE_COUNT_MAX)
-        return fail(err, "count: must be from 1 to %d", WARD_PROBE_COUNT_MAX);
-    if (spec->spacing_ms < 0 || spec->spacing_ms > WARD_PROBE_SPACING_MAX_MS)
-        return fail(err, "spacing: must be from 0 to %ds", WARD_PROBE_SPACING_MAX_MS / 1000);
-    if ((spec->count - 1) * spec->spacing_ms >= spec->timeout_ms)
-        return fail(err,
-                    "count, spacing: %d echoes %" PRId64 " ms apart do not fit in the timeout "
-                    "of %" PRId64 " ms",
-                    spec->count, spec->spacing_ms, spec->timeout_ms);
-    return 0;
-}
-
 int ward_probe_spec_check(const struct ward_probe_spec *spec, struct ward_buf *err)
 {
     if ((unsigned)spec->type >= WARD_ARRAY_SIZE(type_names))
@@ -153,19 +122,10 @@ int ward_probe_spec_check(const struct ward_probe_spec *spec, struct ward_buf *e
     const char *why;
     if (ward_probe_target_parse(spec->type, spec->target, &t, &why) < 0)
         return fail(err, "target: %s", why);
-    if (spec->interval_ms < WARD_PROBE_INTERVAL_MIN_MS ||
-        spec->interval_ms > WARD_PROBE_INTERVAL_MAX_MS)
-        return fail(err, "interval: must be from 1s to 24h");
-    if (spec->timeout_ms < WARD_PROBE_TIMEOUT_MIN_MS ||
-        spec->timeout_ms > WARD_PROBE_TIMEOUT_MAX_MS)
-        return fail(err, "timeout: must be from 10ms to 60s");
-    if (spec->timeout_ms > spec->interval_ms)
-        return fail(err, "timeout: must not exceed the interval");
-    if (spec->type == WARD_PROBE_ICMP) {
-        int r = check_icmp(spec, err);
-        if (r < 0)
-            return r;
-    }
+    const char *field;
+    if (ward_probe_rules_timing(spec->type == WARD_PROBE_ICMP, spec->interval_ms, spec->timeout_ms,
+                                spec->count, spec->spacing_ms, &field, &why) < 0)
+        return fail(err, "%s: %s", field, why);
     return check_tags(spec, err);
 }
 

@@ -11,7 +11,9 @@
  * error of the call: its result says down and why.
  *
  * The reachability collector (collectors/reachability.c) runs the
- * configured probes; ward_reachability_configure() replaces its probe set.
+ * configured probes; ward_reachability_configure() replaces its probe set
+ * (the agent's central configuration sets it). With no probes it reports
+ * -ENOENT, like a collector whose hardware is absent.
  */
 #ifndef WARD_PROBE_H
 #define WARD_PROBE_H
@@ -23,28 +25,16 @@
 #include "agent/collector.h"
 #include "common/buf.h"
 #include "common/json.h"
+#include "common/probe-rules.h"
 
 /* Longest target text: a host, host:port or URL. */
 #define WARD_PROBE_TARGET_MAX 255
-/* Longest tag key and value. */
-#define WARD_PROBE_TAG_KEY_MAX   63
-#define WARD_PROBE_TAG_VALUE_MAX 127
 /* Tags per probe: the labels of a sample less "type" and "target". */
 #define WARD_PROBE_MAX_TAGS (WARD_SAMPLE_MAX_LABELS - 2)
 /* Probes the reachability collector holds at once. */
 #define WARD_PROBE_MAX 64
 
-/* Defaults and bounds of the spec's fields. */
-#define WARD_PROBE_INTERVAL_MS     30000
-#define WARD_PROBE_INTERVAL_MIN_MS 1000
-#define WARD_PROBE_INTERVAL_MAX_MS 86400000
-#define WARD_PROBE_TIMEOUT_MS      2000
-#define WARD_PROBE_TIMEOUT_MIN_MS  10
-#define WARD_PROBE_TIMEOUT_MAX_MS  60000
-#define WARD_PROBE_COUNT           3
-#define WARD_PROBE_COUNT_MAX       100
-#define WARD_PROBE_SPACING_MS      200
-#define WARD_PROBE_SPACING_MAX_MS  10000
+/* Defaults and bounds of the spec's fields: common/probe-rules.h. */
 
 enum ward_probe_type {
     WARD_PROBE_ICMP,
@@ -156,5 +146,12 @@ int ward_probe_run(const struct ward_probe_spec *spec, struct ward_probe_result 
  */
 int ward_reachability_configure(const struct ward_probe_spec *specs, size_t n,
                                 struct ward_buf *err);
+
+/*
+ * Checks a probe set as ward_reachability_configure() does, without
+ * applying it. Returns 0, WARD_E_LIMIT or WARD_E_CONFIG, with a message
+ * appended to err (may be NULL).
+ */
+int ward_reachability_check(const struct ward_probe_spec *specs, size_t n, struct ward_buf *err);
 
 #endif

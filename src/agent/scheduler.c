@@ -16,6 +16,13 @@
  * again only every ten intervals, without any alarm. A collect call that
  * takes longer than its interval is an overrun: it is counted and logged,
  * as collectd does.
+ *
+ * Every collector has a runner, switched off ones too, so a central
+ * override can switch one on later. A runner keeps its local settings and
+ * the override apart, and the rounds apply a changed override first
+ * (ward_scheduler_configure() only records it): initialising a collector
+ * switched on, freeing the state of one switched off and clearing its
+ * snapshot, so /metrics shows nothing of it.
  */
 #include "agent/scheduler.h"
 
@@ -43,6 +50,12 @@ struct runner {
     const struct ward_collector *c; /* NULL for the agent's own metrics */
     const char *name;
     void *state;
+    bool running;               /* enabled and initialised */
+    bool local_enabled;         /* the configuration file and flags */
+    int64_t local_interval_ms;  /* the same, after -p and the collector's default */
+    int remote_enabled;         /* the override: -1 none, 0 or 1 */
+    int64_t remote_interval_ms; /* the override: 0 none */
+    bool changed;               /* the override changed since the last round */
     int64_t interval_ms;
     int64_t next_due;
     unsigned failures; /* consecutive */
@@ -116,7 +129,7 @@ static int collect_self(struct ward_scheduler *s, const struct ward_collect_ctx 
     ward_emit0(ctx, &m_samples, (double)s->samples_total);
     for (size_t i = 0; i < s->n; i++) {
         const struct runner *r = &s->runners[i];
-        if (!r->c || r->absent || r->runs == 0)
+        if (!r->c || !r->running || r->absent || r->runs == 0)
             continue;
         ward_emit1(ctx, &m_collect, r->last_seconds, "collector", r->name);
         ward_emit1(ctx, &m_up, r->failures ? 0 : 1, "collector", r->name);
@@ -138,7 +151,7 @@ static const struct ward_collector_config *find_config(const struct ward_schedul
     return NULL;
 }
 
-static bool known_name(const char *name)
+bool ward_scheduler_knows(const char *name)
 {
     if (strcmp(name, WARD_SELF_COLLECTOR) == 0)
         return true;
@@ -152,14 +165,15 @@ static void add_runner(struct ward_scheduler *s, const struct ward_collector *c,
                        int64_t default_ms)
 {
     const struct ward_collector_config *cc = find_config(&s->cfg, name);
-    if (cc && !cc->enabled)
-        return;
     struct runner *r = &s->runners[s->n++];
     r->c = c;
     r->name = name;
-    r->interval_ms = cc && cc->interval_ms > 0 ? cc->interval_ms
-                     : s->cfg.poll_ms > 0      ? s->cfg.poll_ms
-                                               : default_ms;
+    r->local_enabled = !cc || cc->enabled;
+    r->local_interval_ms = cc && cc->interval_ms > 0 ? cc->interval_ms
+                           : s->cfg.poll_ms > 0      ? s->cfg.poll_ms
+                                                     : default_ms;
+    r->remote_enabled = -1;
+    r->interval_ms = r->local_interval_ms;
     ward_batch_init(&r->last, BATCH_MAX_SAMPLES);
     ward_batch_init(&r->scratch, BATCH_MAX_SAMPLES);
 }
@@ -168,7 +182,7 @@ int ward_scheduler_new(const struct ward_scheduler_config *cfg, struct ward_sche
                        struct ward_buf *err)
 {
     for (size_t i = 0; i < cfg->n_collectors; i++) {
-        if (!known_name(cfg->collectors[i].name)) {
+        if (!ward_scheduler_knows(cfg->collectors[i].name)) {
             ward_buf_printf(err, "unknown collector '%s'", cfg->collectors[i].name);
             return -EINVAL;
         }
@@ -187,12 +201,15 @@ int ward_scheduler_new(const struct ward_scheduler_config *cfg, struct ward_sche
 
     for (size_t i = 0; i < s->n; i++) {
         struct runner *r = &s->runners[i];
+        if (!r->local_enabled)
+            continue;
         int e = r->c && r->c->init ? r->c->init(&r->state) : 0;
         if (e < 0) {
             ward_buf_printf(err, "collector '%s' failed to start: %s", r->name, ward_strerror(e));
             ward_scheduler_free(s);
             return e;
         }
+        r->running = true;
     }
     /* The collector settings were only needed here; the caller's array may go away. */
     s->cfg.collectors = NULL;
@@ -207,7 +224,7 @@ void ward_scheduler_free(struct ward_scheduler *s)
         return;
     for (size_t i = 0; i < s->n; i++) {
         struct runner *r = &s->runners[i];
-        if (r->c && r->c->done)
+        if (r->running && r->c && r->c->done)
             r->c->done(r->state);
         ward_batch_done(&r->last);
         ward_batch_done(&r->scratch);
@@ -309,12 +326,120 @@ static void run_one(struct ward_scheduler *s, struct runner *r, struct ward_batc
     note_health(s, r, res, wall);
 }
 
+static struct runner *find_runner(struct ward_scheduler *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->runners[i].name, name) == 0)
+            return &s->runners[i];
+    return NULL;
+}
+
+int ward_scheduler_configure(struct ward_scheduler *s, const char *name, int enabled,
+                             int64_t interval_ms)
+{
+    struct runner *r = find_runner(s, name);
+    if (!r || interval_ms < 0)
+        return -EINVAL;
+    enabled = enabled < 0 ? -1 : enabled > 0;
+    if (r->remote_enabled != enabled || r->remote_interval_ms != interval_ms) {
+        r->remote_enabled = enabled;
+        r->remote_interval_ms = interval_ms;
+        r->changed = true;
+    }
+    return 0;
+}
+
+/* Whether the runner is to run, overrides included. */
+static bool wanted(const struct runner *r)
+{
+    return r->remote_enabled >= 0 ? r->remote_enabled == 1 : r->local_enabled;
+}
+
+/* The runner's interval, overrides included. */
+static int64_t wanted_interval(const struct runner *r)
+{
+    return r->remote_interval_ms > 0 ? r->remote_interval_ms : r->local_interval_ms;
+}
+
+int ward_scheduler_setting(struct ward_scheduler *s, const char *name, bool *enabled,
+                           int64_t *interval_ms)
+{
+    struct runner *r = find_runner(s, name);
+    if (!r)
+        return -EINVAL;
+    *enabled = wanted(r);
+    *interval_ms = wanted_interval(r);
+    return 0;
+}
+
+/* Stops a collector: frees its state and forgets its snapshot and health condition. */
+static void stop_runner(struct ward_scheduler *s, struct runner *r, int64_t wall_ms)
+{
+    if (r->c && r->c->done)
+        r->c->done(r->state);
+    r->state = NULL;
+    r->running = false;
+    pthread_mutex_lock(&s->lock);
+    ward_batch_reset(&r->last);
+    pthread_mutex_unlock(&s->lock);
+    if (s->cfg.health) {
+        char key[64];
+        snprintf(key, sizeof(key), "collector:%s", r->name);
+        ward_health_set(s->cfg.health, key, WARD_HEALTH_OK, NULL, wall_ms);
+    }
+    ward_log_info(NULL, "collector stopped", "collector", r->name);
+}
+
+/* Starts a collector: a fresh state, no back-off, and a run in this round. */
+static void start_runner(struct runner *r)
+{
+    int e = r->c && r->c->init ? r->c->init(&r->state) : 0;
+    if (e < 0) {
+        /* Tried again when the override changes; the local configuration never had it on. */
+        ward_log_error(NULL, "collector failed to start", "collector", r->name, "error",
+                       ward_strerror(e));
+        r->state = NULL;
+        return;
+    }
+    r->running = true;
+    r->failures = 0;
+    r->absent = false;
+    r->next_due = 0;
+    ward_log_info(NULL, "collector started", "collector", r->name);
+}
+
+/* Applies the overrides that changed since the last round. */
+static void apply_changes(struct ward_scheduler *s, int64_t now_ms)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        struct runner *r = &s->runners[i];
+        if (!r->changed)
+            continue;
+        r->changed = false;
+        bool enabled = wanted(r);
+        int64_t interval = wanted_interval(r);
+        if (r->running && !enabled)
+            stop_runner(s, r, ward_now_ms());
+        else if (!r->running && enabled)
+            start_runner(r);
+        if (interval != r->interval_ms) {
+            r->interval_ms = interval;
+            /* A longer interval starts from the run already due; a shorter one comes sooner. */
+            if (r->next_due > now_ms + interval)
+                r->next_due = now_ms + interval;
+        }
+    }
+}
+
 int64_t ward_scheduler_run_due(struct ward_scheduler *s, int64_t now_ms, struct ward_batch *out)
 {
     int64_t next = INT64_MAX;
     bool any = false;
+    apply_changes(s, now_ms);
     for (size_t i = 0; i < s->n; i++) {
         struct runner *r = &s->runners[i];
+        if (!r->running)
+            continue;
         if (r->next_due <= now_ms) {
             if (!any)
                 s->poll_count++;
@@ -330,9 +455,11 @@ int64_t ward_scheduler_run_due(struct ward_scheduler *s, int64_t now_ms, struct 
 
 void ward_scheduler_run_all(struct ward_scheduler *s, struct ward_batch *out)
 {
+    apply_changes(s, ward_mono_ms());
     s->poll_count++;
     for (size_t i = 0; i < s->n; i++)
-        run_one(s, &s->runners[i], out);
+        if (s->runners[i].running)
+            run_one(s, &s->runners[i], out);
 }
 
 uint64_t ward_scheduler_samples_total(struct ward_scheduler *s)

@@ -9,6 +9,13 @@
  * from another thread. The agent's own metrics (memory, CPU, collector
  * timings and errors, golectra's PollCount and RandomValue) come from the
  * scheduler itself, as the "agent" collector.
+ *
+ * The configuration the scheduler starts with is the local one (file and
+ * flags). ward_scheduler_configure() lays a central override over it per
+ * collector (enabled, interval) while the agent runs, and takes it away
+ * again; the change takes effect at the next round: a collector switched
+ * on is initialised and runs at once, one switched off is stopped and its
+ * state freed.
  */
 #ifndef WARD_SCHEDULER_H
 #define WARD_SCHEDULER_H
@@ -63,6 +70,28 @@ void ward_scheduler_free(struct ward_scheduler *s);
  * is due.
  */
 int64_t ward_scheduler_run_due(struct ward_scheduler *s, int64_t now_ms, struct ward_batch *out);
+
+/* True when name is a collector's name or WARD_SELF_COLLECTOR. */
+bool ward_scheduler_knows(const char *name);
+
+/*
+ * Overrides the local configuration of the collector name from the next
+ * round on: enabled is 0 or 1, or -1 for the local setting; interval_ms
+ * above 0 replaces the local interval, 0 returns to it. A shorter interval
+ * brings the collector's next run closer; a collector switched on runs in
+ * the next round. Call it from the thread that runs the rounds. Returns 0,
+ * or -EINVAL for a name the scheduler does not know or a negative interval.
+ */
+int ward_scheduler_configure(struct ward_scheduler *s, const char *name, int enabled,
+                             int64_t interval_ms);
+
+/*
+ * Reads the settings name runs with from the next round on, overrides
+ * included: whether it runs, and its interval. Returns 0 or -EINVAL for an
+ * unknown name.
+ */
+int ward_scheduler_setting(struct ward_scheduler *s, const char *name, bool *enabled,
+                           int64_t *interval_ms);
 
 /* Runs every enabled collector now, whatever its schedule. */
 void ward_scheduler_run_all(struct ward_scheduler *s, struct ward_batch *out);

@@ -191,6 +191,14 @@ int ward_uploader_get(struct ward_uploader *u, const char *path, long *status,
     return request(u, "GET", path, "", NULL, 0, status, response, err);
 }
 
+int ward_uploader_get_headers(struct ward_uploader *u, const char *path, const char *headers,
+                              long *status, struct ward_buf *response, struct ward_buf *err)
+{
+    if (headers && strlen(headers) >= 256)
+        return -EINVAL;
+    return request(u, "GET", path, headers ? headers : "", NULL, 0, status, response, err);
+}
+
 const struct ward_http_response *ward_uploader_last_response(const struct ward_uploader *u)
 {
     return u->have_last ? &u->last : NULL;

@@ -82,9 +82,17 @@ int ward_uploader_get(struct ward_uploader *u, const char *path, long *status,
                       struct ward_buf *response, struct ward_buf *err);
 
 /*
- * The last completed response's status and its Date and Retry-After header
- * values ("" when absent), or NULL before the first one. Valid until the
- * next post.
+ * GETs path with the extra header lines in headers ("Name: value\r\n" each,
+ * may be NULL; at most a few hundred bytes, else -EINVAL), such as
+ * If-None-Match. Returns as ward_uploader_post_gzip().
+ */
+int ward_uploader_get_headers(struct ward_uploader *u, const char *path, const char *headers,
+                              long *status, struct ward_buf *response, struct ward_buf *err);
+
+/*
+ * The last completed response's status and its Date, Retry-After and ETag
+ * header values ("" when absent), or NULL before the first one. Valid until
+ * the next request.
  */
 const struct ward_http_response *ward_uploader_last_response(const struct ward_uploader *u);
 

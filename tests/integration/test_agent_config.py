@@ -88,6 +88,10 @@ def test_bad_documents_are_refused(server_factory):
     for doc, says in (
         ({"collectors": {"cpu": {"interval": "often"}}}, "collectors.cpu.interval"),
         ({"probes": [{"type": "udp", "target": "x"}]}, "probes[0].type"),
+        # The agent's own rule: the default timeout (2s) exceeds a 1s interval.
+        ({"probes": [{"type": "tcp", "target": "x:1", "interval": "1s"}]},
+         "probes[0]: timeout: must not exceed the interval"),
+        ({"probes": [{"type": "icmp", "target": "x", "tags": {"type": "y"}}]}, "not a tag name"),
         ({"unknown": 1}, "unknown"),
         ([], "expected"),
     ):
@@ -155,16 +159,16 @@ def test_documents_that_cannot_be_merged_are_refused(server_factory):
                             headers=ADMIN, timeout=5).json()["id"]
     agent_id, key = claimed_agent(server, sectionId=section)
     r = put(server, f"/api/v1/sections/{section}/configuration",
-            {"labels": {f"s{i}": "v" for i in range(10)}})
+            {"labels": {f"s{i}": "v" for i in range(6)}})
     assert r.status_code == 200
     r = put(server, f"/api/v1/hosts/{agent_id}/configuration",
-            {"labels": {f"a{i}": "v" for i in range(10)}})
+            {"labels": {f"a{i}": "v" for i in range(6)}})
     assert r.status_code == 409, r.text
     # Within the bound together it is stored, and a section that grows past it later
     # makes the agent's read a clear 409, not a storage error.
     assert put(server, f"/api/v1/hosts/{agent_id}/configuration",
-               {"labels": {f"a{i}": "v" for i in range(6)}}).status_code == 200
+               {"labels": {f"a{i}": "v" for i in range(4)}}).status_code == 200
     assert put(server, f"/api/v1/sections/{section}/configuration",
-               {"labels": {f"s{i}": "v" for i in range(16)}}).status_code == 200
+               {"labels": {f"s{i}": "v" for i in range(10)}}).status_code == 200
     r = agent_get(server, agent_id, key)
     assert r.status_code == 409 and "labels" in r.json()["error"]

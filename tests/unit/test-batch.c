@@ -4,8 +4,11 @@
  * destination is empty or not and whatever mix of labelled and bare
  * samples the tail holds; the series-shaped encoding groups each series
  * once, with its timestamps as a start and differences, and splits a series
- * whose time goes backwards.
+ * whose time goes backwards; the batch's own labels are merged into every
+ * sample in key order, lose to a sample's label of the same key, and are
+ * left off past the bound of labels per sample.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,11 +124,59 @@ static void series_encoding(void **unused)
     ward_batch_done(&b);
 }
 
+static void batch_labels(void **unused)
+{
+    (void)unused;
+    struct ward_batch b;
+    ward_batch_init(&b, 100);
+    b.ts_ms = 1000;
+    const struct ward_label extra[] = {{"role", "web"}, {"core", "all"}, {"env", "prod"}};
+    assert_int_equal(ward_batch_set_labels(&b, extra, 3), 0);
+    assert_int_equal(ward_batch_n_labels(&b), 3);
+    emit(&b, 1, NULL);
+    emit(&b, 2, "7"); /* its own core wins */
+    expect(&b, 0, 1, 1000, "{\"core\":\"all\",\"env\":\"prod\",\"role\":\"web\"}");
+    expect(&b, 1, 2, 1000, "{\"core\":\"7\",\"env\":\"prod\",\"role\":\"web\"}");
+
+    /* Refused sets leave the labels as they were. */
+    const struct ward_label twice[] = {{"a", "1"}, {"a", "2"}};
+    assert_int_equal(ward_batch_set_labels(&b, twice, 2), -EINVAL);
+    const struct ward_label empty_key[] = {{"", "1"}};
+    assert_int_equal(ward_batch_set_labels(&b, empty_key, 1), -EINVAL);
+    assert_int_equal(ward_batch_set_labels(&b, extra, WARD_BATCH_MAX_LABELS + 1), -EINVAL);
+    assert_int_equal(ward_batch_n_labels(&b), 3);
+
+    /* Sixteen labels in all: the last of the batch's in key order are left off. */
+    char keys[WARD_BATCH_MAX_LABELS][8];
+    struct ward_label many[WARD_BATCH_MAX_LABELS];
+    for (int i = 0; i < WARD_BATCH_MAX_LABELS; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "k%02d", i);
+        many[i] = (struct ward_label){keys[i], "v"};
+    }
+    assert_int_equal(ward_batch_set_labels(&b, many, WARD_BATCH_MAX_LABELS), 0);
+    const struct ward_label own[WARD_SAMPLE_MAX_LABELS] = {{"a", "1"}, {"b", "2"}, {"k00", "own"},
+                                                           {"z", "3"}, {"y", "4"}, {"x", "5"}};
+    assert_int_equal(b.sink.emit(&b.sink, &gauge, 3, own, WARD_SAMPLE_MAX_LABELS), 0);
+    struct ward_batch_sample s;
+    ward_batch_get(&b, 2, &s);
+    assert_string_equal(s.labels, "{\"a\":\"1\",\"b\":\"2\",\"k00\":\"own\",\"k01\":\"v\","
+                                  "\"k02\":\"v\",\"k03\":\"v\",\"k04\":\"v\",\"k05\":\"v\","
+                                  "\"k06\":\"v\",\"k07\":\"v\",\"k08\":\"v\",\"k09\":\"v\","
+                                  "\"k10\":\"v\",\"x\":\"5\",\"y\":\"4\",\"z\":\"3\"}");
+
+    /* None again: samples have their own labels only. */
+    assert_int_equal(ward_batch_set_labels(&b, NULL, 0), 0);
+    emit(&b, 4, NULL);
+    expect(&b, 3, 4, 1000, NULL);
+    ward_batch_done(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(copy_tail_keeps_samples),
         cmocka_unit_test(series_encoding),
+        cmocka_unit_test(batch_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,11 +147,11 @@ static void open_and_closed_port(void **unused)
     assert_int_equal(collector_run_at(c, state, "", NULL, T0 - 3589000, &r), 0);
     assert_int_equal(r.n, 7);
 
-    /* No probes: nothing. */
+    /* No probes: nothing, and the scheduler is told there is nothing here. */
     assert_int_equal(ward_reachability_configure(NULL, 0, NULL), 0);
-    assert_int_equal(collector_run_at(c, state, "", NULL, T0 + 120000, &r), 0);
+    assert_int_equal(collector_run_at(c, state, "", NULL, T0 + 120000, &r), -ENOENT);
     assert_int_equal(r.n, 0);
-    assert_int_equal(collector_run_at(c, state, "", NULL, T0 + 240000, &r), 0);
+    assert_int_equal(collector_run_at(c, state, "", NULL, T0 + 240000, &r), -ENOENT);
     assert_int_equal(r.n, 0);
 
     /* Configured again, a probe starts from zero. */
@@ -172,7 +172,7 @@ static void nothing_configured(void **unused)
     assert_int_equal(c->init(&state), 0);
     struct recorder r;
     rec_init(&r);
-    assert_int_equal(collector_run(c, state, "", NULL, &r), 0);
+    assert_int_equal(collector_run(c, state, "", NULL, &r), -ENOENT);
     assert_int_equal(r.n, 0);
     rec_done(&r);
     c->done(state);
@@ -239,6 +239,12 @@ static void refused_configurations(void **unused)
     two[1].interval_ms = 60000;
     assert_int_equal(ward_reachability_configure(two, 2, &err), WARD_E_CONFIG);
     assert_non_null(strstr(err.data, "probe 1: same type, target and tags as probe 0"));
+    ward_buf_reset(&err);
+    /* The check alone says the same, and applies nothing. */
+    assert_int_equal(ward_reachability_check(two, 2, &err), WARD_E_CONFIG);
+    assert_non_null(strstr(err.data, "probe 1: same type, target and tags as probe 0"));
+    assert_int_equal(ward_reachability_check(two, 1, NULL), 0);
+    assert_int_equal(ward_reachability_check(many, WARD_PROBE_MAX + 1, NULL), WARD_E_LIMIT);
     ward_buf_reset(&err);
     /* Tags in another order are the same labels. */
     for (size_t i = 0; i < 2; i++) {

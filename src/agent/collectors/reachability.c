@@ -12,6 +12,11 @@
  * its counters and its schedule; the set is global because the agent
  * runs one such collector.
  *
+ * With no probe configured the collector says so as an absent device does
+ * (-ENOENT), so the scheduler checks it only every ten intervals, without
+ * an alarm and without self-metrics: enabled by default, it costs nothing
+ * until probes arrive (within ten seconds at the default interval).
+ *
  * Scheduling. The collector runs often (every second by default); each
  * probe runs when its own interval has come, on a fixed grid (one
  * interval after its last due time, not after its run), so the probes of
@@ -121,7 +126,7 @@ static int check_set(const struct ward_probe_spec *specs, size_t n, struct ward_
     return 0;
 }
 
-int ward_reachability_configure(const struct ward_probe_spec *specs, size_t n, struct ward_buf *err)
+int ward_reachability_check(const struct ward_probe_spec *specs, size_t n, struct ward_buf *err)
 {
     if (n > WARD_PROBE_MAX) {
         if (err)
@@ -129,7 +134,12 @@ int ward_reachability_configure(const struct ward_probe_spec *specs, size_t n, s
                             WARD_PROBE_MAX);
         return WARD_E_LIMIT;
     }
-    int r = check_set(specs, n, err);
+    return check_set(specs, n, err);
+}
+
+int ward_reachability_configure(const struct ward_probe_spec *specs, size_t n, struct ward_buf *err)
+{
+    int r = ward_reachability_check(specs, n, err);
     if (r < 0)
         return r;
     struct ward_probe_spec *copy = NULL;
@@ -222,6 +232,8 @@ static int reach_collect(void *state, const struct ward_collect_ctx *ctx)
         if (r < 0)
             return r;
     }
+    if (rs->n == 0)
+        return -ENOENT;
     const struct ward_probe_spec *due[WARD_PROBE_MAX];
     struct ward_probe_result results[WARD_PROBE_MAX];
     size_t which[WARD_PROBE_MAX], k = 0;

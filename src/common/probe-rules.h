@@ -1,0 +1,42 @@
+/*
+ * The rules of a reachability probe's settings, shared by the agent, which
+ * runs probes, and the server, which checks the configuration documents
+ * that carry them: one set of defaults and bounds, one check.
+ */
+#ifndef WARD_PROBE_RULES_H
+#define WARD_PROBE_RULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Defaults and bounds of a probe's fields. */
+#define WARD_PROBE_INTERVAL_MS     30000
+#define WARD_PROBE_INTERVAL_MIN_MS 1000
+#define WARD_PROBE_INTERVAL_MAX_MS 86400000
+#define WARD_PROBE_TIMEOUT_MS      2000
+#define WARD_PROBE_TIMEOUT_MIN_MS  10
+#define WARD_PROBE_TIMEOUT_MAX_MS  60000
+#define WARD_PROBE_COUNT           3
+#define WARD_PROBE_COUNT_MAX       100
+#define WARD_PROBE_SPACING_MS      200
+#define WARD_PROBE_SPACING_MAX_MS  10000
+#define WARD_PROBE_TAG_KEY_MAX     63
+#define WARD_PROBE_TAG_VALUE_MAX   127
+
+/*
+ * Checks the timing of a probe: each value within its bounds, the timeout
+ * not above the interval, and for an icmp probe its count echoes, spacing
+ * apart, within the timeout. Returns 0, or -EINVAL with *field and *why
+ * saying what is wrong ("timeout", "must not exceed the interval").
+ */
+int ward_probe_rules_timing(bool icmp, int64_t interval_ms, int64_t timeout_ms, int64_t count,
+                            int64_t spacing_ms, const char **field, const char **why);
+
+/*
+ * True when key may name a tag: 1 to WARD_PROBE_TAG_KEY_MAX of
+ * [A-Za-z0-9_], not starting with a digit, and not "type" or "target",
+ * which every probe's samples carry already.
+ */
+bool ward_probe_rules_tag_key(const char *key);
+
+#endif
