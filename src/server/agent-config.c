@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "common/parse.h"
+#include "common/probe-rules.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -233,6 +234,31 @@ static int probe_member(struct reader *rd, const char *key, size_t len, void *da
     return r;
 }
 
+/* The milliseconds of duration text d (checked when read), or def when d is unset. */
+static int64_t ms_or(const char *d, int64_t def)
+{
+    int64_t ms;
+    return d[0] && ward_parse_duration_ms(d, &ms) == 0 ? ms : def;
+}
+
+/* Checks a probe as the agent will, with the agent's defaults for what it leaves out. */
+static int check_probe(struct reader *rd, const struct ward_acfg_probe *p)
+{
+    const char *field, *why;
+    if (ward_probe_rules_timing(
+            strcmp(p->type, "icmp") == 0, ms_or(p->interval, WARD_PROBE_INTERVAL_MS),
+            ms_or(p->timeout, WARD_PROBE_TIMEOUT_MS), p->count ? p->count : WARD_PROBE_COUNT,
+            ms_or(p->spacing, WARD_PROBE_SPACING_MS), &field, &why) < 0)
+        return fail(rd, WARD_E_JSON_TYPE, "%s: %s", field, why);
+    for (size_t i = 0; i < p->n_tags; i++)
+        if (!ward_probe_rules_tag_key(p->tags[i].key))
+            return fail(rd, WARD_E_JSON_TYPE,
+                        "tags: '%s' is not a tag name ([A-Za-z0-9_], not starting with a digit,"
+                        " and not type or target)",
+                        p->tags[i].key);
+    return 0;
+}
+
 static int read_probes(struct reader *rd, struct ward_acfg *c)
 {
     struct ward_json_token tok;
@@ -252,6 +278,8 @@ static int read_probes(struct reader *rd, struct ward_acfg *c)
             r = fail(rd, WARD_E_JSON_TYPE, "type and target are required");
         if (r == 0 && strcmp(p->type, "icmp") != 0 && (p->count || p->spacing[0]))
             r = fail(rd, WARD_E_JSON_TYPE, "count and spacing apply to icmp probes only");
+        if (r == 0)
+            r = check_probe(rd, p);
         if (r == 0)
             c->n_probes++;
     }

@@ -10,8 +10,9 @@
  *               {"type": "icmp", "target": "gw", "count": 3, "spacing": "200ms"}]}
  *
  * Every part is optional. The server checks the shape and the bounds of
- * every field; the agent, which knows its collectors and runs the probes,
- * checks the rest before it applies a document. An agent is served its
+ * every field, and a probe's timing and tags by the rules the agent uses
+ * (common/probe-rules.h); the agent, which knows its collectors and
+ * resolves targets, checks the rest before it applies a document. An agent is served its
  * section's document with its own laid over it: a collector's fields and
  * a label set by the agent's document win, and the probes of both apply.
  */
@@ -23,11 +24,13 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/probe-rules.h"
 
-#define WARD_ACFG_MAX_BYTES       (64 * 1024)
-#define WARD_ACFG_MAX_COLLECTORS  32
-#define WARD_ACFG_NAME_MAX        32
-#define WARD_ACFG_MAX_LABELS      16
+#define WARD_ACFG_MAX_BYTES      (64 * 1024)
+#define WARD_ACFG_MAX_COLLECTORS 32
+#define WARD_ACFG_NAME_MAX       32
+/* A sample carries at most 16 labels, 6 of them its collector's: 10 are left for these. */
+#define WARD_ACFG_MAX_LABELS      10
 #define WARD_ACFG_LABEL_KEY_MAX   64
 #define WARD_ACFG_LABEL_VALUE_MAX 256
 #define WARD_ACFG_MAX_PROBES      64
