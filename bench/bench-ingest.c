@@ -613,7 +613,8 @@ static int usage(const char *why)
         fprintf(stderr, "bench-ingest: %s\n", why);
     fprintf(stderr,
             "Usage: bench-ingest [-c HOST:PORT] [-a AGENTS] [-s SERIES] [-p POINTS] [-d SECONDS]\n"
-            "                    [-n BATCHES] [-l LEVEL] [-e END_MS] [-i UUID] [-P SERVER_PID] [-t TOKEN]\n"
+            "                    [-n BATCHES] [-l LEVEL] [-e END_MS] [-i UUID] [-P SERVER_PID] [-t "
+            "TOKEN]\n"
             "  -c  server address (127.0.0.1:8080)\n"
             "  -a  simulated agents, one thread and connection each (16)\n"
             "  -s  series per agent (1000)\n"
