@@ -300,3 +300,16 @@ def test_shared_key_signs_only_routes_that_check_it(server_factory):
 def test_public_routes_ignore_credentials(closed):
     bad = {"Authorization": "Bearer nonsense-token-here"}
     assert requests.get(closed.url + "/healthz", headers=bad, timeout=5).status_code == 200
+
+
+def test_enrollment_adopts_a_host_made_without_a_claim(closed):
+    """A host made by an admin or by open ingest has no claim token; only trust adopts it."""
+    r = requests.post(closed.url + "/api/v1/servers", json={"hostname": "legacy"},
+                      headers=ADMIN, timeout=5)
+    host = r.json()["id"]
+    token = secrets.token_urlsafe(20)
+    assert register(closed, host, token).status_code == 409
+    r = register(closed, host, token, headers={"X-Ward-Enroll-Token": ENROLL_TOKEN})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "claimed"
+    assert ingest(closed, host, r.json()["apiKey"]).status_code == 200

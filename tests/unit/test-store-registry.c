@@ -240,10 +240,11 @@ static void test_enroll_ingested_host_refused(void **state)
     /* The host exists without a claim token hash: no agent can claim it. */
     char name[64];
     tagged(e, "ingested", name, sizeof(name));
-    struct ward_enrollment en = enrollment(e->host[0], name, HASH_A, true);
+    struct ward_enrollment en = enrollment(e->host[0], name, HASH_A, false);
     char status[WARD_STORE_STATUS_LEN] = "untouched";
     assert_int_equal(ward_store_host_enroll(s, &en, status), -EEXIST);
     en.claim_token_hash = NULL;
+    en.activate = true;
     assert_int_equal(ward_store_host_enroll(s, &en, status), -EEXIST);
     assert_string_equal(status, "untouched");
 
@@ -257,6 +258,31 @@ static void test_enroll_ingested_host_refused(void **state)
     assert_true(h.last_seen_ms > 0);
     assert_int_equal(count(s, e->host[0]), 1);
     host_copy_free(&h);
+    ward_store_close(s);
+}
+
+static void test_enroll_adopts_ingested_host_when_trusted(void **state)
+{
+    struct store_env *e = *state;
+    struct ward_store *s = open_ok(e->dsn);
+    struct ward_sample v = gauge("cpu", "usage", "{}", T0, 1);
+    assert_int_equal(ward_store_ingest(s, e->host[0], NULL, &v, 1), 0);
+
+    /* An enrollment token vouches for the agent: it adopts the host, keeping its data. */
+    char name[64];
+    tagged(e, "adopted", name, sizeof(name));
+    struct ward_enrollment en = enrollment(e->host[0], name, HASH_A, true);
+    enroll_ok(s, &en, "active");
+    struct host_copy h = {0};
+    get_host(s, e->host[0], &h);
+    assert_string_equal(h.claim_token_hash, HASH_A);
+    assert_string_equal(h.hostname, name);
+    host_copy_free(&h);
+    assert_int_equal(count(s, e->host[0]), 1);
+    /* From now on the hash binds it like any other agent. */
+    en.claim_token_hash = HASH_B;
+    char status[WARD_STORE_STATUS_LEN];
+    assert_int_equal(ward_store_host_enroll(s, &en, status), -EEXIST);
     ward_store_close(s);
 }
 
@@ -1409,6 +1435,7 @@ const struct CMUnitTest store_registry_tests[] = {
     T(test_enroll_again_same_hash),
     T(test_enroll_other_hash_refused),
     T(test_enroll_ingested_host_refused),
+    T(test_enroll_adopts_ingested_host_when_trusted),
     T(test_enroll_pending_activates),
     T(test_enroll_after_deregister),
     T(test_host_get_unknown),

@@ -173,7 +173,9 @@ static int enroll_tx(struct conn *c, const struct ward_enrollment *e, char *stat
     if (r < 0)
         return r;
     bool known = have.status[0] != '\0' && strcmp(have.status, "deregistered") != 0;
-    if (known &&
+    /* A host made without a claim token (by ingest, by an admin) is adopted only when trusted. */
+    bool adopt = known && !have.has_hash && e->activate && e->claim_token_hash;
+    if (known && !adopt &&
         (!have.has_hash || !e->claim_token_hash || strcmp(have.hash, e->claim_token_hash) != 0))
         return -EEXIST;
     const char *status = known && strcmp(have.status, "active") == 0 ? "active"

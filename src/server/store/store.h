@@ -302,8 +302,9 @@ struct ward_store_ops {
      * "active" when e->activate. A known host keeps its status (a pending
      * one becomes active when e->activate) and takes the info given; its
      * claim token hash must match the stored one, else -EEXIST and nothing
-     * changes (a host made without one, by ingest or by an admin, cannot be
-     * taken over either). A deregistered host starts again as new. Writes
+     * changes. A host made without one (by ingest or by an admin) is
+     * adopted only by an enrollment that activates and brings a hash; any
+     * other is -EEXIST. A deregistered host starts again as new. Writes
      * the host's status after the call into status_out (16 bytes). Returns
      * 0 or a negative error.
      */
