@@ -172,3 +172,16 @@ def test_documents_that_cannot_be_merged_are_refused(server_factory):
                {"labels": {f"s{i}": "v" for i in range(10)}}).status_code == 200
     r = agent_get(server, agent_id, key)
     assert r.status_code == 409 and "labels" in r.json()["error"]
+
+
+def test_an_unseen_agent_gets_the_default_section(server):
+    """On an open server an agent may ask before its first upload made its host."""
+    import uuid
+
+    sections = requests.get(server.url + "/api/v1/sections", headers=ADMIN, timeout=5).json()
+    default = sections["sections"][0]["id"]
+    assert put(server, f"/api/v1/sections/{default}/configuration",
+               {"labels": {"site": "main"}}).status_code == 200
+    r = requests.get(f"{server.url}/agent/{uuid.uuid4()}/configuration", timeout=5)
+    assert r.status_code == 200, r.text
+    assert r.json()["labels"] == {"site": "main"}

@@ -128,12 +128,15 @@ void ward_api_agent_configuration(struct ward_http_request *req, void *app)
         ward_http_error(req, 403, "this API key belongs to agent %s", p->host_id);
         return;
     }
-    struct placement where;
+    /*
+     * An agent the server has not seen yet (only an open server or an
+     * unlimited admin gets here without its key) will land in the default
+     * section: it gets that section's document.
+     */
+    struct placement where = {.section = WARD_DEFAULT_SECTION};
     int r = ward_store_host_get(api->store, id, on_host, &where);
-    if (r == WARD_E_NOT_FOUND) {
-        ward_http_error(req, 404, "no agent %s", id);
-        return;
-    }
+    if (r == WARD_E_NOT_FOUND)
+        r = 0;
     struct ward_acfg *merged = calloc(1, sizeof(*merged));
     struct ward_acfg *own = calloc(1, sizeof(*own));
     int64_t section_version = 0, own_version = 0;
