@@ -154,20 +154,6 @@ static bool printable(const char *s, size_t n)
     return true;
 }
 
-/* A label name: [A-Za-z_][A-Za-z0-9_]*, not starting with "__" (reserved). */
-static bool label_name(const char *s, size_t n)
-{
-    if (n == 0 || (n >= 2 && s[0] == '_' && s[1] == '_'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
-        if (!alpha && (i == 0 || ch < '0' || ch > '9'))
-            return false;
-    }
-    return true;
-}
-
 /* A duration: a string ("30s") or a number of seconds, within the interval bounds. */
 static int read_interval(struct ward_json_reader *r, const char *field, int64_t *out,
                          struct ward_buf *err)
@@ -186,7 +172,7 @@ static int read_interval(struct ward_json_reader *r, const char *field, int64_t 
     text[tok.len] = '\0';
     if (memchr(tok.str, '\0', tok.len) || ward_parse_duration_ms(text, &ms) < 0)
         return fail(err, "%s: expected a duration such as \"30s\"", field);
-    if (ms < WARD_CENTRAL_INTERVAL_MIN_MS || ms > WARD_CENTRAL_INTERVAL_MAX_MS)
+    if (ms < WARD_RULES_INTERVAL_MIN_MS || ms > WARD_RULES_INTERVAL_MAX_MS)
         return fail(err, "%s: must be 1s to 24h", field);
     *out = ms;
     return 0;
@@ -268,7 +254,7 @@ static int read_labels(struct ward_json_reader *r, struct doc *d, struct ward_bu
         char q[QUOTE_MAX + 4];
         if (d->n_labels == WARD_CENTRAL_MAX_LABELS)
             return fail(err, "labels: more than %d", WARD_CENTRAL_MAX_LABELS);
-        if (tok.len > WARD_CENTRAL_LABEL_KEY_MAX || !label_name(tok.str, tok.len))
+        if (tok.len > WARD_CENTRAL_LABEL_KEY_MAX || !ward_rules_label_name(tok.str, tok.len))
             return fail(err,
                         "labels.%s: not a label name ([A-Za-z_][A-Za-z0-9_]*, at most %d bytes, "
                         "not starting with __)",

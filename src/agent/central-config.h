@@ -48,8 +48,6 @@
 #define WARD_CENTRAL_LABEL_KEY_MAX   64
 #define WARD_CENTRAL_LABEL_VALUE_MAX 256
 /* A collector's interval in a document. */
-#define WARD_CENTRAL_INTERVAL_MIN_MS 1000
-#define WARD_CENTRAL_INTERVAL_MAX_MS 86400000
 
 /* The wait after a 404: the server has no such route, and will not have it soon. */
 #define WARD_CENTRAL_NOT_FOUND_WAIT_MS 3600000

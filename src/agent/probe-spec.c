@@ -97,7 +97,7 @@ static int check_tags(const struct ward_probe_spec *spec, struct ward_buf *err)
                     WARD_PROBE_MAX_TAGS, WARD_SAMPLE_MAX_LABELS);
     for (size_t i = 0; i < spec->n_tags; i++) {
         const struct ward_probe_tag *t = &spec->tags[i];
-        if (!ward_probe_rules_tag_key(t->key))
+        if (!ward_rules_tag_key(t->key))
             return fail(err,
                         "tags: a key must be 1 to %d of [A-Za-z0-9_], not starting with a "
                         "digit, and not type or target",
@@ -123,7 +123,7 @@ int ward_probe_spec_check(const struct ward_probe_spec *spec, struct ward_buf *e
     if (ward_probe_target_parse(spec->type, spec->target, &t, &why) < 0)
         return fail(err, "target: %s", why);
     const char *field;
-    if (ward_probe_rules_timing(spec->type == WARD_PROBE_ICMP, spec->interval_ms, spec->timeout_ms,
+    if (ward_rules_probe_timing(spec->type == WARD_PROBE_ICMP, spec->interval_ms, spec->timeout_ms,
                                 spec->count, spec->spacing_ms, &field, &why) < 0)
         return fail(err, "%s: %s", field, why);
     return check_tags(spec, err);

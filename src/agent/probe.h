@@ -25,7 +25,7 @@
 #include "agent/collector.h"
 #include "common/buf.h"
 #include "common/json.h"
-#include "common/probe-rules.h"
+#include "common/agent-rules.h"
 
 /* Longest target text: a host, host:port or URL. */
 #define WARD_PROBE_TARGET_MAX 255
@@ -34,7 +34,7 @@
 /* Probes the reachability collector holds at once. */
 #define WARD_PROBE_MAX 64
 
-/* Defaults and bounds of the spec's fields: common/probe-rules.h. */
+/* Defaults and bounds of the spec's fields: common/agent-rules.h. */
 
 enum ward_probe_type {
     WARD_PROBE_ICMP,

@@ -7,10 +7,10 @@
  */
 #include "server/agent-config.h"
 
+#include "common/agent-rules.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "common/parse.h"
-#include "common/probe-rules.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -119,11 +119,16 @@ struct pairs {
     struct ward_acfg_pair *v;
     size_t *n, max, key_max, value_max;
     const char *what;
+    bool (*names)(const char *s, size_t n); /* the rule for names, or NULL */
 };
 
 static int pair_member(struct reader *rd, const char *key, size_t len, void *data)
 {
     struct pairs *p = data;
+    if (p->names && !p->names(key, len))
+        return fail(rd, WARD_E_JSON_TYPE,
+                    "'%.64s' is not a label name ([A-Za-z_][A-Za-z0-9_]*, not starting with __)",
+                    key);
     if (len > p->key_max)
         return fail(rd, WARD_E_LIMIT, "name '%.64s' is longer than %zu bytes", key, p->key_max);
     for (size_t i = 0; i < *p->n; i++)
@@ -156,6 +161,10 @@ static int collector_member(struct reader *rd, const char *key, size_t len, void
             c->enabled = tok.type == WARD_JSON_TRUE;
     } else if (strcmp(key, "interval") == 0) {
         r = read_duration(rd, c->interval);
+        int64_t ms = 0;
+        if (r == 0 && (ward_parse_duration_ms(c->interval, &ms) < 0 ||
+                       ms < WARD_RULES_INTERVAL_MIN_MS || ms > WARD_RULES_INTERVAL_MAX_MS))
+            r = fail(rd, WARD_E_JSON_TYPE, "must be 1s to 24h");
     } else {
         r = fail(rd, WARD_E_JSON_TYPE, "unknown field; collectors take enabled and interval");
     }
@@ -221,9 +230,12 @@ static int probe_member(struct reader *rd, const char *key, size_t len, void *da
         if (r == 0)
             p->count = tok.i;
     } else if (strcmp(key, "tags") == 0) {
-        struct pairs tags = {
-            p->tags, &p->n_tags, WARD_ACFG_MAX_TAGS, WARD_ACFG_TAG_KEY_MAX, WARD_ACFG_TAG_VALUE_MAX,
-            "tags"};
+        struct pairs tags = {.v = p->tags,
+                             .n = &p->n_tags,
+                             .max = WARD_ACFG_MAX_TAGS,
+                             .key_max = WARD_ACFG_TAG_KEY_MAX,
+                             .value_max = WARD_ACFG_TAG_VALUE_MAX,
+                             .what = "tags"};
         r = each_member(rd, pair_member, &tags);
     } else {
         r = fail(rd, WARD_E_JSON_TYPE,
@@ -245,13 +257,13 @@ static int64_t ms_or(const char *d, int64_t def)
 static int check_probe(struct reader *rd, const struct ward_acfg_probe *p)
 {
     const char *field, *why;
-    if (ward_probe_rules_timing(
+    if (ward_rules_probe_timing(
             strcmp(p->type, "icmp") == 0, ms_or(p->interval, WARD_PROBE_INTERVAL_MS),
             ms_or(p->timeout, WARD_PROBE_TIMEOUT_MS), p->count ? p->count : WARD_PROBE_COUNT,
             ms_or(p->spacing, WARD_PROBE_SPACING_MS), &field, &why) < 0)
         return fail(rd, WARD_E_JSON_TYPE, "%s: %s", field, why);
     for (size_t i = 0; i < p->n_tags; i++)
-        if (!ward_probe_rules_tag_key(p->tags[i].key))
+        if (!ward_rules_tag_key(p->tags[i].key))
             return fail(rd, WARD_E_JSON_TYPE,
                         "tags: '%s' is not a tag name ([A-Za-z0-9_], not starting with a digit,"
                         " and not type or target)",
@@ -293,12 +305,13 @@ static int top_member(struct reader *rd, const char *key, size_t len, void *data
     if (strcmp(key, "collectors") == 0)
         return each_member(rd, collectors_member, c);
     if (strcmp(key, "labels") == 0) {
-        struct pairs labels = {c->labels,
-                               &c->n_labels,
-                               WARD_ACFG_MAX_LABELS,
-                               WARD_ACFG_LABEL_KEY_MAX,
-                               WARD_ACFG_LABEL_VALUE_MAX,
-                               "labels"};
+        struct pairs labels = {.v = c->labels,
+                               .n = &c->n_labels,
+                               .max = WARD_ACFG_MAX_LABELS,
+                               .key_max = WARD_ACFG_LABEL_KEY_MAX,
+                               .value_max = WARD_ACFG_LABEL_VALUE_MAX,
+                               .what = "labels",
+                               .names = ward_rules_label_name};
         return each_member(rd, pair_member, &labels);
     }
     if (strcmp(key, "probes") == 0)

@@ -11,7 +11,7 @@
  *
  * Every part is optional. The server checks the shape and the bounds of
  * every field, and a probe's timing and tags by the rules the agent uses
- * (common/probe-rules.h); the agent, which knows its collectors and
+ * (common/agent-rules.h); the agent, which knows its collectors and
  * resolves targets, checks the rest before it applies a document. An agent is served its
  * section's document with its own laid over it: a collector's fields and
  * a label set by the agent's document win, and the probes of both apply.
@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
-#include "common/probe-rules.h"
+#include "common/agent-rules.h"
 
 #define WARD_ACFG_MAX_BYTES      (64 * 1024)
 #define WARD_ACFG_MAX_COLLECTORS 32

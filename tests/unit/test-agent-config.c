@@ -106,6 +106,11 @@ static void test_refusals_name_the_field(void **state)
          WARD_E_LIMIT, "more than 4 tags"},
         {"{\"labels\":{\"k\":\"\"}}", WARD_E_JSON_TYPE, "must not be empty"},
         {"{} {}", WARD_E_JSON_SYNTAX, "configuration"},
+        {"{\"labels\":{\"dc-name\":\"x\"}}", WARD_E_JSON_TYPE, "not a label name"},
+        {"{\"labels\":{\"__x\":\"x\"}}", WARD_E_JSON_TYPE, "not a label name"},
+        {"{\"collectors\":{\"cpu\":{\"interval\":\"200ms\"}}}", WARD_E_JSON_TYPE,
+         "must be 1s to 24h"},
+        {"{\"collectors\":{\"cpu\":{\"interval\":\"7d\"}}}", WARD_E_JSON_TYPE, "must be 1s to 24h"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *msg = parse_fails(cases[i].json, cases[i].code);

@@ -1,7 +1,7 @@
 /*
- * The rules of a reachability probe's settings; see probe-rules.h.
+ * The rules of a reachability probe's settings; see agent-rules.h.
  */
-#include "common/probe-rules.h"
+#include "common/agent-rules.h"
 
 #include <errno.h>
 #include <string.h>
@@ -13,7 +13,7 @@ static int refuse(const char **field, const char **why, const char *f, const cha
     return -EINVAL;
 }
 
-int ward_probe_rules_timing(bool icmp, int64_t interval_ms, int64_t timeout_ms, int64_t count,
+int ward_rules_probe_timing(bool icmp, int64_t interval_ms, int64_t timeout_ms, int64_t count,
                             int64_t spacing_ms, const char **field, const char **why)
 {
     if (interval_ms < WARD_PROBE_INTERVAL_MIN_MS || interval_ms > WARD_PROBE_INTERVAL_MAX_MS)
@@ -33,7 +33,7 @@ int ward_probe_rules_timing(bool icmp, int64_t interval_ms, int64_t timeout_ms, 
     return 0;
 }
 
-bool ward_probe_rules_tag_key(const char *key)
+bool ward_rules_tag_key(const char *key)
 {
     size_t n = strnlen(key, WARD_PROBE_TAG_KEY_MAX + 1);
     if (n == 0 || n > WARD_PROBE_TAG_KEY_MAX || (key[0] >= '0' && key[0] <= '9'))
@@ -45,4 +45,17 @@ bool ward_probe_rules_tag_key(const char *key)
             return false;
     }
     return strcmp(key, "type") != 0 && strcmp(key, "target") != 0;
+}
+
+bool ward_rules_label_name(const char *s, size_t n)
+{
+    if (n == 0 || (n >= 2 && s[0] == '_' && s[1] == '_'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+        if (!alpha && (i == 0 || ch < '0' || ch > '9'))
+            return false;
+    }
+    return true;
 }
