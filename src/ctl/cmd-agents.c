@@ -192,7 +192,7 @@ int ward_ctl_agents_rotate_key(const struct ward_ctl_config *cfg, const struct w
 static int say_revoked(const struct ward_buf *body, const void *ctx)
 {
     (void)body;
-    printf("host %s: key revoked; the host is pending until it is claimed again\n",
+    printf("host %s: key revoked; the host is revoked until it is claimed again\n",
            (const char *)ctx);
     return 0;
 }

@@ -54,9 +54,10 @@ void ward_claims_free(struct ward_claims *c)
     free(c);
 }
 
-static void drop(struct pending_key *k)
+/* Frees slot i, wiping its key. */
+static void drop(struct ward_claims *c, size_t i)
 {
-    explicit_bzero(k, sizeof(*k));
+    explicit_bzero(&c->keys[i], sizeof(c->keys[i]));
 }
 
 int ward_claims_put_key(struct ward_claims *c, const char *host_id, const char *key, int64_t now_ms)
@@ -65,10 +66,8 @@ int ward_claims_put_key(struct ward_claims *c, const char *host_id, const char *
     struct pending_key *slot = NULL;
     for (size_t i = 0; i < WARD_CLAIMS_MAX_KEYS; i++) {
         struct pending_key *k = &c->keys[i];
-        if (k->expires_ms && k->expires_ms <= now_ms)
-            drop(k);
-        if (k->expires_ms && strcmp(k->host_id, host_id) == 0)
-            drop(k);
+        if (k->expires_ms && (k->expires_ms <= now_ms || strcmp(k->host_id, host_id) == 0))
+            drop(c, i);
         if (!k->expires_ms && !slot)
             slot = k;
     }
@@ -92,7 +91,7 @@ bool ward_claims_take_key(struct ward_claims *c, const char *host_id, char *out,
         found = k->expires_ms > now_ms;
         if (found)
             memcpy(out, k->key, WARD_CRED_MAX);
-        drop(k);
+        drop(c, i);
     }
     pthread_mutex_unlock(&c->lock);
     return found;
@@ -120,6 +119,16 @@ static bool count(struct ward_claims *c, const char *name, unsigned limit, int64
         hit->count = 0;
     }
     return ++hit->count <= limit;
+}
+
+bool ward_claims_register_attempt(struct ward_claims *c, const char *client, int64_t now_ms)
+{
+    char k[ID_MAX];
+    snprintf(k, sizeof(k), "r:%s", client);
+    pthread_mutex_lock(&c->lock);
+    bool ok = count(c, k, WARD_CLAIMS_REGISTER_PER_CLIENT, now_ms);
+    pthread_mutex_unlock(&c->lock);
+    return ok;
 }
 
 bool ward_claims_attempt(struct ward_claims *c, const char *agent_id, const char *client,

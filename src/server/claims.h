@@ -9,7 +9,8 @@
  * then keeps polling "pending" until an admin rotates its key.
  *
  * Claim attempts are counted per agent and per client address in fixed
- * windows, so a claim token cannot be guessed by trying.
+ * windows, so a claim token cannot be guessed by trying; registrations
+ * per client address, so nobody fills the host table from one place.
  */
 #ifndef WARD_CLAIMS_H
 #define WARD_CLAIMS_H
@@ -17,12 +18,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WARD_CLAIMS_KEY_TTL_MS   (24 * 3600 * 1000LL)
-#define WARD_CLAIMS_MAX_KEYS     4096
-#define WARD_CLAIMS_WINDOW_MS    (10 * 60 * 1000LL)
-#define WARD_CLAIMS_PER_AGENT    10 /* attempts per window for one agent */
-#define WARD_CLAIMS_PER_CLIENT   30 /* attempts per window from one address */
-#define WARD_CLAIMS_MAX_COUNTERS 1024
+#define WARD_CLAIMS_KEY_TTL_MS          (24 * 3600 * 1000LL)
+#define WARD_CLAIMS_MAX_KEYS            4096
+#define WARD_CLAIMS_WINDOW_MS           (10 * 60 * 1000LL)
+#define WARD_CLAIMS_PER_AGENT           10  /* attempts per window for one agent */
+#define WARD_CLAIMS_PER_CLIENT          30  /* attempts per window from one address */
+#define WARD_CLAIMS_REGISTER_PER_CLIENT 120 /* registrations per window from one address */
+#define WARD_CLAIMS_MAX_COUNTERS        1024
 
 struct ward_claims;
 
@@ -46,5 +48,8 @@ bool ward_claims_take_key(struct ward_claims *c, const char *host_id, char *out,
  */
 bool ward_claims_attempt(struct ward_claims *c, const char *agent_id, const char *client,
                          int64_t now_ms);
+
+/* Counts a registration from client. Returns true while within WARD_CLAIMS_REGISTER_PER_CLIENT. */
+bool ward_claims_register_attempt(struct ward_claims *c, const char *client, int64_t now_ms);
 
 #endif

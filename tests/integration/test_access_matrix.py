@@ -412,15 +412,15 @@ EXPECT = {
     ("GET", "/"): Expect("READ", simple("/"), 200, limited=404),
     ("POST", "/update"):
         Expect("SIGNED", lambda w, c: Req("/update", json={"id": GAUGE, "type": "gauge",
-                                                           "value": 2.5}), 200),
+                                                           "value": 2.5}), 200, agent_ok=403),
     ("POST", "/updates"):
         Expect("SIGNED", lambda w, c: Req("/updates", json=[
-            {"id": "MatrixCounter", "type": "counter", "delta": 1}]), 200),
+            {"id": "MatrixCounter", "type": "counter", "delta": 1}]), 200, agent_ok=403),
     ("POST", "/value"):
         Expect("READ", lambda w, c: Req("/value", json={"id": GAUGE, "type": "gauge"}), 200,
                limited=404),
     ("POST", "/update/{type}/{name}/{value}"):
-        Expect("SIGNED", simple(f"/update/gauge/{GAUGE}/3.5"), 200),
+        Expect("SIGNED", simple(f"/update/gauge/{GAUGE}/3.5"), 200, agent_ok=403),
     ("GET", "/value/{type}/{name}"):
         Expect("READ", simple(f"/value/gauge/{GAUGE}"), 200, limited=404),
 }

@@ -176,7 +176,7 @@ def test_rotate_and_revoke(closed):
     assert r.status_code == 200
     assert ingest(closed, agent_id, new["apiKey"]).status_code == 401
     host = requests.get(f"{closed.url}/api/v1/hosts/{agent_id}", headers=ADMIN, timeout=5).json()
-    assert host["status"] == "pending"
+    assert host["status"] == "revoked"
 
 
 def test_delete_keeps_data_unless_purged(closed):
@@ -313,3 +313,43 @@ def test_enrollment_adopts_a_host_made_without_a_claim(closed):
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "claimed"
     assert ingest(closed, host, r.json()["apiKey"]).status_code == 200
+
+
+def test_an_admins_decision_stands(closed):
+    """Revoked or deleted, a host waits for a claim; an enrollment token does not undo that,
+    and a deleted host's id cannot be registered under another claim token."""
+    agent_id, token = uuid7(), secrets.token_urlsafe(20)
+    enroll = {"X-Ward-Enroll-Token": ENROLL_TOKEN}
+    key = register(closed, agent_id, token, headers=enroll).json()["apiKey"]
+    r = requests.post(f"{closed.url}/api/v1/hosts/{agent_id}/revoke-key", headers=ADMIN,
+                      timeout=5)
+    assert r.status_code == 200
+    r = register(closed, agent_id, token, headers=enroll)
+    assert r.status_code == 200 and r.json()["status"] == "pending_claim", r.text
+    assert ingest(closed, agent_id, key).status_code == 401
+
+    assert requests.delete(f"{closed.url}/api/v1/hosts/{agent_id}", headers=ADMIN,
+                           timeout=5).status_code == 200
+    assert register(closed, agent_id, "someone-else").status_code == 409
+    r = register(closed, agent_id, token, headers=enroll)
+    assert r.json()["status"] == "pending_claim" and r.json()["hostStatus"] == "revoked"
+    assert claim(closed, agent_id, token).status_code == 200
+    assert poll(closed, agent_id)["status"] == "claimed"
+
+
+def test_two_claims_one_wins(closed):
+    import concurrent.futures
+
+    for _ in range(5):
+        agent_id, token = uuid7(), secrets.token_urlsafe(20)
+        assert register(closed, agent_id, token).status_code == 200
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            codes = sorted(pool.map(lambda _: claim(closed, agent_id, token).status_code, (1, 2)))
+        assert codes == [200, 409], codes
+
+
+def test_golectra_refuses_agent_keys(closed):
+    agent_id, key = claimed_agent(closed)
+    r = requests.post(closed.url + "/update/gauge/Alloc/1.5", headers={"X-Agent-API-Key": key},
+                      timeout=5)
+    assert r.status_code == 403

@@ -201,7 +201,7 @@ def test_revoke_key(closed):
     agent_id, _ = enroll(closed)
     out = ok(wardctl(closed.url, "agents", "revoke-key", agent_id))
     assert "revoked" in out
-    assert fields(ok(wardctl(closed.url, "agents", "show", agent_id)))["status"] == "pending"
+    assert fields(ok(wardctl(closed.url, "agents", "show", agent_id)))["status"] == "revoked"
     # A pending host has no key to rotate: the server's reason is shown.
     r = wardctl(closed.url, "agents", "rotate-key", agent_id)
     assert r.returncode == 1

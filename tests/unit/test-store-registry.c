@@ -319,17 +319,30 @@ static void test_enroll_after_deregister(void **state)
     get_host(s, e->host[0], &h);
     assert_string_equal(h.status, "deregistered");
 
-    /* It starts again as new: pending, under the claim token it brings now. */
-    struct ward_enrollment again = enrollment(e->host[0], name, HASH_B, false);
-    enroll_ok(s, &again, "pending");
-    get_host(s, e->host[0], &h);
-    assert_string_equal(h.status, "pending");
-    assert_string_equal(h.claim_token_hash, HASH_B);
-
-    /* The old token is no longer the host's. */
+    /*
+     * Its id keeps its claim token: another token is refused (its data must
+     * not change hands), and its own agent comes back "revoked", waiting
+     * for a claim even with an enrollment token.
+     */
+    struct ward_enrollment other = enrollment(e->host[0], name, HASH_B, true);
     char status[WARD_STORE_STATUS_LEN] = "untouched";
-    assert_int_equal(ward_store_host_enroll(s, &en, status), -EEXIST);
+    assert_int_equal(ward_store_host_enroll(s, &other, status), -EEXIST);
     assert_string_equal(status, "untouched");
+    host_copy_free(&h);
+    enroll_ok(s, &en, "revoked");
+    get_host(s, e->host[0], &h);
+    assert_string_equal(h.status, "revoked");
+    assert_string_equal(h.claim_token_hash, HASH_A);
+    enroll_ok(s, &en, "revoked");
+
+    /* A claim (a change from "pending", which "revoked" matches) brings it back, once. */
+    struct ward_host_change claim = {
+        .id = e->host[0], .status = "active", .from_status = "pending"};
+    assert_int_equal(ward_store_host_change(s, &claim), 0);
+    assert_int_equal(ward_store_host_change(s, &claim), -EALREADY);
+    struct ward_host_change unknown = {
+        .id = e->host[1], .status = "active", .from_status = "pending"};
+    assert_int_equal(ward_store_host_change(s, &unknown), WARD_E_NOT_FOUND);
     host_copy_free(&h);
     ward_store_close(s);
 }

@@ -131,6 +131,10 @@ void ward_api_host_delete(struct ward_http_request *req, void *app)
     else if (r >= 0)
         r = ward_store_host_change(api->store,
                                    &(struct ward_host_change){.id = id, .status = "deregistered"});
+    /* A deregistered host keeps its data, not its configuration. */
+    int64_t version;
+    if (r >= 0 && !purge)
+        r = ward_store_config_set(api->store, "agent", id, "{}", &version);
     if (r >= 0 && purge)
         ward_latest_forget_host(api->latest, id);
     if (r < 0) {
@@ -186,7 +190,7 @@ void ward_api_host_revoke_key(struct ward_http_request *req, void *app)
     int r = ward_store_credential_revoke(api->store, NULL, id);
     if (r >= 0)
         r = ward_store_host_change(api->store,
-                                   &(struct ward_host_change){.id = id, .status = "pending"});
+                                   &(struct ward_host_change){.id = id, .status = "revoked"});
     if (r < 0) {
         ward_api_store_failed(req, "cannot revoke a key", r);
         return;
@@ -195,7 +199,7 @@ void ward_api_host_revoke_key(struct ward_http_request *req, void *app)
     ward_claims_take_key(api->claims, id, discard, ward_now_ms());
     explicit_bzero(discard, sizeof(discard));
     ward_log_info(ward_http_request_id(req), "agent key revoked", "host", id);
-    static const char body[] = "{\"status\":\"pending\"}";
+    static const char body[] = "{\"status\":\"revoked\"}";
     ward_http_respond(req, 200, "application/json", body, sizeof(body) - 1);
 }
 

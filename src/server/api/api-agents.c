@@ -139,6 +139,11 @@ void ward_api_agent_register(struct ward_http_request *req, void *app)
     int enrolled = enroll_token(req, api);
     if (enrolled < 0)
         return;
+    if (!ward_claims_register_attempt(api->claims, ward_http_remote(req), ward_now_ms())) {
+        ward_http_add_header(req, "Retry-After", "600");
+        ward_http_error(req, 429, "too many registrations from this address; wait");
+        return;
+    }
     struct registration reg;
     char id[WARD_UUID_STR_LEN];
     if (decode_registration(req, &reg, id, !enrolled) < 0)
@@ -168,7 +173,8 @@ void ward_api_agent_register(struct ward_http_request *req, void *app)
     }
     ward_log_info(ward_http_request_id(req), "agent registered", "agent", id, "hostname",
                   reg.hostname, "status", status);
-    if (enrolled != 1) {
+    /* Only an active host gets a key here; a revoked one waits for its claim. */
+    if (enrolled != 1 || strcmp(status, "active") != 0) {
         answer_registration(req, id, status, NULL);
         return;
     }
@@ -307,12 +313,17 @@ static int decode_claim(struct ward_http_request *req, struct claim *c, char id[
 }
 
 /* Checks the claim token and the caller's tenant; answers and returns an error when wrong. */
+/*
+ * Checks the claim token and the caller's tenant; answers and returns an
+ * error when wrong. Stores in *moves whether the host changes tenant.
+ */
 static int check_claim(struct ward_http_request *req, struct ward_api *api, const struct claim *c,
-                       const struct host_status *s, const char *section)
+                       const struct host_status *s, const char *section, bool *moves)
 {
     /*
-     * A pending agent belongs to no tenant yet: the claim token proves the
-     * admin has it. A claimed one exists only for admins who see its tenant.
+     * A pending agent has never been claimed and belongs to no tenant yet:
+     * the claim token proves the admin has it. Any other exists only for
+     * admins who see its tenant.
      */
     const struct ward_principal *p = ward_auth_principal(req);
     bool pending = strcmp(s->status, "pending") == 0;
@@ -326,7 +337,7 @@ static int check_claim(struct ward_http_request *req, struct ward_api *api, cons
         ward_http_error(req, 403, "wrong claim token");
         return -EACCES;
     }
-    if (!pending) {
+    if (!pending && strcmp(s->status, "revoked") != 0) {
         ward_http_error(req, 409, "agent %s is claimed already", c->agent_id);
         return -EEXIST;
     }
@@ -338,6 +349,7 @@ static int check_claim(struct ward_http_request *req, struct ward_api *api, cons
     }
     if (r < 0)
         ward_api_store_failed(req, "cannot read sections", r);
+    *moves = strcmp(tenant, s->tenant) != 0;
     return r;
 }
 
@@ -354,19 +366,34 @@ void ward_api_agent_claim(struct ward_http_request *req, void *app)
         return;
     }
     struct host_status s;
-    if (load_host(req, api, id, &s) < 0 || check_claim(req, api, &c, &s, section) < 0)
+    bool moves = false;
+    if (load_host(req, api, id, &s) < 0 || check_claim(req, api, &c, &s, section, &moves) < 0)
         return;
+    /* The status changes only if it still waits for a claim: of two claims, one wins. */
+    struct ward_host_change ch = {.id = id,
+                                  .status = "active",
+                                  .section_id = section,
+                                  .name = c.name[0] ? c.name : NULL,
+                                  .from_status = "pending"};
+    int r = ward_store_host_change(api->store, &ch);
+    if (r == -EALREADY) {
+        ward_http_error(req, 409, "agent %s is claimed already", id);
+        return;
+    }
+    /* Configuration set while the host was elsewhere does not follow it into a new tenant. */
+    int64_t version;
+    if (r == 0 && moves)
+        r = ward_store_config_set(api->store, "agent", id, "{}", &version);
     char key[WARD_CRED_MAX];
-    int r = ward_auth_issue(api->store, "agent", id, NULL, "claimed", key, NULL);
+    if (r == 0)
+        r = ward_auth_issue(api->store, "agent", id, NULL, "claimed", key, NULL);
     if (r == 0)
         r = ward_claims_put_key(api->claims, id, key, ward_now_ms());
     explicit_bzero(key, sizeof(key));
-    struct ward_host_change ch = {
-        .id = id, .status = "active", .section_id = section, .name = c.name[0] ? c.name : NULL};
-    if (r == 0)
-        r = ward_store_host_change(api->store, &ch);
     if (r < 0) {
         ward_store_credential_revoke(api->store, NULL, id);
+        ward_store_host_change(api->store,
+                               &(struct ward_host_change){.id = id, .status = s.status});
         ward_api_store_failed(req, "claim failed", r);
         return;
     }

@@ -475,8 +475,15 @@ static struct ward_golectra *state(struct ward_http_request *req, struct ward_ap
         ward_http_error(req, 503, "the golectra routes are not enabled on this server");
         return NULL;
     }
-    /* The golectra host is in the default tenant; admins of other tenants do not see it. */
+    /* An agent's key is for its own host's data; golectra's belong to no agent. */
     const struct ward_principal *p = ward_auth_principal(req);
+    if (p->caller == WARD_CALLER_AGENT) {
+        ward_http_error(req, 403,
+                        "an agent key sends its own host's data; golectra metrics take the"
+                        " server's key (-k, HashSHA256) or an admin token");
+        return NULL;
+    }
+    /* The golectra host is in the default tenant; admins of other tenants do not see it. */
     if (p->caller == WARD_CALLER_ADMIN && !ward_auth_sees_tenant(p, WARD_DEFAULT_TENANT)) {
         ward_http_error(req, 404, "no golectra metrics in this tenant");
         return NULL;

@@ -172,15 +172,24 @@ static int enroll_tx(struct conn *c, const struct ward_enrollment *e, char *stat
         r = each_row(c, st, enroll_row, &have);
     if (r < 0)
         return r;
-    bool known = have.status[0] != '\0' && strcmp(have.status, "deregistered") != 0;
-    /* A host made without a claim token (by ingest, by an admin) is adopted only when trusted. */
+    /*
+     * A known host, deregistered ones included, keeps its claim token: only
+     * its own agent registers it again. A host made without one (by
+     * ingest, by an admin) is adopted only by a trusted enrollment.
+     */
+    bool known = have.status[0] != '\0';
     bool adopt = known && !have.has_hash && e->activate && e->claim_token_hash;
     if (known && !adopt &&
         (!have.has_hash || !e->claim_token_hash || strcmp(have.hash, e->claim_token_hash) != 0))
         return -EEXIST;
-    const char *status = known && strcmp(have.status, "active") == 0 ? "active"
-                         : e->activate                               ? "active"
-                                                                     : "pending";
+    /*
+     * An admin's decision stands: a revoked host, or a deregistered one that
+     * comes back, waits for a claim; an enrollment token does not undo it.
+     */
+    const char *status = !known ? (e->activate ? "active" : "pending")
+                         : strcmp(have.status, "deregistered") == 0           ? "revoked"
+                         : strcmp(have.status, "pending") == 0 && e->activate ? "active"
+                                                                              : have.status;
     const struct ward_host_info *i = &e->info;
     struct params p = {{e->id, i->hostname, i->ip_address, i->os, i->labels, i->agent_version,
                         status, e->claim_token_hash},
@@ -227,14 +236,20 @@ int ward_sqlite_host_change(struct ward_store *base, const struct ward_host_chan
             r = WARD_E_NOT_FOUND;
     }
     if (r >= 0) {
-        struct params p = {{ch->id, ch->status, ch->section_id, ch->name}, 4};
+        struct params p = {{ch->id, ch->status, ch->section_id, ch->name, ch->from_status}, 5};
         r = run(c,
                 "UPDATE hosts SET status = coalesce(?2, status),"
                 " section_id = coalesce(?3, section_id), name = coalesce(?4, name),"
-                " updated_at = " NOW_MS " WHERE id = ?1",
+                " updated_at = " NOW_MS " WHERE id = ?1"
+                " AND (?5 IS NULL OR status = ?5 OR (?5 = 'pending' AND status = 'revoked'))",
                 &p);
-        if (r == 0)
+        if (r == 0 && ch->from_status) {
+            struct params ip = {{ch->id}, 1};
+            r = run(c, "UPDATE hosts SET id = id WHERE id = ?1", &ip) == 0 ? WARD_E_NOT_FOUND
+                                                                           : -EALREADY;
+        } else if (r == 0) {
             r = WARD_E_NOT_FOUND;
+        }
     }
     /* run() counted the rows changed; the method's success is 0. */
     r = write_end(s, r);

@@ -243,12 +243,13 @@ int ward_store_host_get(struct ward_store *s, const char *id, ward_store_host_fn
 static bool is_status(const char *status)
 {
     return !status || strcmp(status, "pending") == 0 || strcmp(status, "active") == 0 ||
-           strcmp(status, "deregistered") == 0;
+           strcmp(status, "revoked") == 0 || strcmp(status, "deregistered") == 0;
 }
 
 int ward_store_host_change(struct ward_store *s, const struct ward_host_change *c)
 {
-    FORWARD(s, c && is_text(c->id) && is_status(c->status), host_change, c);
+    FORWARD(s, c && is_text(c->id) && is_status(c->status) && is_status(c->from_status),
+            host_change, c);
 }
 
 int ward_store_host_purge(struct ward_store *s, const char *id)

@@ -69,7 +69,7 @@ struct ward_host_row {
     const char *os;
     const char *labels; /* canonical JSON object, "{}" when none */
     const char *agent_version;
-    const char *status;   /* "pending", "active", "deregistered" */
+    const char *status;   /* "pending", "active", "revoked", "deregistered" */
     int64_t last_seen_ms; /* 0 when never seen */
     int64_t created_ms;
     int64_t updated_ms;
@@ -92,9 +92,15 @@ struct ward_enrollment {
 /* A change of a host's registry fields; NULL fields stay as they are. */
 struct ward_host_change {
     const char *id;
-    const char *status;     /* "pending", "active", "deregistered" */
+    const char *status;     /* "pending", "active", "revoked", "deregistered" */
     const char *section_id; /* must exist */
     const char *name;
+    /*
+     * When set, the change happens only if the host's status is this one
+     * ("pending" also matches "revoked": both wait for a claim), else
+     * -EALREADY and nothing changes. Two claims of one agent: one wins.
+     */
+    const char *from_status;
 };
 
 /* An API key of an agent or an admin token, as stored: never the secret itself. */
@@ -299,21 +305,26 @@ struct ward_store_ops {
 
     /*
      * Registers an agent under its own id. A new host is made "pending", or
-     * "active" when e->activate. A known host keeps its status (a pending
-     * one becomes active when e->activate) and takes the info given; its
-     * claim token hash must match the stored one, else -EEXIST and nothing
-     * changes. A host made without one (by ingest or by an admin) is
-     * adopted only by an enrollment that activates and brings a hash; any
-     * other is -EEXIST. A deregistered host starts again as new. Writes
-     * the host's status after the call into status_out (16 bytes). Returns
-     * 0 or a negative error.
+     * "active" when e->activate. A known host (a deregistered one too) must
+     * bring the claim token hash it was registered with, else -EEXIST and
+     * nothing changes; one made without a hash (by ingest or by an admin)
+     * is adopted only by an enrollment that activates and brings a hash.
+     * A known host takes the info given and keeps its status, except that a
+     * "pending" one becomes "active" when e->activate and a "deregistered"
+     * one comes back "revoked": what an admin decided (revoked, deleted)
+     * waits for a claim and is not undone by an enrollment. Writes the
+     * host's status after the call into status_out (16 bytes). Returns 0
+     * or a negative error.
      */
     int (*host_enroll)(struct ward_store *s, const struct ward_enrollment *e, char *status_out);
 
     /* Calls fn once with host id. Returns 0, WARD_E_NOT_FOUND, fn's negative value or an error. */
     int (*host_get)(struct ward_store *s, const char *id, ward_store_host_fn fn, void *userdata);
 
-    /* Applies c. Returns 0, WARD_E_NOT_FOUND (host or section), or a negative error. */
+    /*
+     * Applies c. Returns 0, WARD_E_NOT_FOUND (host or section), -EALREADY
+     * when c->from_status does not match, or a negative error.
+     */
     int (*host_change)(struct ward_store *s, const struct ward_host_change *c);
 
     /*
