@@ -15,9 +15,11 @@
  * health set.
  *
  * Registration (enroll.h) runs in the same loop, next to delivery: when
- * the server refuses the agent's key (401), delivery pauses its uploads to
- * the server and the loop starts a registration; its steps come due like
- * uploads, and the key it ends with resumes them at once.
+ * the server refuses the agent's key (a 401 with WWW-Authenticate) to an
+ * upload, delivery pauses its uploads to the server, and the loop starts a
+ * registration; a 401 like it to the configuration request starts one too,
+ * while uploads that work go on. Its steps come due like uploads, and the
+ * key it ends with resumes them at once.
  *
  * The central configuration (central-config.h) is asked for in the same
  * way, every --config-interval; a new document it applies (collector
@@ -192,10 +194,14 @@ static int64_t min5(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e)
     return m < e ? m : e;
 }
 
-/* A rejected key starts a registration; the key a registration ends with resumes uploads. */
+/*
+ * A rejected key starts a registration; the key a registration ends with
+ * resumes uploads. This is the one place where a 401 about the key, from
+ * the uploads or from the configuration request, reaches registration.
+ */
 static void enroll(struct agent *a)
 {
-    if (ward_delivery_key_rejected(a->delivery))
+    if (ward_delivery_key_rejected(a->delivery) || ward_central_key_rejected(a->central))
         ward_enroll_reject(a->enroll);
     if (ward_mono_ms() >= ward_enroll_due(a->enroll) && ward_enroll_run(a->enroll)) {
         int r = ward_delivery_set_api_key(a->delivery, ward_enroll_key(a->enroll));

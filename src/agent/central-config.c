@@ -107,6 +107,7 @@ struct ward_central {
     uint64_t errors;         /* documents refused */
     long failing;            /* the status (or -1: no answer) of failures logged, 0 for none */
     bool told_not_found;     /* the 404 was logged */
+    bool key_rejected;       /* the last answer was a 401 about the key (WWW-Authenticate) */
     struct ward_buf resp, err;
 };
 
@@ -698,6 +699,7 @@ bool ward_central_run(struct ward_central *c)
         return false;
     }
     c->failing = 0;
+    c->key_rejected = status == 401 && hr && hr->www_authenticate;
     if (status != 404)
         c->told_not_found = false;
     switch (status) {
@@ -707,7 +709,10 @@ bool ward_central_run(struct ward_central *c)
         return false;
     case 401:
     case 403:
-        /* Registration deals with keys; a key it gets makes the agent ask again at once. */
+        /*
+         * Registration deals with keys (ward_central_key_rejected() hands it
+         * a 401 about the key); a key it gets makes the agent ask again at once.
+         */
         ward_log_debug(NULL, "the server refused the configuration request", "status",
                        status == 401 ? "401" : "403");
         return false;
@@ -804,9 +809,16 @@ void ward_central_free(struct ward_central *c)
 int ward_central_set_api_key(struct ward_central *c, const char *key)
 {
     int r = ward_uploader_set_api_key(c->up, key);
+    if (r == 0)
+        c->key_rejected = false;
     if (r == 0 && c->interval_ms > 0)
         c->due = ward_mono_ms();
     return r;
+}
+
+bool ward_central_key_rejected(const struct ward_central *c)
+{
+    return c->key_rejected;
 }
 
 int64_t ward_central_due(const struct ward_central *c)

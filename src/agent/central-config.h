@@ -7,8 +7,9 @@
  *        "collectors": {"cpu": {"interval": "5s"}, "processes": {"enabled": false}},
  *        "labels": {"env": "prod"},
  *        "probes": [{"type": "tcp", "target": "127.0.0.1:22"}]}   with an ETag
- *   304 unchanged; 401 no valid key (registration sees to that); 404 a server
- *   without the route: asked again after WARD_CENTRAL_NOT_FOUND_WAIT_MS
+ *   304 unchanged; 401 no valid key (with WWW-Authenticate: registration sees
+ *   to that, see ward_central_key_rejected()); 404 a server without the
+ *   route: asked again after WARD_CENTRAL_NOT_FOUND_WAIT_MS
  *
  * The local configuration (file, environment, flags) gives the defaults;
  * the document overrides them: a collector's enabled and interval
@@ -90,6 +91,14 @@ void ward_central_free(struct ward_central *c);
  * not be a header value (nothing changes), or -ENOMEM.
  */
 int ward_central_set_api_key(struct ward_central *c, const char *key);
+
+/*
+ * True when the last answer was a 401 about the key (it carried
+ * WWW-Authenticate: the key is missing, unknown or revoked), until another
+ * answer comes or ward_central_set_api_key() sets a key. The agent then
+ * registers for a key, as after such a 401 of an upload.
+ */
+bool ward_central_key_rejected(const struct ward_central *c);
 
 /* The monotonic time at which ward_central_run() should run next; INT64_MAX for never. */
 int64_t ward_central_due(const struct ward_central *c);

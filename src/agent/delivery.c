@@ -7,10 +7,13 @@
  * upload asks the spool for the oldest batch after its cursor. Cursors live
  * in memory only; after a restart an output starts from the oldest row it
  * still has pending. For VictoriaMetrics a batch is converted to import
- * lines (vm-import.h) on the way out. A 401 of the server pauses its
- * output rather than backing it off: retrying with the same key cannot
- * help, and the agent's main loop sees the pause and registers for a key
- * (enroll.h), which resumes the output.
+ * lines (vm-import.h) on the way out. A 401 of the server about the
+ * credential (it carries WWW-Authenticate) pauses its output rather than
+ * backing it off: retrying with the same key cannot help, and the agent's
+ * main loop sees the pause and registers for a key (enroll.h), which
+ * resumes the output. A 401 without WWW-Authenticate is about the request's
+ * signature (-k, or the clock): a new key cannot help either, so it backs
+ * off like a failure and leaves the key and the registration alone.
  */
 #include "agent/delivery.h"
 
@@ -69,6 +72,7 @@ struct output {
     unsigned failures;
     bool paused;         /* the server answered 401: wait for a key (server output only) */
     bool forbidden_told; /* a 403 was logged, and no upload got through since */
+    bool signature_told; /* a signature 401 was logged, and no upload got through since */
     /* Figures for the agent's metrics. */
     uint64_t uploaded_samples, uploaded_batches, upload_failures;
     double upload_seconds; /* of the last upload */
@@ -112,7 +116,8 @@ static const struct ward_metric m_uploaded_batches = {
     "agent", "uploaded_batches_total", WARD_SAMPLE_COUNTER, "Batches the output accepted."};
 static const struct ward_metric m_failures = {
     "agent", "upload_failures_total", WARD_SAMPLE_COUNTER,
-    "Uploads that failed and will be retried (network errors, timeouts, 403, 408, 429, 5xx)."};
+    "Uploads that failed and will be retried (network errors, timeouts, a 401 for the signature, "
+    "403, 408, 429, 5xx)."};
 static const struct ward_metric m_upload_seconds = {"agent", "upload_seconds", WARD_SAMPLE_GAUGE,
                                                     "Duration of the last upload."};
 static const struct ward_metric m_claimed = {
@@ -465,10 +470,35 @@ enum outcome {
     REJECTED, /* the server does not take the agent's key (401): pause for a new one */
 };
 
+/*
+ * A 401 without WWW-Authenticate: the server knows the credential but not
+ * the request's signature (a -k other than the server's, or a clock off by
+ * more than the server allows). Neither a new key nor a registration can
+ * help, so both are left alone; the batch stays and uploads back off.
+ */
+static enum outcome refused_signature(struct ward_delivery *d, struct output *o, struct slot *sl)
+{
+    o->upload_failures++;
+    if (!o->signature_told)
+        ward_log_error(NULL,
+                       "the server refused the request signature: check that -k is the server's "
+                       "key and that the agent's clock is right; batches are kept and retried",
+                       "output", o->name, "status", "401", "response",
+                       sl->resp.data ? sl->resp.data : "");
+    o->signature_told = true;
+    if (d->health)
+        ward_health_set(d->health, o->check, WARD_HEALTH_DEGRADED,
+                        "the server refused the request signature (401): check -k and the clock",
+                        ward_now_ms());
+    return RETRY;
+}
+
 /* Settles a 401 or 403 of the server, which keeps the batch: it is not the batch's fault. */
 static enum outcome refused_credentials(struct ward_delivery *d, struct output *o, struct slot *sl)
 {
     const char *why = sl->resp.data ? sl->resp.data : "";
+    if (sl->status == 401 && !(sl->have_hr && sl->hr.www_authenticate))
+        return refused_signature(d, o, sl);
     if (sl->status == 401) {
         if (!o->paused)
             ward_log_warn(NULL,
@@ -597,7 +627,7 @@ static bool run_wave(struct ward_delivery *d, struct output *o)
         ward_log_info(NULL, "uploads recovered", "output", o->name);
         o->failures = 0;
     }
-    o->forbidden_told = false;
+    o->forbidden_told = o->signature_told = false;
     if (d->health)
         ward_health_set(d->health, o->check, WARD_HEALTH_OK, NULL, ward_now_ms());
     return true;

@@ -11,11 +11,14 @@
  * logged with the server's reason, and dropped.
  *
  * Except, from ward-server, 401 and 403, which are about the agent's
- * credentials and not about the batch: the batch stays. 401 (no key, or a
- * key the server does not take) pauses uploads to the server until the
- * agent sets a new key (ward_delivery_set_api_key(); the agent gets one by
- * registering, enroll.h); ward_delivery_key_rejected() tells it so. 403 (a
- * key of another agent) is logged once and backs off like a failure.
+ * credentials and not about the batch: the batch stays. A 401 with
+ * WWW-Authenticate (no key, or a key the server does not take) pauses
+ * uploads to the server until the agent sets a new key
+ * (ward_delivery_set_api_key(); the agent gets one by registering,
+ * enroll.h); ward_delivery_key_rejected() tells it so. A 401 without it
+ * (the server refused the request signature: a wrong -k, or the clock) and
+ * a 403 (a key of another agent) are logged once and back off like a
+ * failure; the key stays.
  *
  * Each response's Date header measures the clock skew against the server;
  * above WARD_SKEW_WARN_MS it is logged.
@@ -94,8 +97,9 @@ int64_t ward_delivery_due(const struct ward_delivery *d);
 bool ward_delivery_run(struct ward_delivery *d, int64_t deadline_ms, const sigset_t *stop);
 
 /*
- * True while uploads to the server are paused because it answered 401: the
- * key is missing, invalid or revoked. Uploads to VictoriaMetrics go on.
+ * True while uploads to the server are paused because it answered 401 with
+ * WWW-Authenticate: the key is missing, invalid or revoked. Uploads to
+ * VictoriaMetrics go on.
  */
 bool ward_delivery_key_rejected(const struct ward_delivery *d);
 

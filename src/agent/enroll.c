@@ -556,6 +556,18 @@ int ward_enroll_new(const struct ward_enroll_config *cfg, struct ward_enroll **o
         ward_enroll_free(e);
         return r;
     }
+    /*
+     * With an enrollment token and no key, register at once: a server with
+     * a shared key (-k) takes signed uploads without a key, so no 401 may
+     * ever come to start it, and the configuration route still needs one.
+     */
+    if (!e->key[0] && e->enroll_header[0]) {
+        ward_log_info(NULL, "no API key yet; registering with the enrollment token", "agent",
+                      e->id);
+        set_health(e, WARD_HEALTH_DEGRADED, "registering with the enrollment token");
+        e->state = REGISTER;
+        e->due = ward_mono_ms();
+    }
     *out = e;
     return 0;
 }

@@ -3,8 +3,13 @@
  *
  * The agent uploads with the API key it has (--api-key, else the one it
  * got before, in STATE_DIR/api-key), or with none: a server started with
- * --open-ingest needs none. When the server answers 401 the agent calls
- * ward_enroll_reject(), which forgets the key and starts a registration:
+ * --open-ingest, or with a shared key (-k), may take uploads without one.
+ * An agent with an enrollment token and no key registers at start. Else,
+ * when the server answers 401 about the key (the answer carries
+ * WWW-Authenticate) to an upload or to the configuration request, the
+ * agent calls ward_enroll_reject(), which forgets the key and starts a
+ * registration. A 401 without WWW-Authenticate is about the request's
+ * signature and never reaches this module.
  *
  *   POST /agent/register {agentId, claimTokenHash, hostname, agentVersion}
  *     "claimed"        (the enrollment token was right): the key is stored
@@ -80,7 +85,9 @@ struct ward_enroll;
 
 /*
  * Sets up registration: checks the settings and loads the API key (the
- * configured one, else STATE_DIR/api-key when it exists). Sends nothing.
+ * configured one, else STATE_DIR/api-key when it exists). Without a key but
+ * with an enrollment token, registration is due at once (ward_enroll_due()).
+ * Sends nothing.
  * Returns 0, or a negative error with a message in err: -EINVAL for a bad
  * address, key, enrollment token or host name, or an unreadable key file.
  */
@@ -97,7 +104,8 @@ const char *ward_enroll_key(const struct ward_enroll *e);
 bool ward_enroll_active(const struct ward_enroll *e);
 
 /*
- * The server rejected the key (401), or requires one: forgets the key
+ * The server rejected the key (a 401 with WWW-Authenticate, to an upload or
+ * to the configuration request), or requires one: forgets the key
  * (removes STATE_DIR/api-key; a configured key is only logged as rejected)
  * and starts registering at once. Nothing changes while registration is on.
  */

@@ -310,6 +310,8 @@ static int parse_header(char *line, struct ward_http_response *resp, struct fram
         keep_value(resp->retry_after, sizeof(resp->retry_after), v);
     } else if (strcasecmp(line, "ETag") == 0) {
         keep_value(resp->etag, sizeof(resp->etag), v);
+    } else if (strcasecmp(line, "WWW-Authenticate") == 0) {
+        resp->www_authenticate = true;
     }
     return 0;
 }

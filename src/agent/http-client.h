@@ -45,6 +45,12 @@ struct ward_http_response {
     char date[64];        /* the Date header, "" when absent or too long */
     char retry_after[64]; /* the Retry-After header, "" when absent or too long */
     char etag[128];       /* the ETag header, "" when absent or too long */
+    /*
+     * The response carried WWW-Authenticate: ward-server sends it with a 401
+     * about the credential (no, an unknown or a revoked key), and not with a
+     * 401 about the request's signature.
+     */
+    bool www_authenticate;
 };
 
 struct ward_http_client_config {

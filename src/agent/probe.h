@@ -23,9 +23,9 @@
 #include <stdint.h>
 
 #include "agent/collector.h"
+#include "common/agent-rules.h"
 #include "common/buf.h"
 #include "common/json.h"
-#include "common/agent-rules.h"
 
 /* Longest target text: a host, host:port or URL. */
 #define WARD_PROBE_TARGET_MAX 255

@@ -82,3 +82,37 @@ def test_enrollment_token_skips_the_claim(server_factory, agent_factory, workdir
     agent_id = (state / "agent-id").read_text().strip()
     wait_for(lambda: has_data(server, agent_id), what="data from the enrolled agent")
     assert host(server, agent_id)["status"] == "active"
+
+
+def test_shared_key_server_still_enrolls(server_factory, agent_factory, workdir):
+    """With -k a signed upload needs no key, but an enrolling agent still gets one, and with
+    it its configuration; a wrong signing key does not cost it its key."""
+    server = server_factory(("-k", "shared"), secure=True)
+    agent_factory(server.url, agent_args(workdir) + ["-k", "shared", "--enroll-token",
+                                                     ENROLL_TOKEN, "--config-interval", "1s"])
+    state = workdir / "agent"
+    wait_for(lambda: (state / "api-key").exists(), what="the agent to enroll")
+    agent_id = (state / "agent-id").read_text().strip()
+    wait_for(lambda: has_data(server, agent_id), what="signed data with the key")
+    r = requests.put(f"{server.url}/api/v1/hosts/{agent_id}/configuration",
+                     json={"labels": {"site": "lab"}}, headers=ADMIN, timeout=5)
+    assert r.status_code == 200
+
+    def labelled():
+        r = requests.get(server.url + "/api/v1/series", params={"host": agent_id},
+                         headers=ADMIN, timeout=5)
+        return any(s["labels"].get("site") == "lab" for s in r.json()["series"])
+
+    wait_for(labelled, 60, "the configuration to be applied")
+
+
+def test_a_refused_signature_keeps_the_key(server_factory, agent_factory, workdir):
+    server = server_factory(("-k", "shared"), secure=True)
+    agent = agent_factory(server.url, agent_args(workdir) + ["-k", "not-the-key",
+                                                             "--enroll-token", ENROLL_TOKEN])
+    state = workdir / "agent"
+    wait_for(lambda: (state / "api-key").exists(), what="the agent to enroll")
+    key = (state / "api-key").read_text()
+    wait_for(lambda: "refused the request signature" in agent.stderr(), what="a refused signature")
+    assert (state / "api-key").read_text() == key
+    assert "registering" not in agent.stderr().split("refused the request signature", 1)[1]

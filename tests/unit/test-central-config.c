@@ -53,7 +53,8 @@ struct server {
     /* What to answer. */
     int status;
     char body[70000];
-    char etag[64]; /* "" for none */
+    char etag[64];  /* "" for none */
+    bool challenge; /* a 401 carries WWW-Authenticate, as one about the key does */
     /* What came. */
     int requests, not_modified, others;
     char head[8192];
@@ -70,15 +71,16 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
-static void respond(int fd, int status, const char *etag, const char *body)
+static void respond(int fd, int status, const char *etag, bool challenge, const char *body)
 {
     char head[512], tag[128] = "";
     if (*etag)
         snprintf(tag, sizeof(tag), "ETag: %s\r\n", etag);
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "%sConnection: close\r\n\r\n",
-                     status, strlen(body), tag);
+                     "%s%sConnection: close\r\n\r\n",
+                     status, strlen(body), tag,
+                     challenge ? "WWW-Authenticate: Bearer realm=\"ward\"\r\n" : "");
     send_all(fd, head, (size_t)n);
     send_all(fd, body, strlen(body));
 }
@@ -109,13 +111,14 @@ static void serve(struct server *s, int fd)
         snprintf(match, sizeof(match), "If-None-Match: %s\r\n", s->etag);
         if (s->status == 200 && *s->etag && strstr(buf, match)) {
             s->not_modified++;
-            respond(fd, 304, s->etag, "");
+            respond(fd, 304, s->etag, false, "");
         } else {
-            respond(fd, s->status, s->status == 200 ? s->etag : "", s->body);
+            respond(fd, s->status, s->status == 200 ? s->etag : "",
+                    s->status == 401 && s->challenge, s->body);
         }
     } else {
         s->others++;
-        respond(fd, 404, "", "{\"error\":\"not found\"}");
+        respond(fd, 404, "", false, "{\"error\":\"not found\"}");
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -712,14 +715,24 @@ static void not_found_stops_asking(void **state)
 static void other_answers(void **state)
 {
     struct fixture *f = *state;
-    /* 401: left to registration; the next ask after the interval. */
+    /* 401 without WWW-Authenticate (a signature): not about the key, registration stays off. */
+    server_set(f->server, 401, "", "{\"error\":\"signature mismatch\"}");
+    assert_false(ward_central_run(f->central));
+    assert_false(ward_central_key_rejected(f->central));
+    /* 401 with it: the key is refused, and the agent hands that to registration. */
+    pthread_mutex_lock(&f->server->lock);
+    f->server->challenge = true;
+    pthread_mutex_unlock(&f->server->lock);
     server_set(f->server, 401, "", "{\"error\":\"invalid key\"}");
     int64_t before = ward_mono_ms();
     assert_false(ward_central_run(f->central));
+    assert_true(ward_central_key_rejected(f->central));
     assert_true(ward_central_due(f->central) >= before + 60000);
-    /* A new key: asked at once, with it. */
+    /* A new key: asked at once, with it; the rejection is over. */
     assert_int_equal(ward_central_set_api_key(f->central, "wk_bad key"), -EINVAL);
+    assert_true(ward_central_key_rejected(f->central));
     assert_int_equal(ward_central_set_api_key(f->central, NULL), 0);
+    assert_false(ward_central_key_rejected(f->central));
     assert_true(ward_central_due(f->central) <= ward_mono_ms());
     server_set(f->server, 200, "", "{\"version\": 2}");
     assert_true(ward_central_run(f->central));

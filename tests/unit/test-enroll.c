@@ -58,6 +58,7 @@ struct server {
     int pending_polls;  /* claim-status answers "pending" this many times, then "claimed" */
     int poll_not_found; /* the next this many claim-status polls answer 404 */
     int ingest_status;  /* the status of POST /api/v1/ingest */
+    bool challenge;     /* its 401 carries WWW-Authenticate (about the key), else not (signature) */
     /* What came. */
     int registers, polls, ingests, others;
     char reg_head[4096], reg_body[4096], poll_head[4096], ingest_head[4096];
@@ -74,15 +75,21 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
-static void respond(int fd, int status, const char *body)
+/* Answers status with body, and with extra header lines ("" for none). */
+static void respond_with(int fd, int status, const char *extra, const char *body)
 {
     char head[256];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n",
-                     status, strlen(body));
+                     "%sConnection: close\r\n\r\n",
+                     status, strlen(body), extra);
     send_all(fd, head, (size_t)n);
     send_all(fd, body, strlen(body));
+}
+
+static void respond(int fd, int status, const char *body)
+{
+    respond_with(fd, status, "", body);
 }
 
 static void keep(char *dst, size_t size, const char *src, size_t n)
@@ -160,7 +167,13 @@ static void serve(struct server *s, int fd)
     } else if (strncmp(buf, "POST /api/v1/ingest ", 20) == 0) {
         s->ingests++;
         keep(s->ingest_head, sizeof(s->ingest_head), buf, head);
-        respond(fd, s->ingest_status, s->ingest_status == 200 ? "{}" : "{\"error\":\"no\"}");
+        bool challenge = s->ingest_status == 401 && s->challenge;
+        respond_with(fd, s->ingest_status,
+                     challenge ? "WWW-Authenticate: Bearer realm=\"ward\"\r\n" : "",
+                     s->ingest_status == 200   ? "{}"
+                     : s->ingest_status == 401 ? (challenge ? "{\"error\":\"invalid API key\"}"
+                                                            : "{\"error\":\"signature mismatch\"}")
+                                               : "{\"error\":\"no\"}");
     } else {
         s->others++;
         respond(fd, 404, "{\"error\":\"not found\"}");
@@ -190,6 +203,7 @@ static struct server *server_start(void)
     assert_non_null(s);
     pthread_mutex_init(&s->lock, NULL);
     s->ingest_status = 200;
+    s->challenge = true;
     s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(s->fd >= 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -736,7 +750,8 @@ static void store_batch(struct ward_delivery *d, int64_t seq)
     ward_delivery_store(d, 1, seq, 3, body, sizeof(body) - 1);
 }
 
-/* 401: the batch stays in the spool, uploads pause, and a new key resumes them. */
+/* 401 with WWW-Authenticate: the batch stays in the spool, uploads pause, and a new key resumes
+ * them. */
 static void test_delivery_401_keeps_the_batch(void **state)
 {
     struct fixture *f = *state;
@@ -809,6 +824,122 @@ static void test_delivery_403_keeps_the_batch(void **state)
     ward_delivery_free(d);
 }
 
+/* Waits until delivery wants to upload again (its back-off is at most backoff_max_ms). */
+static void wait_due(struct ward_delivery *d)
+{
+    int64_t due = ward_delivery_due(d);
+    assert_true(due < INT64_MAX);
+    while (ward_mono_ms() < due)
+        usleep(10 * 1000);
+}
+
+/* The agent's step (agent.c): a 401 about the key reaches registration. */
+static void agent_step(struct ward_delivery *d, struct ward_enroll *e)
+{
+    if (ward_delivery_key_rejected(d))
+        ward_enroll_reject(e);
+}
+
+/*
+ * 401 without WWW-Authenticate (the server refused the request signature):
+ * the batch and the key stay, nothing registers, uploads back off, and it is
+ * logged once. Then a 401 with it: the stored key goes and the agent registers.
+ */
+static void test_delivery_401_signature_keeps_the_key(void **state)
+{
+    struct fixture *f = *state;
+    struct server *s = f->server;
+    s->ingest_status = 401;
+    s->challenge = false;
+    s->reg = REG_PENDING;
+    write_state(f, "api-key", "wk_oldoldoldold_oldoldoldoldoldoldoldoldoldold\n");
+    struct ward_enroll_config cfg = config(f);
+    struct ward_enroll *e = enroll_new(&cfg);
+    struct ward_delivery *d = delivery_new(f, ward_enroll_key(e));
+    store_batch(d, 1);
+    for (int i = 1; i <= 2; i++) {
+        if (i > 1)
+            wait_due(d);
+        ward_delivery_run(d, ward_mono_ms() + 5000, NULL);
+        agent_step(d, e);
+        assert_int_equal(count(s, &s->ingests), i);
+        assert_int_equal(ward_delivery_backlog(d), 1);
+        assert_false(ward_delivery_key_rejected(d));
+        assert_true(ward_delivery_due(d) < INT64_MAX); /* a back-off, not a pause */
+        assert_false(ward_enroll_active(e));
+        assert_true(ward_enroll_due(e) == INT64_MAX);
+    }
+    assert_non_null(strstr(s->ingest_head, "X-Agent-API-Key: wk_oldoldoldold_"));
+    char text[128];
+    assert_true(read_state(f, "api-key", text, sizeof(text)) >= 0);
+    assert_string_equal(text, "wk_oldoldoldold_oldoldoldoldoldoldoldoldoldold\n");
+    assert_string_equal(ward_enroll_key(e), "wk_oldoldoldold_oldoldoldoldoldoldoldoldoldold");
+    assert_int_equal(count(s, &s->registers), 0);
+    assert_true(claimed_gauge(d) == 1);
+    expect_health(f, WARD_HEALTH_DEGRADED, "the server refused the request signature");
+    struct ward_buf log = WARD_BUF_INIT;
+    read_log(f, &log);
+    const char *line =
+        strstr(log.data, "level=error msg=\"the server refused the request signature");
+    if (!line || !strstr(line, "signature mismatch") || !strstr(line, "-k"))
+        fail_msg("no signature error in the log:\n%s", log.data);
+    /* Once per streak. */
+    assert_null(strstr(line + 1, "level=error msg=\"the server refused the request signature"));
+    ward_buf_done(&log);
+
+    /* A 401 about the key: the stored key is removed and the agent registers. */
+    pthread_mutex_lock(&s->lock);
+    s->challenge = true;
+    pthread_mutex_unlock(&s->lock);
+    wait_due(d);
+    ward_delivery_run(d, ward_mono_ms() + 5000, NULL);
+    assert_true(ward_delivery_key_rejected(d));
+    assert_int_equal(ward_delivery_backlog(d), 1);
+    agent_step(d, e);
+    assert_true(ward_enroll_active(e));
+    assert_null(ward_enroll_key(e));
+    assert_int_equal(read_state(f, "api-key", text, sizeof(text)), -1);
+    assert_false(ward_enroll_run(e)); /* registers: pending */
+    assert_int_equal(count(s, &s->registers), 1);
+    ward_delivery_free(d);
+    ward_enroll_free(e);
+}
+
+/* An enrollment token and no key: registration starts at once, without waiting for a 401. */
+static void test_enroll_token_registers_at_start(void **state)
+{
+    struct fixture *f = *state;
+    struct server *s = f->server;
+    s->reg = REG_CLAIMED;
+    struct ward_enroll_config cfg = config(f);
+    cfg.enroll_token = ENROLL;
+    struct ward_enroll *e = enroll_new(&cfg);
+    assert_null(ward_enroll_key(e));
+    assert_true(ward_enroll_active(e));
+    assert_true(ward_enroll_due(e) <= ward_mono_ms());
+    expect_health(f, WARD_HEALTH_DEGRADED, "registering with the enrollment token");
+    assert_int_equal(count(s, &s->registers), 0); /* nothing sent yet */
+    assert_true(ward_enroll_run(e));
+    assert_int_equal(count(s, &s->registers), 1);
+    assert_string_equal(ward_enroll_key(e), NEW_KEY);
+    assert_false(ward_enroll_active(e));
+    ward_enroll_free(e);
+
+    /* With the key it got, the next start does not register. */
+    e = enroll_new(&cfg);
+    assert_string_equal(ward_enroll_key(e), NEW_KEY);
+    assert_false(ward_enroll_active(e));
+    assert_true(ward_enroll_due(e) == INT64_MAX);
+    ward_enroll_free(e);
+    /* Nor does one without an enrollment token and without a key. */
+    remove_file(f, "api-key");
+    cfg.enroll_token = NULL;
+    e = enroll_new(&cfg);
+    assert_false(ward_enroll_active(e));
+    ward_enroll_free(e);
+    assert_int_equal(count(s, &s->registers), 1);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -823,6 +954,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivery_401_keeps_the_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivery_403_keeps_the_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_401_signature_keeps_the_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_token_registers_at_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
