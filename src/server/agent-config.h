@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/buf.h"
 #include "common/agent-rules.h"
+#include "common/buf.h"
 
 #define WARD_ACFG_MAX_BYTES      (64 * 1024)
 #define WARD_ACFG_MAX_COLLECTORS 32
