@@ -698,7 +698,12 @@ bool ward_central_run(struct ward_central *c)
             wait_next(c, later);
         return false;
     }
-    c->failing = 0;
+    /* A 403 keeps its streak, so it is logged once; any other answer ends the streak. */
+    bool was_forbidden = c->failing == 403;
+    if (status != 403)
+        c->failing = 0;
+    if (was_forbidden && status != 403 && c->refused_hash == 0)
+        set_health(c, WARD_HEALTH_OK, NULL);
     c->key_rejected = status == 401 && hr && hr->www_authenticate;
     if (status != 404)
         c->told_not_found = false;
@@ -708,13 +713,17 @@ bool ward_central_run(struct ward_central *c)
     case 304:
         return false;
     case 401:
-    case 403:
         /*
          * Registration deals with keys (ward_central_key_rejected() hands it
          * a 401 about the key); a key it gets makes the agent ask again at once.
          */
-        ward_log_debug(NULL, "the server refused the configuration request", "status",
-                       status == 401 ? "401" : "403");
+        ward_log_debug(NULL, "the server refused the configuration request", "status", "401");
+        return false;
+    case 403:
+        /* The key is another agent's (a copied state directory?): say so, once, and in /health. */
+        failed(c, status, c->resp.data && *c->resp.data ? c->resp.data : "");
+        set_health(c, WARD_HEALTH_DEGRADED,
+                   "the server refused this agent's configuration request (403)");
         return false;
     case 404:
         if (!c->told_not_found)

@@ -311,7 +311,8 @@ static int parse_header(char *line, struct ward_http_response *resp, struct fram
     } else if (strcasecmp(line, "ETag") == 0) {
         keep_value(resp->etag, sizeof(resp->etag), v);
     } else if (strcasecmp(line, "WWW-Authenticate") == 0) {
-        resp->www_authenticate = true;
+        /* Only ward's own challenge: a proxy's Basic login says nothing of the agent's key. */
+        resp->www_authenticate = strcasecmp(v, WARD_HTTP_WARD_CHALLENGE) == 0;
     }
     return 0;
 }

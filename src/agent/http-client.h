@@ -40,6 +40,9 @@ struct ward_http_url {
 int ward_http_url_parse(const char *url, struct ward_http_url *out);
 
 /* What the client reports of a response besides the status and body. */
+/* What ward-server answers when it asks for a credential (a 401 about the key). */
+#define WARD_HTTP_WARD_CHALLENGE "Bearer realm=\"ward\""
+
 struct ward_http_response {
     long status;
     char date[64];        /* the Date header, "" when absent or too long */
@@ -50,7 +53,7 @@ struct ward_http_response {
      * about the credential (no, an unknown or a revoked key), and not with a
      * 401 about the request's signature.
      */
-    bool www_authenticate;
+    bool www_authenticate; /* WWW-Authenticate was ward's WARD_HTTP_WARD_CHALLENGE */
 };
 
 struct ward_http_client_config {

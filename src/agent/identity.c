@@ -147,6 +147,12 @@ int ward_state_file_write(const char *state_dir, const char *name, const char *t
         unlink(tmp);
         return -e;
     }
+    /* The rename is durable only once the directory is: a key is handed out once. */
+    _cleanup_close_ int dir = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0 || fsync(dir) < 0) {
+        ward_buf_printf(err, "%s: %s", state_dir, strerror(errno));
+        return -errno;
+    }
     return 0;
 }
 

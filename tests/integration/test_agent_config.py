@@ -185,3 +185,23 @@ def test_an_unseen_agent_gets_the_default_section(server):
     r = requests.get(f"{server.url}/agent/{uuid.uuid4()}/configuration", timeout=5)
     assert r.status_code == 200, r.text
     assert r.json()["labels"] == {"site": "main"}
+
+
+def test_merged_documents_stay_within_what_agents_take(server_factory):
+    """Two documents within 64 KiB each can merge into more than an agent accepts."""
+    server = server_factory(secure=True)
+    section = requests.post(server.url + "/api/v1/sections", json={"name": "big"},
+                            headers=ADMIN, timeout=5).json()["id"]
+    agent_id, key = claimed_agent(server, sectionId=section)
+
+    def probes(n, prefix):
+        tags = {("t%d" % i) + "x" * 60: "v" * 127 for i in range(4)}
+        return [{"type": "tcp", "target": f"{prefix}{i}-" + "h" * 240 + ":1", "tags": tags}
+                for i in range(n)]
+
+    r = put(server, f"/api/v1/sections/{section}/configuration", {"probes": probes(40, "s")})
+    assert r.status_code == 200, r.text
+    r = put(server, f"/api/v1/hosts/{agent_id}/configuration", {"probes": probes(24, "a")})
+    assert r.status_code == 409, r.text
+    assert "bytes" in r.json()["error"]
+    assert agent_get(server, agent_id, key).status_code == 200

@@ -76,6 +76,26 @@ static bool route_id(struct ward_http_request *req, char id[WARD_UUID_STR_LEN])
     return false;
 }
 
+/*
+ * Room an agent's merged document may take: the agent refuses one of
+ * WARD_ACFG_MAX_BYTES or more, and "agentId" and "version" need some.
+ */
+#define MERGED_MAX (WARD_ACFG_MAX_BYTES - 128)
+
+/* True when the canonical form of cfg needs more than MERGED_MAX bytes. */
+static bool too_large(const struct ward_acfg *cfg)
+{
+    struct ward_buf out = WARD_BUF_INIT;
+    struct ward_json_writer w;
+    ward_json_writer_init(&w, &out);
+    ward_json_write_object_begin(&w);
+    ward_acfg_write(cfg, &w);
+    ward_json_write_object_end(&w);
+    bool large = ward_json_writer_finish(&w) < 0 || out.len > MERGED_MAX;
+    ward_buf_done(&out);
+    return large;
+}
+
 /* Writes {"version": v, <doc>} or, with agent_id, the agent's shape. */
 static void write_document(struct ward_json_writer *w, const char *agent_id, int64_t version,
                            const struct ward_acfg *cfg)
@@ -155,12 +175,15 @@ void ward_api_agent_configuration(struct ward_http_request *req, void *app)
         r = dropped < 0 ? dropped : 0;
     }
     free(own);
+    if (r == 0 && too_large(merged))
+        r = WARD_E_LIMIT;
     if (r == WARD_E_LIMIT) {
         free(merged);
         ward_http_error(req, 409,
                         "the section's and the agent's documents together name more than %d"
-                        " collectors or %d labels; an admin must shorten one of them",
-                        WARD_ACFG_MAX_COLLECTORS, WARD_ACFG_MAX_LABELS);
+                        " collectors or %d labels, or pass %d bytes; an admin must shorten one"
+                        " of them",
+                        WARD_ACFG_MAX_COLLECTORS, WARD_ACFG_MAX_LABELS, MERGED_MAX);
         return;
     }
     if (r < 0) {
@@ -241,12 +264,14 @@ static bool fits_section(struct ward_http_request *req, struct ward_api *api, co
         r = load(api, "section", where.section, section, &version);
     if (r == 0)
         r = ward_acfg_merge(section, cfg);
+    if (r >= 0 && too_large(section))
+        r = WARD_E_LIMIT;
     free(section);
     if (r == WARD_E_LIMIT)
         ward_http_error(req, 409,
                         "with its section's document this names more than %d collectors or %d"
-                        " labels",
-                        WARD_ACFG_MAX_COLLECTORS, WARD_ACFG_MAX_LABELS);
+                        " labels, or passes %d bytes",
+                        WARD_ACFG_MAX_COLLECTORS, WARD_ACFG_MAX_LABELS, MERGED_MAX);
     else if (r < 0)
         ward_api_store_failed(req, "cannot read a configuration", r);
     return r >= 0;
