@@ -59,6 +59,7 @@ struct server {
     int poll_not_found; /* the next this many claim-status polls answer 404 */
     int ingest_status;  /* the status of POST /api/v1/ingest */
     bool challenge;     /* its 401 carries WWW-Authenticate (about the key), else not (signature) */
+    bool proxy;         /* the challenge is a proxy's Basic login, not ward's */
     /* What came. */
     int registers, polls, ingests, others;
     char reg_head[4096], reg_body[4096], poll_head[4096], ingest_head[4096];
@@ -169,7 +170,9 @@ static void serve(struct server *s, int fd)
         keep(s->ingest_head, sizeof(s->ingest_head), buf, head);
         bool challenge = s->ingest_status == 401 && s->challenge;
         respond_with(fd, s->ingest_status,
-                     challenge ? "WWW-Authenticate: Bearer realm=\"ward\"\r\n" : "",
+                     !challenge ? ""
+                     : s->proxy ? "WWW-Authenticate: Basic realm=\"corp-proxy\"\r\n"
+                                : "WWW-Authenticate: Bearer realm=\"ward\"\r\n",
                      s->ingest_status == 200   ? "{}"
                      : s->ingest_status == 401 ? (challenge ? "{\"error\":\"invalid API key\"}"
                                                             : "{\"error\":\"signature mismatch\"}")
@@ -858,8 +861,13 @@ static void test_delivery_401_signature_keeps_the_key(void **state)
     struct ward_delivery *d = delivery_new(f, ward_enroll_key(e));
     store_batch(d, 1);
     for (int i = 1; i <= 2; i++) {
-        if (i > 1)
+        /* The second time a proxy in front of the server asks for its own login: not ward's. */
+        if (i > 1) {
+            pthread_mutex_lock(&s->lock);
+            s->challenge = s->proxy = true;
+            pthread_mutex_unlock(&s->lock);
             wait_due(d);
+        }
         ward_delivery_run(d, ward_mono_ms() + 5000, NULL);
         agent_step(d, e);
         assert_int_equal(count(s, &s->ingests), i);
@@ -890,6 +898,7 @@ static void test_delivery_401_signature_keeps_the_key(void **state)
     /* A 401 about the key: the stored key is removed and the agent registers. */
     pthread_mutex_lock(&s->lock);
     s->challenge = true;
+    s->proxy = false;
     pthread_mutex_unlock(&s->lock);
     wait_due(d);
     ward_delivery_run(d, ward_mono_ms() + 5000, NULL);
