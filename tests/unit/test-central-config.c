@@ -30,6 +30,8 @@
 
 #include <cmocka.h>
 
+#include "loopback.h"
+
 #include "agent/batch.h"
 #include "agent/central-config.h"
 #include "agent/health.h"
@@ -45,10 +47,7 @@
 #define PATH     "/agent/" AGENT_ID "/configuration"
 
 struct server {
-    int fd;
-    int port;
-    pthread_t thread;
-    atomic_bool stop;
+    struct loopback_server net;
     pthread_mutex_t lock;
     /* What to answer. */
     int status;
@@ -60,17 +59,6 @@ struct server {
     char head[8192];
 };
 
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static void respond(int fd, int status, const char *etag, bool challenge, const char *body)
 {
     char head[512], tag[128] = "";
@@ -81,19 +69,20 @@ static void respond(int fd, int status, const char *etag, bool challenge, const 
                      "%s%sConnection: close\r\n\r\n",
                      status, strlen(body), tag,
                      challenge ? "WWW-Authenticate: Bearer realm=\"ward\"\r\n" : "");
-    send_all(fd, head, (size_t)n);
-    send_all(fd, body, strlen(body));
+    loopback_send_all(fd, head, (size_t)n);
+    loopback_send_all(fd, body, strlen(body));
 }
 
 /* Reads one request head and answers it. */
-static void serve(struct server *s, int fd)
+static void serve(void *ctx, int fd)
 {
+    struct server *s = ctx;
     char buf[8192] = "";
     size_t len = 0;
     while (!strstr(buf, "\r\n\r\n")) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) == 0) {
-            if (s->stop)
+            if (s->net.stop)
                 return;
             continue;
         }
@@ -123,53 +112,19 @@ static void serve(struct server *s, int fd)
     pthread_mutex_unlock(&s->lock);
 }
 
-static void *server_main(void *arg)
-{
-    struct server *s = arg;
-    while (!s->stop) {
-        struct pollfd p = {.fd = s->fd, .events = POLLIN};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(s->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        serve(s, fd);
-        close(fd);
-    }
-    return NULL;
-}
-
-/* A socket bound to a free loopback port, listening when listen_too. */
-static int loopback_socket(bool listen_too, int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, len), 0);
-    if (listen_too)
-        assert_int_equal(listen(fd, 16), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 static struct server *server_start(void)
 {
     struct server *s = calloc(1, sizeof(*s));
     assert_non_null(s);
     pthread_mutex_init(&s->lock, NULL);
     s->status = 200;
-    s->fd = loopback_socket(true, &s->port);
-    assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+    loopback_server_start(&s->net, serve, s);
     return s;
 }
 
 static void server_stop(struct server *s)
 {
-    s->stop = true;
-    pthread_join(s->thread, NULL);
-    close(s->fd);
+    loopback_server_stop(&s->net);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -272,14 +227,14 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/ward-test-central-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     f->server = server_start();
-    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->server->port);
+    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->server->net.port);
     f->health = ward_health_new();
     assert_non_null(f->health);
     f->log = tmpfile();
     assert_non_null(f->log);
     ward_log_setup(WARD_LOG_DEBUG, WARD_LOG_TEXT, f->log);
-    f->open_fd = loopback_socket(true, &f->open_port);
-    f->closed_fd = loopback_socket(false, &f->closed_port);
+    f->open_fd = loopback_socket(AF_INET, true, &f->open_port);
+    f->closed_fd = loopback_socket(AF_INET, false, &f->closed_port);
     f->now = 1000000;
     scheduler_new(f);
     struct ward_central_config cfg = config(f);

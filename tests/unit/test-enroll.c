@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "loopback.h"
+
 #include "agent/delivery.h"
 #include "agent/enroll.h"
 #include "agent/health.h"
@@ -48,10 +50,7 @@ enum reg_mode {
 };
 
 struct server {
-    int fd;
-    int port;
-    pthread_t thread;
-    atomic_bool stop;
+    struct loopback_server net;
     pthread_mutex_t lock;
     /* What to answer. */
     enum reg_mode reg;
@@ -65,17 +64,6 @@ struct server {
     char reg_head[4096], reg_body[4096], poll_head[4096], ingest_head[4096];
 };
 
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 /* Answers status with body, and with extra header lines ("" for none). */
 static void respond_with(int fd, int status, const char *extra, const char *body)
 {
@@ -84,8 +72,8 @@ static void respond_with(int fd, int status, const char *extra, const char *body
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "%sConnection: close\r\n\r\n",
                      status, strlen(body), extra);
-    send_all(fd, head, (size_t)n);
-    send_all(fd, body, strlen(body));
+    loopback_send_all(fd, head, (size_t)n);
+    loopback_send_all(fd, body, strlen(body));
 }
 
 static void respond(int fd, int status, const char *body)
@@ -101,15 +89,16 @@ static void keep(char *dst, size_t size, const char *src, size_t n)
 }
 
 /* Reads one request and answers it. */
-static void serve(struct server *s, int fd)
+static void serve(void *ctx, int fd)
 {
+    struct server *s = ctx;
     char buf[65536];
     size_t len = 0;
     char *end = NULL;
     while (!end) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) == 0) {
-            if (s->stop)
+            if (s->net.stop)
                 return;
             continue;
         }
@@ -184,22 +173,6 @@ static void serve(struct server *s, int fd)
     pthread_mutex_unlock(&s->lock);
 }
 
-static void *server_main(void *arg)
-{
-    struct server *s = arg;
-    while (!s->stop) {
-        struct pollfd p = {.fd = s->fd, .events = POLLIN};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(s->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        serve(s, fd);
-        close(fd);
-    }
-    return NULL;
-}
-
 static struct server *server_start(void)
 {
     struct server *s = calloc(1, sizeof(*s));
@@ -207,23 +180,13 @@ static struct server *server_start(void)
     pthread_mutex_init(&s->lock, NULL);
     s->ingest_status = 200;
     s->challenge = true;
-    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(s->fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->fd, 8), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+    loopback_server_start(&s->net, serve, s);
     return s;
 }
 
 static void server_stop(struct server *s)
 {
-    s->stop = true;
-    pthread_join(s->thread, NULL);
-    close(s->fd);
+    loopback_server_stop(&s->net);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -255,7 +218,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/ward-test-enroll-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     f->server = server_start();
-    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->server->port);
+    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->server->net.port);
     f->health = ward_health_new();
     assert_non_null(f->health);
     f->log = tmpfile();

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "loopback.h"
+
 #include "agent/probe.h"
 #include "common/error.h"
 #include "common/time-util.h"
@@ -310,33 +312,6 @@ static void check_specs_built_in_code(void **unused)
     assert_string_equal(ward_probe_type_name((enum ward_probe_type)9), "");
 }
 
-/* A loopback TCP socket bound to a free port; listening when listen_too. */
-static int loopback_socket(int family, bool listen_too, int *port)
-{
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_storage ss = {0};
-    socklen_t len;
-    if (family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
-        len = sizeof(*a);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof(*a);
-    }
-    assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
-    if (listen_too)
-        assert_int_equal(listen(fd, 16), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
-    *port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                     : ((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
-}
-
 static struct ward_probe_spec make_spec(enum ward_probe_type type, const char *target)
 {
     struct ward_probe_spec s;
@@ -462,15 +437,7 @@ static void *serve(void *arg)
         len += (size_t)n;
         rp->request[len] = '\0';
     }
-    size_t left = strlen(rp->response);
-    const char *p = rp->response;
-    while (left > 0) {
-        ssize_t n = send(c, p, left, MSG_NOSIGNAL);
-        if (n <= 0)
-            break;
-        p += n;
-        left -= (size_t)n;
-    }
+    loopback_send_all(c, rp->response, strlen(rp->response));
     close(c);
     return NULL;
 }

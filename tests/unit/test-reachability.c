@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "loopback.h"
+
 #include "agent/probe.h"
 #include "collector-test.h"
 #include "common/error.h"
@@ -26,21 +28,6 @@ extern const struct ward_collector ward_collector_reachability;
 static const struct ward_collector *const c = &ward_collector_reachability;
 
 #define T0 COLLECTOR_TEST_NOW_MS
-
-/* A socket bound to a free loopback port, listening when listen_too. */
-static int loopback_socket(bool listen_too, int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, len), 0);
-    if (listen_too)
-        assert_int_equal(listen(fd, 16), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
 
 static struct ward_probe_spec tcp_spec(int port)
 {
@@ -62,8 +49,8 @@ struct two_ports {
 static void two_ports_init(struct two_ports *tp)
 {
     int open_port, closed_port;
-    tp->open_fd = loopback_socket(true, &open_port);
-    tp->closed_fd = loopback_socket(false, &closed_port);
+    tp->open_fd = loopback_socket(AF_INET, true, &open_port);
+    tp->closed_fd = loopback_socket(AF_INET, false, &closed_port);
     tp->specs[0] = tcp_spec(open_port);
     tp->specs[0].n_tags = 1;
     snprintf(tp->specs[0].tags[0].key, sizeof(tp->specs[0].tags[0].key), "role");
@@ -191,7 +178,7 @@ static void icmp_and_http_samples(void **unused)
     }
     close(fd);
     int port;
-    int lfd = loopback_socket(true, &port); /* never answers: the http probe times out */
+    int lfd = loopback_socket(AF_INET, true, &port); /* never answers: the http probe times out */
     struct ward_probe_spec specs[2];
     ward_probe_spec_init(&specs[0]);
     snprintf(specs[0].target, sizeof(specs[0].target), "127.0.0.1");

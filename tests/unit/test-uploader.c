@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "loopback.h"
+
 #include "agent/http-client.h"
 #include "agent/uploader.h"
 #include "common/buf.h"
@@ -42,26 +44,12 @@ enum mode {
 };
 
 struct server {
-    int fd;
-    int port;
+    struct loopback_server net;
     enum mode mode;
-    pthread_t thread;
-    atomic_bool stop;
     atomic_int connections;
     atomic_int requests;
     char last_head[4096];
 };
-
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
 
 /* Reads one request (head and Content-Length body). Returns false when the client went away. */
 static bool read_request(struct server *s, int fd)
@@ -72,7 +60,7 @@ static bool read_request(struct server *s, int fd)
     while (!end) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) == 0) {
-            if (s->stop)
+            if (s->net.stop)
                 return false;
             continue;
         }
@@ -104,15 +92,16 @@ static bool read_request(struct server *s, int fd)
 static void wait_close(struct server *s, int fd)
 {
     char b[256];
-    while (!s->stop) {
+    while (!s->net.stop) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) > 0 && recv(fd, b, sizeof(b), 0) <= 0)
             return;
     }
 }
 
-static void serve(struct server *s, int fd)
+static void serve(void *ctx, int fd)
 {
+    struct server *s = ctx;
     static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: Sun, 22 Nov 2026 "
                              "10:00:00 GMT\r\nRetry-After: 5\r\n\r\nok";
     int conn = s->connections++;
@@ -125,19 +114,19 @@ static void serve(struct server *s, int fd)
         }
         static const char r[] = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n"
                                 "Connection: close\r\n\r\ntoo big!";
-        send_all(fd, r, strlen(r));
+        loopback_send_all(fd, r, strlen(r));
         s->requests++;
         return;
     }
     for (int n = 0; read_request(s, fd); n++) {
         switch (s->mode) {
         case OK_LENGTH:
-            send_all(fd, ok, strlen(ok));
+            loopback_send_all(fd, ok, strlen(ok));
             break;
         case CHUNKED: {
             static const char r[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                                     "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n";
-            send_all(fd, r, strlen(r));
+            loopback_send_all(fd, r, strlen(r));
             break;
         }
         case BIG: {
@@ -145,32 +134,32 @@ static void serve(struct server *s, int fd)
             char head[128];
             int h = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
                              size);
-            send_all(fd, head, (size_t)h);
+            loopback_send_all(fd, head, (size_t)h);
             char *body = malloc(size);
             memset(body, 'x', size);
-            send_all(fd, body, size);
+            loopback_send_all(fd, body, size);
             free(body);
             break;
         }
         case CLOSE_IDLE:
-            send_all(fd, ok, strlen(ok));
+            loopback_send_all(fd, ok, strlen(ok));
             return;
         case DROP_SECOND:
             if (conn == 0 && n == 1)
                 return;
-            send_all(fd, ok, strlen(ok));
+            loopback_send_all(fd, ok, strlen(ok));
             break;
         case SILENT:
             wait_close(s, fd);
             return;
         case MALFORMED: {
             static const char r[] = "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n";
-            send_all(fd, r, strlen(r));
+            loopback_send_all(fd, r, strlen(r));
             break;
         }
         case NO_SPACE: {
             static const char r[] = "HTTP/1.1 200 OK\r\nContent-Length:2\r\n\r\nok";
-            send_all(fd, r, strlen(r));
+            loopback_send_all(fd, r, strlen(r));
             break;
         }
         case EARLY_413:
@@ -181,7 +170,7 @@ static void serve(struct server *s, int fd)
             for (int i = 0; i < 400; i++)
                 ward_buf_printf(&b, "X-Filler-%d: %060d\r\n", i, i);
             ward_buf_puts(&b, "Content-Length: 0\r\n\r\n");
-            send_all(fd, b.data, b.len);
+            loopback_send_all(fd, b.data, b.len);
             ward_buf_done(&b);
             break;
         }
@@ -189,51 +178,25 @@ static void serve(struct server *s, int fd)
     }
 }
 
-static void *server_main(void *arg)
-{
-    struct server *s = arg;
-    while (!s->stop) {
-        struct pollfd p = {.fd = s->fd, .events = POLLIN};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(s->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        serve(s, fd);
-        close(fd);
-    }
-    return NULL;
-}
-
 static struct server *server_start(enum mode mode)
 {
     struct server *s = calloc(1, sizeof(*s));
     assert_non_null(s);
     s->mode = mode;
-    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(s->fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->fd, 8), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+    loopback_server_start(&s->net, serve, s);
     return s;
 }
 
 static void server_stop(struct server *s)
 {
-    s->stop = true;
-    pthread_join(s->thread, NULL);
-    close(s->fd);
+    loopback_server_stop(&s->net);
     free(s);
 }
 
 static struct ward_uploader *uploader(const struct server *s, long timeout_ms)
 {
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s->net.port);
     struct ward_uploader *u = NULL;
     assert_int_equal(ward_uploader_new(url, timeout_ms, &u), 0);
     return u;
@@ -357,7 +320,7 @@ static void test_keep_alive(void **state)
     (void)state;
     struct server *s = server_start(OK_LENGTH);
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", s->port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", s->net.port);
     struct ward_http_client_config cfg = {.url = url, .timeout_ms = 5000};
     struct ward_http_client *c = NULL;
     struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
@@ -544,11 +507,11 @@ static void test_prefix_and_host(void **state)
     (void)state;
     struct server *s = server_start(OK_LENGTH);
     char url[64];
-    snprintf(url, sizeof(url), "http://localhost:%d/ward/", s->port);
+    snprintf(url, sizeof(url), "http://localhost:%d/ward/", s->net.port);
     struct ward_uploader *u = NULL;
     assert_int_equal(ward_uploader_new(url, 5000, &u), 0);
     char want[64];
-    snprintf(want, sizeof(want), "http://localhost:%d/ward", s->port);
+    snprintf(want, sizeof(want), "http://localhost:%d/ward", s->net.port);
     assert_string_equal(ward_uploader_url(u), want);
     struct ward_buf body = WARD_BUF_INIT, err = WARD_BUF_INIT;
     long status = 0;
@@ -556,7 +519,7 @@ static void test_prefix_and_host(void **state)
     if (r != 0)
         fail_msg("post failed: %s", err.data);
     assert_non_null(strstr(s->last_head, "POST /ward/api/v1/ingest HTTP/1.1\r\n"));
-    snprintf(want, sizeof(want), "Host: localhost:%d\r\n", s->port);
+    snprintf(want, sizeof(want), "Host: localhost:%d\r\n", s->net.port);
     assert_non_null(strstr(s->last_head, want));
     ward_uploader_free(u);
     server_stop(s);
