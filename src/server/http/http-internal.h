@@ -19,6 +19,12 @@
  * up on while its owner still held it (shutdown) lives on, detached from
  * its connection, until the owner resumes it; the server struct in turn
  * lives until its last request is freed.
+ *
+ * A request answered 101 (a WebSocket, ws.c) stays in flight until MHD
+ * reports its upgraded connection closed, so that its access log line
+ * shows the connection's lifetime; in between, req->ws holds the
+ * connection until MHD hands over the socket, and the request is not
+ * touched by anyone else.
  */
 #ifndef WARD_HTTP_INTERNAL_H
 #define WARD_HTTP_INTERNAL_H
@@ -48,8 +54,12 @@ enum ward_http_suspension {
     WARD_HTTP_SUSP_RESUMING, /* MHD_resume_connection() called; waiting for MHD */
 };
 
+struct ward_ws;
+struct ward_ws_hub;
+
 struct ward_http_server {
     struct MHD_Daemon *daemon;
+    struct ward_ws_hub *ws;      /* the WebSocket thread; NULL once stopped */
     struct ward_http_config cfg; /* the CORS fields are not used after start */
     uint16_t port;
     struct ward_http_origins origins;
@@ -100,6 +110,8 @@ struct ward_http_request {
     size_t response_bytes;
     void *userdata;
     _Alignas(max_align_t) unsigned char auth[WARD_HTTP_AUTH_SIZE];
+    /* A WebSocket answered 101 whose socket MHD has not handed over yet (ws.c). */
+    struct ward_ws *ws;
 
     /* Suspension; under server->lock except where http.c says otherwise. */
     enum ward_http_suspension susp;
@@ -130,6 +142,20 @@ void ward_http_server_free(struct ward_http_server *s);
  */
 int ward_http_queue(struct ward_http_request *req, unsigned status, const char *content_type,
                     char *data, size_t len);
+
+/*
+ * Whether a handler may respond now: 0, -ESHUTDOWN (detached), -EBUSY
+ * (suspended) or -EALREADY.
+ */
+int ward_http_may_respond(const struct ward_http_request *req);
+
+/*
+ * Queues a 101 Switching Protocols whose socket MHD then hands to fn(cls,
+ * ...): runs before_send with an empty body and adds the request id and
+ * the handler's headers (Upgrade and the like). Returns 0, or an error of
+ * ward_http_may_respond(), -ENOMEM or WARD_E_HTTP.
+ */
+int ward_http_queue_upgrade(struct ward_http_request *req, MHD_UpgradeHandler fn, void *cls);
 
 /*
  * ward_http_error() without the suspension checks, for the server's own

@@ -3,7 +3,9 @@
  *
  * All responses, the handlers' and the server's own errors alike, go
  * through ward_http_queue(), so the request id, CORS, gzip and the
- * before_send hook apply to each of them the same way. The body is always
+ * before_send hook apply to each of them the same way; the one exception
+ * is a WebSocket's 101 (ward_http_queue_upgrade()), which has no body and
+ * gets the request id and the handler's headers only. The body is always
  * complete in memory (ward answers with JSON or text of bounded size), so
  * gzip is one libdeflate call at level 1: the fastest level already gets
  * most of the gain on JSON, and the CPU spent stays small next to the
@@ -153,7 +155,7 @@ int ward_http_queue(struct ward_http_request *req, unsigned status, const char *
 }
 
 /* Whether a handler may respond now; see ward_http_respond() in http.h. */
-static int may_respond(const struct ward_http_request *req)
+int ward_http_may_respond(const struct ward_http_request *req)
 {
     if (req->detached)
         return -ESHUTDOWN;
@@ -165,7 +167,7 @@ static int may_respond(const struct ward_http_request *req)
 int ward_http_respond(struct ward_http_request *req, unsigned status, const char *content_type,
                       const void *body, size_t len)
 {
-    int r = may_respond(req);
+    int r = ward_http_may_respond(req);
     if (r < 0)
         return r;
     char *copy = malloc(len ? len : 1);
@@ -179,7 +181,7 @@ int ward_http_respond(struct ward_http_request *req, unsigned status, const char
 int ward_http_respond_buf(struct ward_http_request *req, unsigned status, const char *content_type,
                           struct ward_buf *body)
 {
-    int r = may_respond(req);
+    int r = ward_http_may_respond(req);
     if (r < 0)
         return r;
     size_t len = body->len;
@@ -187,6 +189,32 @@ int ward_http_respond_buf(struct ward_http_request *req, unsigned status, const 
     if (!data)
         return -ENOMEM;
     return ward_http_queue(req, status, content_type, data, len);
+}
+
+int ward_http_queue_upgrade(struct ward_http_request *req, MHD_UpgradeHandler fn, void *cls)
+{
+    struct ward_http_server *s = req->server;
+    int r = ward_http_may_respond(req);
+    if (r < 0)
+        return r;
+    if (s->cfg.before_send)
+        s->cfg.before_send(req, "", 0, s->cfg.app);
+    /* MHD adds "Connection: Upgrade" itself; CORS and gzip mean nothing here. */
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(fn, cls);
+    if (!resp)
+        return -ENOMEM;
+    bool ok = MHD_add_response_header(resp, "X-Request-Id", req->request_id) == MHD_YES;
+    for (size_t i = 0; i < req->n_headers; i++)
+        ok &= MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value) == MHD_YES;
+    enum MHD_Result q = MHD_NO;
+    if (ok && req->conn)
+        q = MHD_queue_response(req->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+    MHD_destroy_response(resp);
+    if (q != MHD_YES)
+        return WARD_E_HTTP;
+    req->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+    req->response_bytes = 0;
+    return 0;
 }
 
 static int verror(struct ward_http_request *req, unsigned status, const char *fmt, va_list ap)
@@ -219,7 +247,7 @@ static int verror(struct ward_http_request *req, unsigned status, const char *fm
 
 int ward_http_error(struct ward_http_request *req, unsigned status, const char *fmt, ...)
 {
-    int r = may_respond(req);
+    int r = ward_http_may_respond(req);
     if (r < 0)
         return r;
     va_list ap;

@@ -11,8 +11,18 @@
  * waits until nothing is suspended any more, and only then stops MHD. The
  * server struct itself outlives that while the owner of a suspension still
  * holds a request (see http-internal.h).
+ *
+ * WebSockets fit into the same steps. Their upgraded connections stay
+ * suspended inside MHD and count as requests in flight until closed, so
+ * quiescing makes the WebSocket thread send them close frames, and the
+ * drain then waits only for their close handshakes. Before MHD stops, the
+ * thread gives every socket back to MHD (MHD would otherwise close them
+ * under the thread); the thread itself ends after MHD stopped, as MHD may
+ * report an upgrade that never happened while stopping, and that
+ * connection's on_close must still run there.
  */
 #include "server/http/http-internal.h"
+#include "server/http/ws-internal.h"
 
 #include "common/error.h"
 #include "common/log.h"
@@ -117,7 +127,14 @@ int ward_http_start(const struct ward_http_config *cfg, struct ward_http_server 
         threads = n > 0 ? (unsigned)n : 2;
     }
     unsigned max_conn = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    r = ward_ws_hub_new(s, &s->ws);
+    if (r < 0) {
+        ward_buf_printf(err, "cannot start the WebSocket thread: %s", strerror(-r));
+        ward_http_server_free(s);
+        return r;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_ALLOW_UPGRADE;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger option must come first so it also covers the other options. */
@@ -131,6 +148,7 @@ int ward_http_start(const struct ward_http_config *cfg, struct ward_http_server 
         MHD_OPTION_NOTIFY_COMPLETED, &ward_http_on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         ward_buf_printf(err, "cannot listen on %s (address in use or not available)", cfg->address);
+        ward_ws_hub_free(s->ws);
         ward_http_server_free(s);
         return -EADDRNOTAVAIL;
     }
@@ -157,6 +175,7 @@ int ward_http_quiesce(struct ward_http_server *s)
      * work as surely and lets clients retry elsewhere or later.
      */
     atomic_store(&s->quiesced, true);
+    ward_ws_hub_quiesce(s->ws);
     return 0;
 }
 
@@ -226,9 +245,13 @@ void ward_http_stop(struct ward_http_server *s)
     while (s->n_suspended > 0)
         pthread_cond_wait(&s->changed, &s->lock);
     pthread_mutex_unlock(&s->lock);
+    /* WebSockets still open lose their sockets now; MHD then reports them finished. */
+    ward_ws_hub_close_all(s->ws);
     ward_http_drain(s, STOP_FLUSH_MS);
 
     MHD_stop_daemon(s->daemon);
+    ward_ws_hub_free(s->ws);
+    s->ws = NULL;
     pthread_mutex_lock(&s->lock);
     s->stopped = true;
     bool last = s->n_requests == 0;

@@ -1,5 +1,5 @@
 /*
- * Accept-Encoding and CORS origin parsing.
+ * Accept-Encoding, token lists and CORS origin parsing.
  *
  * Both parsers walk the header value in place with explicit lengths and
  * never copy it, so a hostile value costs one pass and no memory. The
@@ -246,4 +246,22 @@ bool ward_http_same_origin(const char *origin, const char *host)
         n--;
     return n > 0 && n <= WARD_HTTP_ORIGIN_MAX && strlen(host) == n &&
            strncasecmp(authority, host, n) == 0;
+}
+
+bool ward_http_has_token(const char *value, const char *token)
+{
+    if (!value)
+        return false;
+    size_t n = strnlen(value, WARD_HTTP_TOKEN_LIST_MAX);
+    const char *p = value, *end = value + n;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end;
+        const char *s = p;
+        trim(&s, &e);
+        if (token_is(s, (size_t)(e - s), token))
+            return true;
+        p = comma ? comma + 1 : end;
+    }
+    return false;
 }

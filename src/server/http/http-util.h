@@ -1,6 +1,7 @@
 /*
  * Header parsing of the HTTP layer that needs no connection: which content
- * codings a client accepts, and which CORS origins the server allows.
+ * codings a client accepts, whether a token list holds a token, and which
+ * CORS origins the server allows.
  *
  * Kept apart from the MHD plumbing so that these parsers, which read
  * untrusted header values, are tested and fuzzed on their own.
@@ -30,6 +31,17 @@
  * or "" gives false.
  */
 bool ward_http_accepts_gzip(const char *accept_encoding);
+
+/* Longest token-list header value (Connection, Upgrade) that is looked at. */
+#define WARD_HTTP_TOKEN_LIST_MAX 1024
+
+/*
+ * Returns true when a comma-separated header value such as Connection
+ * ("keep-alive, Upgrade") holds token, ignoring case and whitespace around
+ * the elements. Only the first WARD_HTTP_TOKEN_LIST_MAX bytes are looked
+ * at. NULL gives false.
+ */
+bool ward_http_has_token(const char *value, const char *token);
 
 /* The origins a server allows; see ward_http_origins_init(). */
 struct ward_http_origins {

@@ -20,9 +20,11 @@
  * Every request is counted from its headers to MHD's "completed" callback,
  * which also writes the access log line and calls on_complete, so both cover
  * refused and aborted requests too. The count is what a graceful shutdown
- * waits for.
+ * waits for. For a WebSocket MHD calls it when the upgraded connection is
+ * closed (ws.c), so the line shows status 101 and the connection's lifetime.
  */
 #include "server/http/http-internal.h"
+#include "server/http/ws-internal.h"
 
 #include "common/crypto.h"
 #include "common/error.h"
@@ -676,6 +678,12 @@ void ward_http_on_completed(void *cls, struct MHD_Connection *conn, void **con_c
     if (s->cfg.on_complete)
         s->cfg.on_complete(route, req->method, req->status, duration, bytes_in, req->response_bytes,
                            s->cfg.app);
+
+    if (req->ws) {
+        /* Answered 101, but the client went away before MHD upgraded the connection. */
+        ward_ws_hand_over(req->ws, -1, NULL, NULL, 0);
+        req->ws = NULL;
+    }
 
     pthread_mutex_lock(&s->lock);
     /*

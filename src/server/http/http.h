@@ -83,8 +83,9 @@ struct ward_http_config {
     /*
      * Called once per finished request, after its response went out (or the
      * client went away), with the matched route or NULL and the body sizes
-     * as received and as sent. It runs on an HTTP thread and must be quick.
-     * NULL for none.
+     * as received and as sent. For a WebSocket (status 101) that is when
+     * the connection closed, and the duration is its lifetime. It runs on
+     * an HTTP thread and must be quick. NULL for none.
      */
     void (*on_complete)(const struct ward_route *route, const char *method, unsigned status,
                         int64_t duration_ns, size_t bytes_in, size_t bytes_out, void *app);
@@ -94,6 +95,22 @@ struct ward_http_config {
      * no wait at all.
      */
     int64_t stop_drain_ms;
+    /*
+     * WebSockets (ws.h). ws_on_wake runs on the WebSocket thread after
+     * ward_ws_wake(); NULL for none. ws_max_queue bounds the bytes queued
+     * for sending per connection, ws_max_connections the WebSockets open at
+     * once (they also count against max_connections and
+     * max_connections_per_ip), ws_max_message the size of an incoming
+     * message, and a peer that sends nothing for two ws_ping_interval_s is
+     * closed. 0 takes the WARD_WS_DEFAULT_* of ws.h.
+     */
+    void (*ws_on_wake)(void *app);
+    /* Runs on the WebSocket thread about every 250 ms while WebSockets are open; NULL for none. */
+    void (*ws_on_tick)(void *app);
+    size_t ws_max_queue;
+    unsigned ws_max_connections;
+    size_t ws_max_message;
+    unsigned ws_ping_interval_s;
 };
 
 /*
@@ -113,16 +130,17 @@ uint16_t ward_http_port(const struct ward_http_server *s);
  * Stops taking new work: every request whose head arrives from now on is
  * answered 503 "server shutting down" with Retry-After, and every response carries
  * "Connection: close", so clients go away; requests already started run to
- * their end. The listening socket stays open until ward_http_stop().
- * Returns 0, also when already quiesced.
+ * their end. Open WebSockets are sent a close frame 1001 (see ws.h). The
+ * listening socket stays open until ward_http_stop(). Returns 0, also when
+ * already quiesced.
  */
 int ward_http_quiesce(struct ward_http_server *s);
 
 /*
  * Waits until no request is in flight (from its headers arriving to its
- * response having gone out; a suspended request counts) or until timeout_ms
- * passed. Returns true when none is left, false on timeout. Meant for after
- * ward_http_quiesce(), else new requests may keep arriving.
+ * response having gone out; a suspended request counts, and a WebSocket
+ * until its connection closed) or until timeout_ms passed. Returns true when none is left, false on
+ * timeout. Meant for after ward_http_quiesce(), else new requests may keep arriving.
  */
 bool ward_http_drain(struct ward_http_server *s, int64_t timeout_ms);
 
@@ -130,7 +148,8 @@ bool ward_http_drain(struct ward_http_server *s, int64_t timeout_ms);
  * Shuts the server down and frees it. Accepts NULL. It quiesces and waits
  * up to stop_drain_ms for requests in flight (no wait when none is left),
  * then answers every request still suspended, and every new one, with 503
- * "server shutting down", and stops. A suspended request whose owner has
+ * "server shutting down", closes the WebSockets still open (their on_close
+ * has run when this returns), and stops. A suspended request whose owner has
  * not resumed it yet stays valid for that owner: its later
  * ward_http_resume() is safe, and runs its resume callback on the owner's
  * thread with responding disabled, so the callback can free what it holds.
