@@ -33,7 +33,8 @@ static int random_base32(char *out, size_t n)
 
 int ward_cred_new(const char *kind, char out[WARD_CRED_MAX], char lookup[WARD_CRED_LOOKUP])
 {
-    if (strcmp(kind, WARD_CRED_AGENT_KEY) != 0 && strcmp(kind, WARD_CRED_ADMIN_TOKEN) != 0)
+    if (strcmp(kind, WARD_CRED_AGENT_KEY) != 0 && strcmp(kind, WARD_CRED_ADMIN_TOKEN) != 0 &&
+        strcmp(kind, WARD_CRED_SESSION) != 0)
         return -EINVAL;
     char secret[WARD_CRED_SECRET_CHARS + 1];
     int r = random_base32(lookup, WARD_CRED_LOOKUP_CHARS);
@@ -75,7 +76,8 @@ static bool is_made_here(const char *cred)
     const size_t len = 2 + 1 + WARD_CRED_LOOKUP_CHARS + 1 + WARD_CRED_SECRET_CHARS;
     return strlen(cred) == len &&
            (memcmp(cred, WARD_CRED_AGENT_KEY "_", 3) == 0 ||
-            memcmp(cred, WARD_CRED_ADMIN_TOKEN "_", 3) == 0) &&
+            memcmp(cred, WARD_CRED_ADMIN_TOKEN "_", 3) == 0 ||
+            memcmp(cred, WARD_CRED_SESSION "_", 3) == 0) &&
            is_base32(cred + 3, WARD_CRED_LOOKUP_CHARS) && cred[3 + WARD_CRED_LOOKUP_CHARS] == '_' &&
            is_base32(cred + 4 + WARD_CRED_LOOKUP_CHARS, WARD_CRED_SECRET_CHARS);
 }

@@ -2,12 +2,11 @@
  * Credentials: agent API keys, admin tokens and claim tokens.
  *
  * A credential made here reads "<kind>_<lookup>_<secret>": kind is "wk" (an
- * agent key) or "wt" (an admin token), lookup is 12 base32 characters that
- * name the credential publicly (it is what lists show, and what the server
- * finds it by), and secret is 26 base32 characters, 130 random bits. Only
- * the lookup and the SHA-256 of the whole string are ever stored. An admin
- * token chosen by the operator (--admin-token) may have any form; its
- * lookup is then derived from its hash, so both kinds are found alike.
+ * agent key), "wt" (an admin token) or "ws" (a dashboard session), lookup is 12 base32 characters
+ * that name the credential publicly (it is what lists show, and what the server finds it by), and
+ * secret is 26 base32 characters, 130 random bits. Only the lookup and the SHA-256 of the whole
+ * string are ever stored. An admin token chosen by the operator (--admin-token) may have any form;
+ * its lookup is then derived from its hash, so both kinds are found alike.
  *
  * A claim token is a bare secret of the same strength that the agent keeps;
  * the server only ever learns its SHA-256 until an admin presents it.
@@ -32,9 +31,10 @@
 
 #define WARD_CRED_AGENT_KEY   "wk"
 #define WARD_CRED_ADMIN_TOKEN "wt"
+#define WARD_CRED_SESSION     "ws" /* a dashboard session (session.h) */
 
 /*
- * Makes a new credential of kind ("wk" or "wt") into out and its lookup
+ * Makes a new credential of kind ("wk", "wt" or "ws") into out and its lookup
  * into lookup. Returns 0 or a negative error (no randomness).
  */
 int ward_cred_new(const char *kind, char out[WARD_CRED_MAX], char lookup[WARD_CRED_LOOKUP]);

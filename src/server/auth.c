@@ -6,6 +6,7 @@
 #include "common/credential.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/time-util.h"
 #include "common/uuid.h"
 
 #include <errno.h>
@@ -29,6 +30,11 @@ bool ward_auth_sees_tenant(const struct ward_principal *p, const char *tenant_id
 {
     return ward_auth_all_tenants(p) ||
            (p->caller == WARD_CALLER_ADMIN && tenant_id && strcmp(p->tenant_id, tenant_id) == 0);
+}
+
+bool ward_auth_can_read(const struct ward_principal *p, const struct ward_auth_policy *policy)
+{
+    return p->caller == WARD_CALLER_ADMIN || policy->public_read;
 }
 
 /* The credential presented with req, or NULL. Sets *bad when a header is malformed. */
@@ -56,7 +62,8 @@ static const char *presented(const struct ward_http_request *req, bool *bad)
 
 /* What a credential lookup found. */
 struct found {
-    const char *presented;
+    const char *presented; /* the credential, or NULL to match by_id */
+    const char *by_id;     /* a session's token, known by its id */
     struct ward_principal *p;
     bool valid;
 };
@@ -69,7 +76,9 @@ static void copy_id(char dst[WARD_STORE_ID_LEN], const char *src)
 static int on_credential(const struct ward_credential *c, void *userdata)
 {
     struct found *f = userdata;
-    if (c->revoked_ms != 0 || !ward_cred_matches(f->presented, c->hash))
+    if (c->revoked_ms != 0)
+        return 0;
+    if (f->presented ? !ward_cred_matches(f->presented, c->hash) : strcmp(c->id, f->by_id) != 0)
         return 0;
     bool agent = strcmp(c->kind, "agent") == 0;
     if (agent && !c->host_id)
@@ -79,6 +88,7 @@ static int on_credential(const struct ward_credential *c, void *userdata)
     copy_id(f->p->host_id, agent ? c->host_id : NULL);
     copy_id(f->p->tenant_id, agent ? NULL : c->tenant_id);
     copy_id(f->p->credential_id, c->id);
+    snprintf(f->p->lookup, sizeof(f->p->lookup), "%s", c->lookup);
     return 0;
 }
 
@@ -102,6 +112,7 @@ static bool allowed(enum ward_access access, const struct ward_principal *p)
 {
     switch (access) {
     case WARD_ACCESS_PUBLIC:
+    case WARD_ACCESS_OPTIONAL:
         return true;
     case WARD_ACCESS_AGENT:
     case WARD_ACCESS_SIGNED:
@@ -113,21 +124,131 @@ static bool allowed(enum ward_access access, const struct ward_principal *p)
     return false;
 }
 
+bool ward_auth_cookie(const struct ward_http_request *req, const char *name, char *out, size_t size)
+{
+    const char *h = ward_http_header(req, "Cookie");
+    size_t nlen = strlen(name);
+    while (h && *h) {
+        while (*h == ' ' || *h == ';')
+            h++;
+        size_t n = strcspn(h, ";");
+        if (n > nlen && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
+            size_t vlen = n - nlen - 1;
+            if (vlen >= size)
+                return false;
+            memcpy(out, h + nlen + 1, vlen);
+            out[vlen] = '\0';
+            return true;
+        }
+        h += n;
+    }
+    return false;
+}
+
+bool ward_auth_same_origin(const struct ward_http_request *req)
+{
+    const char *origin = ward_http_header(req, "Origin");
+    if (!origin)
+        return true;
+    const char *host = ward_http_header(req, "Host");
+    const char *sep = strstr(origin, "://");
+    return host && sep && strcasecmp(sep + 3, host) == 0;
+}
+
+/* True for methods that only read. */
+static bool safe_method(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+           strcmp(method, "OPTIONS") == 0;
+}
+
+/*
+ * Looks up the credential with lookup (matching presented, or the id
+ * by_id) and records it in p. Returns 1 when valid, 0 when not, or a store
+ * error.
+ */
+static int find_credential(struct ward_store *store, const char *lookup, const char *presented,
+                           const char *by_id, struct ward_principal *p)
+{
+    struct found f = {.presented = presented, .by_id = by_id, .p = p};
+    int r = ward_store_credential_find(store, lookup, on_credential, &f);
+    if (r < 0 && r != WARD_E_NOT_FOUND)
+        return r;
+    if (!f.valid)
+        memset(p, 0, sizeof(*p));
+    return f.valid;
+}
+
+int ward_auth_owner_valid(struct ward_store *store, const struct ward_session_owner *owner)
+{
+    struct ward_principal p;
+    int r = find_credential(store, owner->lookup, NULL, owner->credential_id, &p);
+    return r > 0 && p.caller != WARD_CALLER_ADMIN ? 0 : r;
+}
+
+static int store_failed(struct ward_http_request *req, int r)
+{
+    ward_log_error(ward_http_request_id(req), "cannot check a credential", "error",
+                   ward_strerror(r));
+    ward_http_add_header(req, "Retry-After", "1");
+    ward_http_error(req, 503, "storage unavailable, retry later");
+    return r;
+}
+
+/*
+ * Records the admin of req's session cookie in p. Returns 1 when there is
+ * a valid session, 0 when not, or a store error.
+ */
+static int session_admin(struct ward_http_request *req, struct ward_store *store,
+                         struct ward_sessions *sessions, struct ward_principal *p)
+{
+    char id[WARD_CRED_MAX];
+    struct ward_session_owner owner;
+    if (!sessions || !ward_auth_cookie(req, WARD_SESSION_COOKIE, id, sizeof(id)) ||
+        ward_sessions_find(sessions, id, ward_now_ms(), &owner) < 0)
+        return 0;
+    int r = find_credential(store, owner.lookup, NULL, owner.credential_id, p);
+    if (r > 0 && p->caller != WARD_CALLER_ADMIN) {
+        memset(p, 0, sizeof(*p));
+        r = 0;
+    }
+    if (r > 0)
+        p->session = true;
+    else if (r == 0)
+        ward_sessions_close(sessions, id); /* its token was revoked */
+    return r;
+}
+
 int ward_auth_admit(struct ward_http_request *req, struct ward_store *store,
-                    const struct ward_auth_policy *policy)
+                    struct ward_sessions *sessions, const struct ward_auth_policy *policy)
 {
     struct ward_principal *p = ward_http_auth(req);
     memset(p, 0, sizeof(*p));
     enum ward_access access = ward_http_route(req)->access;
     if (access == WARD_ACCESS_PUBLIC)
         return 0;
+    bool optional = access == WARD_ACCESS_OPTIONAL;
     bool bad = false;
     const char *cred = presented(req, &bad);
     if (bad)
-        return deny(req, 401,
-                    "malformed credential; send X-Agent-API-Key: KEY or"
-                    " Authorization: Bearer TOKEN");
+        return optional ? 0
+                        : deny(req, 401,
+                               "malformed credential; send X-Agent-API-Key: KEY or"
+                               " Authorization: Bearer TOKEN");
     if (!cred) {
+        int r = session_admin(req, store, sessions, p);
+        if (r < 0)
+            return store_failed(req, r);
+        if (r > 0 && !safe_method(ward_http_method(req)) && !ward_auth_same_origin(req)) {
+            memset(p, 0, sizeof(*p));
+            return optional ? 0 : deny(req, 403, "a session cannot be used from another site");
+        }
+        if (r > 0 || optional)
+            return optional || allowed(access, p)
+                       ? 0
+                       : deny(req, 403,
+                              "this session's token is limited to one tenant and"
+                              " cannot use this route");
         if (anonymous_ok(access, policy))
             return 0;
         if (access == WARD_ACCESS_SIGNED && policy->shared_key) {
@@ -141,24 +262,37 @@ int ward_auth_admit(struct ward_http_request *req, struct ward_store *store,
     }
     char lookup[WARD_CRED_LOOKUP];
     ward_cred_lookup(cred, lookup);
-    struct found f = {.presented = cred, .p = p};
-    int r = ward_store_credential_find(store, lookup, on_credential, &f);
-    if (r < 0 && r != WARD_E_NOT_FOUND) {
-        ward_log_error(ward_http_request_id(req), "cannot check a credential", "error",
-                       ward_strerror(r));
-        ward_http_add_header(req, "Retry-After", "1");
-        ward_http_error(req, 503, "storage unavailable, retry later");
-        return r;
-    }
-    if (!f.valid) {
-        memset(p, 0, sizeof(*p));
+    int r = find_credential(store, lookup, cred, NULL, p);
+    if (r < 0)
+        return store_failed(req, r);
+    if (optional)
+        return 0;
+    if (r == 0)
         return deny(req, 401, "invalid or revoked credential");
-    }
     if (!allowed(access, p))
         return deny(req, 403,
                     p->caller == WARD_CALLER_AGENT ? "an agent key cannot use this route"
                                                    : "this token is limited to one tenant and"
                                                      " cannot use this route");
+    return 0;
+}
+
+int ward_auth_login(struct ward_store *store, const char *token, struct ward_session_owner *owner,
+                    char *tenant_id)
+{
+    if (ward_cred_check(token) < 0)
+        return -EACCES;
+    struct ward_principal p = {0};
+    char lookup[WARD_CRED_LOOKUP];
+    ward_cred_lookup(token, lookup);
+    int r = find_credential(store, lookup, token, NULL, &p);
+    if (r < 0)
+        return r;
+    if (r == 0 || p.caller != WARD_CALLER_ADMIN)
+        return -EACCES;
+    memcpy(owner->lookup, lookup, sizeof(owner->lookup));
+    memcpy(owner->credential_id, p.credential_id, sizeof(owner->credential_id));
+    memcpy(tenant_id, p.tenant_id, WARD_STORE_ID_LEN);
     return 0;
 }
 

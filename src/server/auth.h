@@ -19,7 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/credential.h"
 #include "server/http/http.h"
+#include "server/session.h"
 #include "server/store/store.h"
 
 /* Access classes of routes. The zero value is the strictest, so a route that forgets one is closed.
@@ -31,6 +33,8 @@ enum ward_access {
     WARD_ACCESS_SIGNED,    /* as AGENT, or a request signed with the shared key (-k), which
                               its handler checks: ingest and the golectra updates */
     WARD_ACCESS_PUBLIC,    /* anyone; credentials are not looked at */
+    WARD_ACCESS_OPTIONAL,  /* anyone; a valid credential or session is recorded, a bad one
+                              ignored: the handler decides (the dashboard, its login) */
 };
 
 enum ward_caller {
@@ -45,6 +49,8 @@ struct ward_principal {
     char host_id[WARD_STORE_ID_LEN];       /* agents */
     char tenant_id[WARD_STORE_ID_LEN];     /* "" = every tenant */
     char credential_id[WARD_STORE_ID_LEN]; /* agents and admins */
+    char lookup[WARD_CRED_LOOKUP];         /* the credential's lookup */
+    bool session;                          /* an admin known by a dashboard session cookie */
 };
 
 struct ward_auth_policy {
@@ -57,9 +63,43 @@ struct ward_auth_policy {
  * Checks the caller of req against the access class of its route and
  * records it (ward_auth_principal()). Returns 0 to go on, or a negative
  * error after answering 401, 403 or 503.
+ *
+ * Without a credential header, a dashboard session cookie (sessions may
+ * be NULL for none) stands for the admin token it was opened with, as
+ * long as that token is valid. A request that changes something (any
+ * method but GET, HEAD and OPTIONS) is taken on a cookie only when it
+ * comes from the server's own origin (its Origin header names the Host),
+ * so another site cannot make a logged-in browser act.
  */
 int ward_auth_admit(struct ward_http_request *req, struct ward_store *store,
-                    const struct ward_auth_policy *policy);
+                    struct ward_sessions *sessions, const struct ward_auth_policy *policy);
+
+/*
+ * Checks that token is a valid admin token and fills owner for a session,
+ * and tenant_id (WARD_STORE_ID_LEN bytes; "" = every tenant). Returns 0,
+ * -EACCES for anything but a valid admin token, or a store error.
+ */
+int ward_auth_login(struct ward_store *store, const char *token, struct ward_session_owner *owner,
+                    char *tenant_id);
+
+/*
+ * Checks that the admin token of owner is still valid (not revoked).
+ * Returns 1 when it is, 0 when not, or a store error.
+ */
+int ward_auth_owner_valid(struct ward_store *store, const struct ward_session_owner *owner);
+
+/*
+ * Copies the value of the cookie name from req's Cookie header into out
+ * (size bytes). Returns true when it is there and fits.
+ */
+bool ward_auth_cookie(const struct ward_http_request *req, const char *name, char *out,
+                      size_t size);
+
+/*
+ * True when req carries no Origin header, or one whose host and port are
+ * req's Host header (the dashboard's own pages).
+ */
+bool ward_auth_same_origin(const struct ward_http_request *req);
 
 /* The caller recorded by ward_auth_admit(). */
 const struct ward_principal *ward_auth_principal(const struct ward_http_request *req);
@@ -69,6 +109,9 @@ bool ward_auth_all_tenants(const struct ward_principal *p);
 
 /* True when the caller may see tenant_id. */
 bool ward_auth_sees_tenant(const struct ward_principal *p, const char *tenant_id);
+
+/* True when p may use READ routes under policy: an admin, or anyone with public_read. */
+bool ward_auth_can_read(const struct ward_principal *p, const struct ward_auth_policy *policy);
 
 /*
  * Makes sure the operator's admin token can be used: stores it as a global

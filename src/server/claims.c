@@ -121,6 +121,31 @@ static bool count(struct ward_claims *c, const char *name, unsigned limit, int64
     return ++hit->count <= limit;
 }
 
+bool ward_claims_login_allowed(struct ward_claims *c, const char *client, int64_t now_ms)
+{
+    char k[ID_MAX];
+    snprintf(k, sizeof(k), "l:%s", client);
+    bool ok = true;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < WARD_CLAIMS_MAX_COUNTERS; i++) {
+        const struct counter *e = &c->counters[i];
+        if (e->window_ms && now_ms - e->window_ms < WARD_CLAIMS_WINDOW_MS &&
+            strcmp(e->name, k) == 0)
+            ok = e->count < WARD_CLAIMS_LOGIN_FAILURES;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+void ward_claims_login_failed(struct ward_claims *c, const char *client, int64_t now_ms)
+{
+    char k[ID_MAX];
+    snprintf(k, sizeof(k), "l:%s", client);
+    pthread_mutex_lock(&c->lock);
+    count(c, k, WARD_CLAIMS_LOGIN_FAILURES, now_ms);
+    pthread_mutex_unlock(&c->lock);
+}
+
 bool ward_claims_register_attempt(struct ward_claims *c, const char *client, int64_t now_ms)
 {
     char k[ID_MAX];

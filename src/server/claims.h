@@ -10,7 +10,9 @@
  *
  * Claim attempts are counted per agent and per client address in fixed
  * windows, so a claim token cannot be guessed by trying; registrations
- * per client address, so nobody fills the host table from one place.
+ * per client address, so nobody fills the host table from one place; and
+ * failed dashboard logins per client address, so an admin token cannot be
+ * guessed either.
  */
 #ifndef WARD_CLAIMS_H
 #define WARD_CLAIMS_H
@@ -24,6 +26,7 @@
 #define WARD_CLAIMS_PER_AGENT           10  /* attempts per window for one agent */
 #define WARD_CLAIMS_PER_CLIENT          30  /* attempts per window from one address */
 #define WARD_CLAIMS_REGISTER_PER_CLIENT 120 /* registrations per window from one address */
+#define WARD_CLAIMS_LOGIN_FAILURES      30 /* failed dashboard logins per window from one address */
 #define WARD_CLAIMS_MAX_COUNTERS        1024
 
 struct ward_claims;
@@ -48,6 +51,13 @@ bool ward_claims_take_key(struct ward_claims *c, const char *host_id, char *out,
  */
 bool ward_claims_attempt(struct ward_claims *c, const char *agent_id, const char *client,
                          int64_t now_ms);
+
+/* True while client has failed fewer than WARD_CLAIMS_LOGIN_FAILURES dashboard logins this window.
+ */
+bool ward_claims_login_allowed(struct ward_claims *c, const char *client, int64_t now_ms);
+
+/* Counts a failed dashboard login from client. */
+void ward_claims_login_failed(struct ward_claims *c, const char *client, int64_t now_ms);
 
 /* Counts a registration from client. Returns true while within WARD_CLAIMS_REGISTER_PER_CLIENT. */
 bool ward_claims_register_attempt(struct ward_claims *c, const char *client, int64_t now_ms);
