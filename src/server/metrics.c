@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned statuses[] = {200, 201, 204, 400, 401, 403, 404, 405,
-                                    408, 413, 414, 415, 429, 500, 503};
+static const unsigned statuses[] = {101, 200, 201, 204, 303, 304, 400, 401, 403, 404,
+                                    405, 408, 413, 414, 415, 426, 429, 500, 503};
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]) + 1) /* + "other" */
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
@@ -98,6 +98,10 @@ void ward_server_metrics_request(struct ward_server_metrics *m, const struct war
     struct row *row = &m->rows[r];
     atomic_fetch_add_explicit(&row->count[method_index(method)][status_index(status)], 1,
                               memory_order_relaxed);
+    atomic_fetch_add_explicit(&row->bytes_in, bytes_in, memory_order_relaxed);
+    atomic_fetch_add_explicit(&row->bytes_out, bytes_out, memory_order_relaxed);
+    if (status == 101)
+        return; /* a WebSocket's duration is its lifetime, not a latency */
     double s = duration_ns > 0 ? (double)duration_ns / 1e9 : 0;
     size_t b = 0;
     while (b < N_BUCKET - 1 && s > bounds[b])
@@ -105,8 +109,6 @@ void ward_server_metrics_request(struct ward_server_metrics *m, const struct war
     atomic_fetch_add_explicit(&row->bucket[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&row->duration_ns, duration_ns > 0 ? (uint64_t)duration_ns : 0,
                               memory_order_relaxed);
-    atomic_fetch_add_explicit(&row->bytes_in, bytes_in, memory_order_relaxed);
-    atomic_fetch_add_explicit(&row->bytes_out, bytes_out, memory_order_relaxed);
 }
 
 static uint64_t load(atomic_uint_fast64_t *v)

@@ -110,6 +110,8 @@ static void write_group(struct ward_writer *w, struct ward_write_job *jobs, size
             if (w->cfg.latest &&
                 ward_latest_update(w->cfg.latest, j->w.host_id, j->w.samples, j->w.n) < 0)
                 ward_log_warn(NULL, "latest values not updated", "error", ward_strerror(-ENOMEM));
+            if (w->cfg.on_commit)
+                w->cfg.on_commit(w->cfg.on_commit_userdata, j->w.host_id, j->w.samples, j->w.n);
         } else if (j->w.result == 1) {
             duplicates++;
         }

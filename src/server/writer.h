@@ -33,6 +33,13 @@ struct ward_writer_config {
     int64_t retention_ms;       /* samples older than this are deleted; 0 = keep forever */
     int64_t prune_every_ms;     /* how often retention runs; 0 = WARD_WRITER_DEFAULT_PRUNE_EVERY */
     struct ward_latest *latest; /* updated after each commit; may be NULL */
+    /*
+     * Called on the writer thread with the samples of each batch it stored,
+     * right after the commit (the live stream). It must not block. NULL for
+     * none.
+     */
+    void (*on_commit)(void *userdata, const char *host_id, const struct ward_sample *v, size_t n);
+    void *on_commit_userdata;
 };
 
 #define WARD_WRITER_DEFAULT_QUEUE       2000000

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "server/latest.h"
 #include "server/metrics.h"
+#include "server/stream.h"
 #include "server/writer.h"
 #include "ward-version.h"
 
@@ -97,6 +98,32 @@ static int render_store(struct ward_api *api, struct ward_buf *out)
     return r;
 }
 
+static int render_stream(struct ward_api *api, struct ward_buf *out)
+{
+    if (!api->stream)
+        return 0;
+    struct ward_stream_stats st;
+    ward_stream_stats(api->stream, &st);
+    int r = metric(out, "ward_stream_clients", "gauge", "Live-stream (WebSocket) clients open.",
+                   (double)st.clients);
+    r = r
+            ?: metric(out, "ward_stream_messages_total", "counter",
+                      "Messages queued to live-stream clients.", (double)st.messages);
+    r = r
+            ?: metric(out, "ward_stream_samples_total", "counter",
+                      "Samples sent to live-stream clients, counted once per client.",
+                      (double)st.samples);
+    r = r
+            ?: metric(out, "ward_stream_slow_clients_total", "counter",
+                      "Live-stream clients closed (1013) because their send queue was full.",
+                      (double)st.slow_closed);
+    r = r
+            ?: metric(out, "ward_stream_dropped_samples_total", "counter",
+                      "Samples not streamed because the stream thread fell behind.",
+                      (double)st.dropped_samples);
+    return r;
+}
+
 static int render_process(struct ward_api *api, struct ward_buf *out)
 {
     struct rusage ru;
@@ -131,6 +158,7 @@ void ward_api_prometheus(struct ward_http_request *req, void *app)
     int r = api->metrics ? ward_server_metrics_render(api->metrics, &out) : 0;
     r = r ?: render_writer(api, &out);
     r = r ?: render_store(api, &out);
+    r = r ?: render_stream(api, &out);
     r = r ?: render_process(api, &out);
     if (r < 0) {
         ward_buf_done(&out);
