@@ -547,19 +547,15 @@ static int html_table(struct ward_buf *out, const char *title, enum ward_golectr
     return r;
 }
 
-int ward_golectra_render_html(struct ward_golectra_metric *m, size_t n, struct ward_buf *out)
+int ward_golectra_render_tables(struct ward_golectra_metric *m, size_t n, struct ward_buf *out)
 {
     if (n > 1)
         qsort(m, n, sizeof(*m), compare_metrics);
-    int r =
-        ward_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                           "<title>Metrics</title>\n</head>\n<body>\n<h1>Metrics</h1>\n");
+    int r = ward_buf_puts(out, "<h1>Metrics</h1>\n");
     if (r == 0)
         r = html_table(out, "Gauges", WARD_GOLECTRA_GAUGE, m, n);
     if (r == 0)
         r = html_table(out, "Counters", WARD_GOLECTRA_COUNTER, m, n);
-    if (r == 0)
-        r = ward_buf_puts(out, "</body>\n</html>\n");
     return r;
 }
 

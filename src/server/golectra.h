@@ -150,11 +150,12 @@ int ward_golectra_encode(const struct ward_golectra_metric *m, struct ward_buf *
 int ward_golectra_encode_list(const struct ward_golectra_metric *m, size_t n, struct ward_buf *out);
 
 /*
- * Appends the HTML page of GET /: a table of gauges and a table of counters,
- * each sorted by id, every id HTML-escaped. Sorts m in place. Returns 0,
- * -ENOMEM or WARD_E_LIMIT.
+ * Appends the body of the page GET / shows (api-ui.c adds the rest): a
+ * heading, a table of gauges and a table of counters, each sorted by id,
+ * every id HTML-escaped. Sorts m in place. Returns 0, -ENOMEM or
+ * WARD_E_LIMIT.
  */
-int ward_golectra_render_html(struct ward_golectra_metric *m, size_t n, struct ward_buf *out);
+int ward_golectra_render_tables(struct ward_golectra_metric *m, size_t n, struct ward_buf *out);
 
 /*
  * Computes golectra's HashSHA256: the lowercase hex SHA-256 of the len

@@ -121,7 +121,7 @@ static void batch(const char *s, size_t size)
     if (ward_golectra_decode_updates(s, size, 64, &l, &err) == 0) {
         check_list(&l, 64);
         struct ward_buf page = WARD_BUF_INIT;
-        if (ward_golectra_render_html(l.items, l.n, &page) < 0)
+        if (ward_golectra_render_tables(l.items, l.n, &page) < 0)
             abort();
         ward_buf_done(&page);
     } else if (!err.len) {

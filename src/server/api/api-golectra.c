@@ -687,18 +687,23 @@ void ward_api_golectra_ping(struct ward_http_request *req, void *app)
 
 void ward_api_golectra_index(struct ward_http_request *req, void *app)
 {
+    struct ward_api *api = app;
+    if (!ward_auth_can_read(ward_auth_principal(req), &api->policy)) {
+        ward_api_ui_login(req);
+        return;
+    }
     struct ward_golectra *g = state(req, app);
     if (!g)
         return;
     struct ward_golectra_list l = WARD_GOLECTRA_LIST_INIT;
-    struct ward_buf page = WARD_BUF_INIT;
+    struct ward_buf tables = WARD_BUF_INIT;
     int r = collect(g, &l);
     if (r == 0)
-        r = ward_golectra_render_html(l.items, l.n, &page);
+        r = ward_golectra_render_tables(l.items, l.n, &tables);
     if (r < 0)
         ward_http_error(req, 503, "cannot render the page: %s", ward_strerror(r));
     else
-        ward_http_respond_buf(req, 200, "text/html; charset=utf-8", &page);
+        ward_api_ui_page(req, 200, "golectra", tables.data, tables.len);
     ward_golectra_list_done(&l);
-    ward_buf_done(&page);
+    ward_buf_done(&tables);
 }
