@@ -6,15 +6,22 @@ TEST_BUILD ?= build-test
 REL_BUILD  ?= build-release
 FUZZ_BUILD ?= build-fuzz
 
-.PHONY: all build run test bench fuzz fmt fmt-check deps clean
+.PHONY: all build web run test bench fuzz fmt fmt-check deps clean
 
 all: build
 
-build: $(BUILD)/build.ninja
+build: web $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)
+
+# The dashboard's npm packages (uPlot; playwright-core for the browser test),
+# exactly as web/package-lock.json pins them. Compiled into ward-server.
+web: web/node_modules/.package-lock.json
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
 
 deps:
 	scripts/deps.sh build
@@ -24,16 +31,19 @@ run: deps build
 
 test:
 	scripts/deps.sh test
+	$(MAKE) web
 	scripts/test.sh $(TEST_BUILD)
 
 bench:
 	scripts/deps.sh test
+	$(MAKE) web
 	@[ -f $(REL_BUILD)/build.ninja ] || meson setup $(REL_BUILD) --buildtype=release -Dtests=enabled
 	ninja -C $(REL_BUILD)
 	scripts/bench.sh $(REL_BUILD)
 
 fuzz:
 	scripts/deps.sh fuzz
+	$(MAKE) web
 	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
 	ninja -C $(FUZZ_BUILD)

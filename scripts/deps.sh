@@ -17,10 +17,15 @@ build_pkgs=(
   libmicrohttpd-dev libwslay-dev libcurl4-openssl-dev libdeflate-dev libssl-dev
   libsqlite3-dev libyaml-dev
 )
+# The dashboard's npm packages need npm (and Node.js); a machine that has
+# them from elsewhere keeps its own.
+if ! command -v npm >/dev/null 2>&1; then
+  build_pkgs+=(nodejs npm)
+fi
 test_pkgs=(
   libcmocka-dev libjansson-dev clang-format
-  python3 python3-pytest python3-requests python3-yaml prometheus prometheus-node-exporter
-  victoria-metrics curl jq xxd openssl
+  python3 python3-pytest python3-requests python3-yaml prometheus
+  prometheus-node-exporter victoria-metrics curl jq xxd openssl chromium
 )
 fuzz_pkgs=(clang libclang-rt-14-dev libjansson-dev)
 

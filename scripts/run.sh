@@ -52,8 +52,15 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+# The dashboard's live charts run at 1 s: the collectors behind them run
+# every second here, and the agent sends every second.
+live=()
+for c in cpu memory disk diskio network temperature thermal; do
+  live+=(--collectors.$c.interval 1s)
+done
 WARD_ENROLL_TOKEN=$enroll_token \
-  setsid "$build/ward-agent" -a "$url" --state-dir data/agent -r 10 --listen "$agent_listen" &
+  setsid "$build/ward-agent" -a "$url" --state-dir data/agent -r 1 --listen "$agent_listen" \
+  "${live[@]}" &
 agent=$!
 
 for _ in $(seq 50); do
@@ -69,6 +76,7 @@ agent_id=$(cat data/agent/agent-id 2>/dev/null || echo "AGENT_ID")
 cat <<MSG
 
   ward is running
+    dashboard: $url   (log in with the admin token below)
     server:    $url   (database: data/ward.db)
     health:    $url/health
     agent:     http://$agent_listen/metrics  (Prometheus text; /health too)

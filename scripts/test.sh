@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite against an ASan+UBSan build with -Werror:
 # static checks (format, banned functions), unit tests (cmocka), fuzz corpus
-# replays, then integration tests (pytest, real binaries on loopback).
+# replays, the dashboard's unit tests (node), integration tests (pytest,
+# real binaries on loopback), then the browser test (the dashboard in
+# headless chromium against a real server and agents).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +33,12 @@ ninja -C "$build-opt"
 echo "== unit tests and fuzz corpus replays"
 meson test -C "$build" --suite unit --suite fuzz --print-errorlogs --num-processes 2
 
+echo "== dashboard unit tests (node)"
+(cd web && npm test --silent)
+
 echo "== integration tests"
 export WARD_BUILD="$PWD/$build"
 /usr/bin/python3 -m pytest -q tests/integration
+
+echo "== browser tests (playwright-core, Debian's chromium)"
+node tests/e2e/dashboard.test.mjs --build "$build" --artifacts "$build/e2e-artifacts"

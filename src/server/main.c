@@ -18,7 +18,9 @@
 #include "server/http/http.h"
 #include "server/latest.h"
 #include "server/metrics.h"
+#include "server/session.h"
 #include "server/store/store.h"
+#include "server/stream.h"
 #include "server/writer.h"
 #include "ward-version.h"
 
@@ -63,6 +65,9 @@ struct server_config {
     char *enroll_token;
     bool public_read;
     bool open_ingest;
+    int64_t session_ttl_ms;
+    int64_t stream_queue;
+    int64_t stream_clients;
 };
 
 /* One option; a trailing argument may add a field such as .choices. */
@@ -143,6 +148,13 @@ static const struct ward_option options[] = {
         " none)"),
     OPT("shutdown-timeout", 0, "WARD_SHUTDOWN_TIMEOUT", WARD_OPT_DURATION, shutdown_timeout_ms,
         "10s", 0, 3600000, "DURATION", "how long a stop waits for requests in flight"),
+    OPT("session-ttl", 0, "WARD_SESSION_TTL", WARD_OPT_DURATION, session_ttl_ms, "12h", 60000,
+        30LL * 86400000, "DURATION", "how long a dashboard login lasts"),
+    OPT("stream-queue", 0, "WARD_STREAM_QUEUE", WARD_OPT_INT, stream_queue, "4194304", 65536,
+        1LL << 30, "BYTES",
+        "bytes a live-stream client may fall behind before it is closed as too slow"),
+    OPT("stream-clients", 0, "WARD_STREAM_CLIENTS", WARD_OPT_INT, stream_clients, "512", 1, 65536,
+        "N", "most live-stream (WebSocket) clients at once; they count against --max-connections"),
 };
 
 static const struct ward_program program = {
@@ -158,6 +170,8 @@ static void state_close(struct ward_api *api)
 {
     /* Nothing may be serving now: the HTTP server is stopped. */
     ward_golectra_free(api->golectra);
+    ward_stream_free(api->stream);
+    ward_sessions_free(api->sessions);
     ward_claims_free(api->claims);
     ward_writer_free(api->writer);
     ward_latest_free(api->latest);
@@ -223,6 +237,10 @@ static int state_open(const struct server_config *cfg, struct ward_api *api)
     if (r == 0)
         r = ward_claims_new(&api->claims);
     if (r == 0)
+        r = ward_sessions_new(cfg->session_ttl_ms, &api->sessions);
+    if (r == 0)
+        r = ward_stream_new(api->store, api->sessions, &api->stream);
+    if (r == 0)
         r = ward_server_metrics_new(ward_api_routes, ward_api_n_routes, &api->metrics);
     if (r == 0)
         r = ward_latest_new(&api->latest);
@@ -237,6 +255,8 @@ static int state_open(const struct server_config *cfg, struct ward_api *api)
             .retention_ms = cfg->retention_ms,
             .prune_every_ms = cfg->retention_check_ms,
             .latest = api->latest,
+            .on_commit = ward_stream_publish,
+            .on_commit_userdata = api->stream,
         };
         r = ward_writer_start(api->store, &wcfg, &api->writer);
         if (r < 0)
@@ -255,6 +275,17 @@ static int state_open(const struct server_config *cfg, struct ward_api *api)
     if (r < 0)
         state_close(api);
     return r;
+}
+
+/* The WebSocket thread's hooks: the live stream is its only user. */
+static void on_ws_wake(void *app)
+{
+    ward_stream_on_wake(((struct ward_api *)app)->stream);
+}
+
+static void on_ws_tick(void *app)
+{
+    ward_stream_on_tick(((struct ward_api *)app)->stream);
 }
 
 static int serve(const struct server_config *cfg, const sigset_t *stop)
@@ -282,6 +313,10 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
         .check_raw = ward_api_check_raw,
         .before_send = ward_api_golectra_before_send,
         .on_complete = ward_api_on_complete,
+        .ws_on_wake = on_ws_wake,
+        .ws_on_tick = on_ws_tick,
+        .ws_max_queue = (size_t)cfg->stream_queue,
+        .ws_max_connections = (unsigned)cfg->stream_clients,
     };
     struct ward_http_server *http = NULL;
     struct ward_buf err = WARD_BUF_INIT;
@@ -292,6 +327,7 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
         state_close(api);
         return 1;
     }
+    ward_stream_attach(api->stream, http);
     char port[8];
     snprintf(port, sizeof(port), "%u", ward_http_port(http));
     ward_log_info(NULL, "ward-server started", "version", WARD_VERSION, "address", cfg->address,
@@ -314,6 +350,7 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     if (!ward_http_drain(http, cfg->shutdown_timeout_ms))
         ward_log_warn(NULL, "requests still in flight at the shutdown timeout");
     ward_writer_stop(api->writer);
+    ward_stream_attach(api->stream, NULL);
     ward_http_stop(http);
     state_close(api);
     ward_log_info(NULL, "stopped");

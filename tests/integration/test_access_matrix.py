@@ -22,7 +22,10 @@ Expected, by access class (auth.h, docs/api.md "Access control"):
   READ          none/wrong/forged 401, agent 403, limited allowed but blind
                 to T1 (T1's host is 404, lists leave A out);
   ADMIN         none/wrong/forged 401, agent 403, limited 403 on tokens and
-                tenants, 404 on T1's host, allowed on sections of T2.
+                tenants, 404 on T1's host, allowed on sections of T2;
+  ANYONE        never refused by the access check: the route answers each
+                caller for itself (the dashboard's page, its session, the
+                live stream), as its entry lists.
 Every 401 carries WWW-Authenticate, and every error body is JSON with
 "error" and "request_id".
 
@@ -41,6 +44,7 @@ shared by the refused callers of a route rather than made per case.
 
 import gzip
 import hashlib
+import http.cookiejar
 import json
 import re
 import secrets
@@ -57,7 +61,7 @@ from conftest import ADMIN, ADMIN_TOKEN, Server
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTE = re.compile(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*(ward_api_\w+),\s*([A-Z]+)\s*\}')
-CLASSES = {"PUBLIC", "AGENT", "SIGNED", "READ", "ADMIN"}
+CLASSES = {"PUBLIC", "AGENT", "SIGNED", "READ", "ADMIN", "ANYONE"}
 CALLERS = ("none", "wrong_key", "wrong_bearer", "forged_key", "agent", "limited", "admin")
 UNKNOWN = ("none", "wrong_key", "wrong_bearer", "forged_key")
 B32 = "abcdefghijklmnopqrstuvwxyz234567"
@@ -109,6 +113,8 @@ class World:
         self.server = server
         self.url = server.url
         self.http = requests.Session()
+        # Each case is one caller: a session cookie from the login case must not stick.
+        self.http.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.t1 = self.post("/api/v1/tenants", {"name": "matrix-t1"})["id"]
         self.t2 = self.post("/api/v1/tenants", {"name": "matrix-t2"})["id"]
         self.s1 = self.post("/api/v1/sections", {"name": "s1", "tenantId": self.t1})["id"]
@@ -214,6 +220,7 @@ class Expect:
     agent_ok: Optional[int] = None  # AGENT/SIGNED: what A's key gets, if not ok
     admin_check: Optional[Callable] = None  # admin_check(world, response)
     limited_check: Optional[Callable] = None  # limited_check(world, response)
+    anyone: Optional[dict] = None  # ANYONE: what each caller other than admin gets
 
 
 def simple(path, **kw):
@@ -407,9 +414,20 @@ EXPECT = {
     ("GET", "/api/v1/series"):
         Expect("READ", simple("/api/v1/series"), 200, limited=200, admin_check=shows_a,
                limited_check=blind_to_t1),
-    # golectra: its metrics are in the default tenant, which T2's token does not see (404,
+    # The dashboard. Its page is golectra's tables for a reader, else a login page (401, HTML);
+    # golectra's metrics are in the default tenant, which T2's token does not see (404,
     # docs/api.md "Access classes").
-    ("GET", "/"): Expect("READ", simple("/"), 200, limited=404),
+    ("GET", "/"): Expect("ANYONE", simple("/"), 200,
+                         anyone={**{c: 401 for c in CALLERS}, "limited": 404}),
+    ("POST", "/api/v1/session"):
+        Expect("PUBLIC", lambda w, c: Req("/api/v1/session", json={"token": ADMIN_TOKEN}), 200),
+    ("GET", "/api/v1/session"):
+        Expect("ANYONE", simple("/api/v1/session"), 200, anyone={c: 200 for c in CALLERS}),
+    ("DELETE", "/api/v1/session"): Expect("PUBLIC", simple("/api/v1/session"), 200),
+    # A plain GET is not a WebSocket handshake, whoever sends it.
+    ("GET", "/api/v1/stream"):
+        Expect("ANYONE", simple("/api/v1/stream"), 400, anyone={c: 400 for c in CALLERS}),
+    ("GET", "/ui/{file}"): Expect("PUBLIC", simple("/ui/app.js"), 200),
     ("POST", "/update"):
         Expect("SIGNED", lambda w, c: Req("/update", json={"id": GAUGE, "type": "gauge",
                                                            "value": 2.5}), 200, agent_ok=403),
@@ -427,8 +445,10 @@ EXPECT = {
 
 def expected(e, method, path, caller):
     """The status the caller should get: an int."""
-    if e.access == "PUBLIC":
+    if e.access == "PUBLIC" or (e.access == "ANYONE" and caller == "admin"):
         return e.ok
+    if e.access == "ANYONE":
+        return e.anyone[caller]
     if caller in UNKNOWN:
         return 401
     if caller == "admin":
@@ -484,10 +504,13 @@ def test_access(world, method, path, caller):
     assert r.status_code == want, f"{what}: got {r.status_code}, expected {want}: {r.text[:300]}"
     if e.access == "PUBLIC":
         assert r.status_code not in (401, 403)
-    if r.status_code == 401:
+    login_page = (method, path) == ("GET", "/") and r.status_code == 401
+    if login_page:
+        assert r.headers["Content-Type"].startswith("text/html") and "<form" in r.text
+    elif r.status_code == 401:
         assert r.headers.get("WWW-Authenticate") == 'Bearer realm="ward"', \
             f"{what}: 401 without WWW-Authenticate"
-    if r.status_code >= 400:
+    if r.status_code >= 400 and not login_page:
         check_error_body(r, what)
     if caller == "admin" and e.admin_check:
         e.admin_check(world, r)

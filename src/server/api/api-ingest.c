@@ -77,7 +77,7 @@ __attribute__((format(printf, 2, 3))) static int refuse(struct ward_http_request
 int ward_api_check_raw(struct ward_http_request *req, void *app)
 {
     struct ward_api *api = app;
-    int r = ward_auth_admit(req, api->store, &api->policy);
+    int r = ward_auth_admit(req, api->store, api->sessions, &api->policy);
     if (r < 0)
         return r;
     const char *key = api->signature_key;

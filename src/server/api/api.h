@@ -27,6 +27,8 @@ struct ward_latest;
 struct ward_golectra;
 struct ward_server_metrics;
 struct ward_claims;
+struct ward_sessions;
+struct ward_stream;
 
 struct ward_api {
     struct ward_store *store;
@@ -49,7 +51,9 @@ struct ward_api {
     struct ward_auth_policy policy;
     /* Agents presenting this token are active at once; NULL or "" = none. */
     const char *enroll_token;
-    struct ward_claims *claims; /* keys waiting for delivery, claim attempt limits */
+    struct ward_claims *claims;     /* keys waiting for delivery, claim attempt limits */
+    struct ward_sessions *sessions; /* dashboard logins (session.h) */
+    struct ward_stream *stream;     /* live subscribers (stream.h) */
 };
 
 extern const struct ward_route ward_api_routes[];
@@ -84,6 +88,23 @@ int ward_api_check_raw(struct ward_http_request *req, void *app);
 /* The completion hook of the HTTP server: counts the request for GET /metrics. */
 void ward_api_on_complete(const struct ward_route *route, const char *method, unsigned status,
                           int64_t duration_ns, size_t bytes_in, size_t bytes_out, void *app);
+
+/* The dashboard (api-ui.c): its files, and the page shell of GET /. */
+void ward_api_ui_asset(struct ward_http_request *req, void *app);
+/*
+ * Answers with the HTML page: the dashboard's stylesheet and scripts in
+ * its head, and body (len bytes of HTML) inside <main id="MAIN_ID">.
+ */
+void ward_api_ui_page(struct ward_http_request *req, unsigned status, const char *main_id,
+                      const char *body, size_t len);
+/* Answers 401 with the login page. */
+void ward_api_ui_login(struct ward_http_request *req);
+
+/* Dashboard sessions (api-session.c) and the live stream (api-stream.c). */
+void ward_api_session_login(struct ward_http_request *req, void *app);
+void ward_api_session_show(struct ward_http_request *req, void *app);
+void ward_api_session_logout(struct ward_http_request *req, void *app);
+void ward_api_stream(struct ward_http_request *req, void *app);
 
 void ward_api_health(struct ward_http_request *req, void *app);
 void ward_api_healthz(struct ward_http_request *req, void *app);

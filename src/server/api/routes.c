@@ -14,6 +14,7 @@
 #define SIGNED WARD_ACCESS_SIGNED
 #define READ   WARD_ACCESS_READ
 #define ADMIN  WARD_ACCESS_ADMIN
+#define ANYONE WARD_ACCESS_OPTIONAL
 
 const struct ward_route ward_api_routes[] = {
     /* Health and the server's own metrics (seed 001, smotra). */
@@ -50,14 +51,20 @@ const struct ward_route ward_api_routes[] = {
     {"POST", "/api/v1/tenants", ward_api_tenants_create, ADMIN},
     {"GET", "/api/v1/sections", ward_api_sections_list, ADMIN},
     {"POST", "/api/v1/sections", ward_api_sections_create, ADMIN},
+    /* The dashboard: login, the live stream, its files. */
+    {"POST", "/api/v1/session", ward_api_session_login, PUBLIC},
+    {"GET", "/api/v1/session", ward_api_session_show, ANYONE},
+    {"DELETE", "/api/v1/session", ward_api_session_logout, PUBLIC},
+    {"GET", "/api/v1/stream", ward_api_stream, ANYONE},
+    {"GET", "/ui/{file}", ward_api_ui_asset, PUBLIC},
     /* Data in and out. */
     {"POST", "/api/v1/ingest", ward_api_ingest, SIGNED},
     {"GET", "/api/v1/metrics", ward_api_metrics_query, READ},
     {"POST", "/api/v1/metrics", ward_api_spectra_metrics, AGENT},
     {"GET", "/api/v1/query", ward_api_query, READ},
     {"GET", "/api/v1/series", ward_api_series, READ},
-    /* golectra (seed 000); "/" matches the root only. */
-    {"GET", "/", ward_api_golectra_index, READ},
+    /* golectra (seed 000); "/" matches the root only, and shows a login page to others. */
+    {"GET", "/", ward_api_golectra_index, ANYONE},
     {"GET", "/ping", ward_api_golectra_ping, PUBLIC},
     {"POST", "/update", ward_api_golectra_update, SIGNED},
     {"POST", "/updates", ward_api_golectra_updates, SIGNED},
