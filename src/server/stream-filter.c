@@ -42,9 +42,11 @@ int ward_stream_filter_add(struct ward_stream_filter *f, enum ward_stream_field 
         ward_buf_printf(err, "%s: at most %d values", name, WARD_STREAM_MAX_VALUES);
         return WARD_E_LIMIT;
     }
-    char *copy = strndup(value, len);
+    char *copy = malloc(len + 1); /* value need not be NUL-terminated: no strndup() */
     if (!copy)
         return -ENOMEM;
+    memcpy(copy, value, len);
+    copy[len] = '\0';
     if (field == WARD_STREAM_SERVER_ID) {
         char id[WARD_UUID_STR_LEN];
         if (ward_uuid_normalize(copy, id) < 0) {
