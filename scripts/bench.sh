@@ -19,5 +19,8 @@ echo
 echo "== ingest: server rate, query latency, bytes per sample, RSS with 100k series (${INGEST_SECONDS:-30} s runs)"
 bench/ingest.sh "$build"
 echo
+echo "== live stream: 100 WebSocket clients while ingest runs at 20,000 samples/s (${STREAM_SECONDS:-30} s)"
+bench/stream.sh "$build"
+echo
 echo "== footprint against node_exporter (${BENCH_SECONDS:-60} s; BENCH_SECONDS=3600 for the documented hour)"
 bench/footprint.sh "$build" "${BENCH_SECONDS:-60}"

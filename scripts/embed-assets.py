@@ -4,8 +4,9 @@
     embed-assets.py OUT.c FILE...
 
 Each file becomes one entry of ward_ui_assets[] (server/ui-assets.h): its
-base name, its media type (by extension), its bytes, and a strong ETag made
-from its SHA-256, so browsers revalidate cheaply.
+base name, its media type (by extension), its bytes, and a weak ETag made
+from its SHA-256 (the server gzips or not, as the client asks), so browsers
+revalidate cheaply.
 """
 import hashlib
 import os
@@ -36,7 +37,8 @@ def main():
         if ext not in TYPES:
             sys.exit(f"embed-assets: no media type known for {name}")
         data = open(path, "rb").read()
-        etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+        # Weak: the server may send the file gzipped or not, under one tag.
+        etag = 'W/"' + hashlib.sha256(data).hexdigest()[:20] + '"'
         body = ",".join(str(b) for b in data)
         lines.append(f"static const unsigned char asset{i}[] = {{{body}}};")
         entries.append(

@@ -239,7 +239,7 @@ static int state_open(const struct server_config *cfg, struct ward_api *api)
     if (r == 0)
         r = ward_sessions_new(cfg->session_ttl_ms, &api->sessions);
     if (r == 0)
-        r = ward_stream_new(api->store, api->sessions, &api->stream);
+        r = ward_stream_new(api->store, api->sessions, api->claims, &api->stream);
     if (r == 0)
         r = ward_server_metrics_new(ward_api_routes, ward_api_n_routes, &api->metrics);
     if (r == 0)

@@ -48,18 +48,35 @@ void ward_sessions_free(struct ward_sessions *s)
     free(s);
 }
 
-/* The slot for a new session: a free or expired one, else the one that ends first. */
-static struct session *free_slot(struct ward_sessions *s, int64_t now_ms)
+/*
+ * The slot for a new session of owner: the one of owner's that ends first
+ * when owner has WARD_SESSIONS_PER_OWNER already (so one token cannot push
+ * the others' sessions out), else a free or expired one, else the one that
+ * ends first.
+ */
+static struct session *free_slot(struct ward_sessions *s, const struct ward_session_owner *owner,
+                                 int64_t now_ms)
 {
-    struct session *best = &s->slot[0];
+    struct session *best = &s->slot[0], *own = NULL, *unused = NULL;
+    size_t owned = 0;
     for (size_t i = 0; i < WARD_SESSIONS_MAX; i++) {
         struct session *e = &s->slot[i];
-        if (!e->lookup[0] || e->expires_ms <= now_ms)
-            return e;
+        if (!e->lookup[0] || e->expires_ms <= now_ms) {
+            if (!unused)
+                unused = e;
+            continue;
+        }
+        if (strcmp(e->owner.credential_id, owner->credential_id) == 0) {
+            owned++;
+            if (!own || e->expires_ms < own->expires_ms)
+                own = e;
+        }
         if (e->expires_ms < best->expires_ms)
             best = e;
     }
-    return best;
+    if (owned >= WARD_SESSIONS_PER_OWNER)
+        return own;
+    return unused ? unused : best;
 }
 
 int ward_sessions_open(struct ward_sessions *s, const struct ward_session_owner *owner,
@@ -70,7 +87,7 @@ int ward_sessions_open(struct ward_sessions *s, const struct ward_session_owner 
     if (r < 0)
         return r;
     pthread_mutex_lock(&s->lock);
-    struct session *e = free_slot(s, now_ms);
+    struct session *e = free_slot(s, owner, now_ms);
     memcpy(e->lookup, lookup, sizeof(e->lookup));
     ward_cred_hash(id, e->hash);
     e->owner = *owner;

@@ -8,8 +8,9 @@
  * the id itself is never stored, and a session dies with its token: every
  * use checks that the token is still valid (auth.c). Sessions last
  * ttl_ms from login and are lost when the server restarts; the browser then
- * asks for a login again. At most WARD_SESSIONS_MAX are open: the oldest
- * makes room for a new one.
+ * asks for a login again. At most WARD_SESSIONS_MAX are open, and
+ * WARD_SESSIONS_PER_OWNER per token: the one that ends first makes room
+ * for a new one, among the token's own when it has its share.
  */
 #ifndef WARD_SESSION_H
 #define WARD_SESSION_H
@@ -19,9 +20,10 @@
 #include "common/credential.h"
 #include "server/store/store.h"
 
-#define WARD_SESSIONS_MAX    1024
-#define WARD_SESSION_COOKIE  "ward_session"
-#define WARD_SESSION_DEFAULT (12 * 3600 * 1000LL) /* 12 h */
+#define WARD_SESSIONS_MAX       1024
+#define WARD_SESSIONS_PER_OWNER 32 /* sessions one admin token may have open */
+#define WARD_SESSION_COOKIE     "ward_session"
+#define WARD_SESSION_DEFAULT    (12 * 3600 * 1000LL) /* 12 h */
 
 struct ward_sessions;
 

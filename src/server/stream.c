@@ -15,6 +15,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/time-util.h"
+#include "server/claims.h"
 #include "server/stream-filter.h"
 
 #include <errno.h>
@@ -23,9 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define HOST_CACHE     32    /* hosts whose tenant a limited subscriber remembers */
-#define HOST_CACHE_TTL 60000 /* ms */
 
 /* One sample of a batch: where its JSON object is, and what filters look at. */
 struct item {
@@ -37,16 +35,11 @@ struct item {
 struct batch {
     struct batch *next;
     char host_id[WARD_STORE_ID_LEN];
+    char tenant_id[WARD_STORE_ID_LEN]; /* looked up only while a limited subscriber listens */
     size_t n;
     struct item *items;
     struct ward_buf json;    /* the samples' objects, back to back */
     struct ward_buf strings; /* categories and names */
-};
-
-struct host_seen {
-    char id[WARD_STORE_ID_LEN];
-    bool allowed;
-    int64_t at_ms;
 };
 
 struct ward_stream_client {
@@ -54,22 +47,23 @@ struct ward_stream_client {
     struct ward_ws *ws;
     struct ward_stream_client *prev, *next; /* on hub->clients, once open */
     struct ward_stream_filter filter;
-    bool ready;   /* access granted; it gets samples */
-    bool closing; /* closed by the hub; on_close follows */
-    bool owned;   /* an admin token stands behind it: checked again from time to time */
-    bool session; /* ... through a session cookie */
+    bool admitted; /* let in at the handshake: ready once open */
+    bool ready;    /* access granted; it gets samples */
+    bool closing;  /* closed by the hub; on_close follows */
+    bool owned;    /* an admin token stands behind it: checked again from time to time */
+    bool session;  /* ... through a session cookie */
     char session_id[WARD_CRED_MAX];
     struct ward_session_owner owner;
     char tenant_id[WARD_STORE_ID_LEN]; /* "" = every tenant */
     int64_t opened_ms, checked_ms;
-    struct host_seen seen[HOST_CACHE];
-    size_t seen_next;
 };
 
 struct ward_stream {
     struct ward_store *store;
     struct ward_sessions *sessions;
-    atomic_size_t n_clients; /* open subscribers; publish does nothing without any */
+    struct ward_claims *claims; /* failed logins by the auth message count with the others */
+    atomic_size_t n_ready;      /* subscribers let in; publish does nothing without any */
+    atomic_size_t n_limited;    /* ... of them limited to a tenant: batches carry their tenant */
 
     pthread_mutex_t lock;          /* guards the fields below */
     struct ward_http_server *http; /* whose WebSocket thread to wake; NULL once it stops */
@@ -83,13 +77,14 @@ struct ward_stream {
 };
 
 int ward_stream_new(struct ward_store *store, struct ward_sessions *sessions,
-                    struct ward_stream **out)
+                    struct ward_claims *claims, struct ward_stream **out)
 {
     struct ward_stream *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
     s->store = store;
     s->sessions = sessions;
+    s->claims = claims;
     pthread_mutex_init(&s->lock, NULL);
     ward_buf_init(&s->message, 0);
     *out = s;
@@ -152,12 +147,23 @@ static int render_sample(struct ward_buf *out, const char *host_id, const struct
     return ward_json_writer_finish(&w);
 }
 
-static struct batch *render(const char *host_id, const struct ward_sample *v, size_t n)
+static int copy_tenant(const struct ward_host_row *h, void *userdata)
+{
+    struct batch *b = userdata;
+    snprintf(b->tenant_id, sizeof(b->tenant_id), "%s", h->tenant_id);
+    return 0;
+}
+
+static struct batch *render(struct ward_stream *s, const char *host_id, const struct ward_sample *v,
+                            size_t n)
 {
     struct batch *b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
     snprintf(b->host_id, sizeof(b->host_id), "%s", host_id);
+    /* A host the store cannot place goes to no limited subscriber (tenant_id stays ""). */
+    if (atomic_load(&s->n_limited) > 0)
+        ward_store_host_get(s->store, host_id, copy_tenant, b);
     ward_buf_init(&b->json, 0);
     ward_buf_init(&b->strings, 0);
     b->items = calloc(n, sizeof(*b->items));
@@ -185,12 +191,12 @@ static struct batch *render(const char *host_id, const struct ward_sample *v, si
 void ward_stream_publish(void *userdata, const char *host_id, const struct ward_sample *v, size_t n)
 {
     struct ward_stream *s = userdata;
-    if (n == 0 || atomic_load(&s->n_clients) == 0)
+    if (n == 0 || atomic_load(&s->n_ready) == 0)
         return;
     pthread_mutex_lock(&s->lock);
     bool room = s->pending + n <= WARD_STREAM_MAX_PENDING;
     pthread_mutex_unlock(&s->lock);
-    struct batch *b = room ? render(host_id, v, n) : NULL;
+    struct batch *b = room ? render(s, host_id, v, n) : NULL;
     pthread_mutex_lock(&s->lock);
     if (b) {
         if (s->tail)
@@ -211,12 +217,28 @@ void ward_stream_publish(void *userdata, const char *host_id, const struct ward_
 
 /* ---- The WebSocket thread's side ---- */
 
+/* Lets c in (it gets samples from now on) or out, keeping the hub's counts. */
+static void set_ready(struct ward_stream_client *c, bool ready)
+{
+    if (c->ready == ready)
+        return;
+    c->ready = ready;
+    if (ready)
+        atomic_fetch_add(&c->hub->n_ready, 1);
+    else
+        atomic_fetch_sub(&c->hub->n_ready, 1);
+    if (c->tenant_id[0] && ready)
+        atomic_fetch_add(&c->hub->n_limited, 1);
+    else if (c->tenant_id[0])
+        atomic_fetch_sub(&c->hub->n_limited, 1);
+}
+
 static void client_close(struct ward_stream_client *c, uint16_t code, const char *reason)
 {
     if (c->closing)
         return;
     c->closing = true;
-    c->ready = false;
+    set_ready(c, false);
     ward_ws_close(c->ws, code, reason);
 }
 
@@ -264,37 +286,10 @@ static void send_state(struct ward_stream_client *c, const char *type)
     ward_buf_done(&out);
 }
 
-struct tenant_check {
-    const char *tenant;
-    bool same;
-};
-
-static int same_tenant(const struct ward_host_row *h, void *userdata)
+/* True when c may see the samples of b: always without a tenant limit, else by b's tenant. */
+static bool sees_batch(const struct ward_stream_client *c, const struct batch *b)
 {
-    struct tenant_check *t = userdata;
-    t->same = strcmp(h->tenant_id, t->tenant) == 0;
-    return 0;
-}
-
-/*
- * True when c may see host_id: always without a tenant limit, else when
- * the host is in c's tenant, which is looked up once a minute per host.
- */
-static bool sees_host(struct ward_stream_client *c, const char *host_id, int64_t now_ms)
-{
-    if (!c->tenant_id[0])
-        return true;
-    for (size_t i = 0; i < HOST_CACHE; i++)
-        if (c->seen[i].at_ms && now_ms - c->seen[i].at_ms < HOST_CACHE_TTL &&
-            strcmp(c->seen[i].id, host_id) == 0)
-            return c->seen[i].allowed;
-    struct tenant_check t = {.tenant = c->tenant_id};
-    int r = ward_store_host_get(c->hub->store, host_id, same_tenant, &t);
-    struct host_seen *e = &c->seen[c->seen_next++ % HOST_CACHE];
-    snprintf(e->id, sizeof(e->id), "%s", host_id);
-    e->allowed = r == 0 && t.same;
-    e->at_ms = now_ms;
-    return e->allowed;
+    return !c->tenant_id[0] || strcmp(c->tenant_id, b->tenant_id) == 0;
 }
 
 /*
@@ -388,15 +383,14 @@ static bool send_metrics(struct ward_stream_client *c, const struct ward_buf *m,
     return false;
 }
 
-static void deliver(struct ward_stream *s, const struct batch *b, int64_t now_ms)
+static void deliver(struct ward_stream *s, const struct batch *b)
 {
     struct whole whole = {0};
     struct tally t = {0};
     struct ward_stream_client *next;
     for (struct ward_stream_client *c = s->clients; c; c = next) {
         next = c->next;
-        if (!c->ready || !ward_stream_filter_host(&c->filter, b->host_id) ||
-            !sees_host(c, b->host_id, now_ms))
+        if (!c->ready || !ward_stream_filter_host(&c->filter, b->host_id) || !sees_batch(c, b))
             continue;
         if (ward_stream_filter_takes_all(&c->filter)) {
             if (!whole.built)
@@ -425,11 +419,10 @@ void ward_stream_on_wake(struct ward_stream *s)
     struct batch *list = s->head;
     s->head = s->tail = NULL;
     pthread_mutex_unlock(&s->lock);
-    int64_t now = ward_now_ms();
     while (list) {
         struct batch *b = list;
         list = b->next;
-        deliver(s, b, now);
+        deliver(s, b);
         pthread_mutex_lock(&s->lock);
         s->pending -= b->n;
         pthread_mutex_unlock(&s->lock);
@@ -504,6 +497,14 @@ struct ward_stream_client *ward_stream_client_new(struct ward_stream *s,
         return NULL;
     }
     ward_buf_done(&err);
+    /*
+     * A session cookie counts only from the server's own pages: SameSite
+     * keeps other sites' pages from sending it, not a sibling origin listed
+     * in --cors-origin. Such a page sends the auth message instead.
+     */
+    struct ward_principal anonymous = {0};
+    if (p->session && !ward_auth_same_origin(req))
+        p = &anonymous;
     if (p->caller == WARD_CALLER_ADMIN) {
         c->owned = true;
         c->session = p->session;
@@ -513,7 +514,7 @@ struct ward_stream_client *ward_stream_client_new(struct ward_stream *s,
         if (c->session)
             ward_auth_cookie(req, WARD_SESSION_COOKIE, c->session_id, sizeof(c->session_id));
     }
-    c->ready = ward_auth_can_read(p, policy);
+    c->admitted = ward_auth_can_read(p, policy);
     return c;
 }
 
@@ -537,12 +538,13 @@ static void on_open(struct ward_ws *ws, void *app)
     if (s->clients)
         s->clients->prev = c;
     s->clients = c;
-    atomic_fetch_add(&s->n_clients, 1);
     pthread_mutex_lock(&s->lock);
     s->stats.clients++;
     pthread_mutex_unlock(&s->lock);
-    if (c->ready)
+    if (c->admitted) {
+        set_ready(c, true);
         send_state(c, "ready");
+    }
 }
 
 static void on_close(struct ward_ws *ws, void *app)
@@ -557,7 +559,7 @@ static void on_close(struct ward_ws *ws, void *app)
             s->clients = c->next;
         if (c->next)
             c->next->prev = c->prev;
-        atomic_fetch_sub(&s->n_clients, 1);
+        set_ready(c, false);
         pthread_mutex_lock(&s->lock);
         s->stats.clients--;
         pthread_mutex_unlock(&s->lock);
@@ -649,18 +651,27 @@ static void authenticate(struct ward_stream_client *c, const char *token)
         send_error(c, "already authenticated");
         return;
     }
+    const char *client = ward_ws_remote(c->ws);
+    int64_t now = ward_now_ms();
+    if (!ward_claims_login_allowed(c->hub->claims, client, now)) {
+        client_close(c, WARD_WS_POLICY, "too many failed logins; wait before trying again");
+        return;
+    }
     struct ward_session_owner owner;
     char tenant[WARD_STORE_ID_LEN];
     int r = ward_auth_login(c->hub->store, token, &owner, tenant);
     if (r < 0) {
+        if (r == -EACCES)
+            ward_claims_login_failed(c->hub->claims, client, now);
         client_close(c, WARD_WS_POLICY,
                      r == -EACCES ? "invalid or revoked token" : "cannot check the token now");
         return;
     }
-    c->owned = c->ready = true;
+    c->owned = true;
     c->owner = owner;
-    c->checked_ms = ward_now_ms();
+    c->checked_ms = now;
     memcpy(c->tenant_id, tenant, sizeof(c->tenant_id));
+    set_ready(c, true);
     send_state(c, "ready");
 }
 

@@ -41,7 +41,7 @@
 #include "server/http/ws.h"
 #include "server/store/store.h"
 
-#define WARD_STREAM_MAX_VALUES      64
+#define WARD_STREAM_MAX_VALUES      16
 #define WARD_STREAM_MAX_VALUE       128
 #define WARD_STREAM_MAX_PENDING     1000000     /* samples waiting for the WebSocket thread */
 #define WARD_STREAM_MESSAGE         (32 * 1024) /* bytes of one message, unless one sample is more */
@@ -66,12 +66,16 @@ struct ward_stream_stats {
     uint64_t dropped_samples;
 };
 
+struct ward_claims;
+
 /*
- * Makes the hub. store is used on the WebSocket thread for token checks
- * and tenant lookups; sessions may be NULL.
+ * Makes the hub. store is used for token checks on the WebSocket thread
+ * and for the tenant of a batch's host on the writer's (only while a
+ * subscriber limited to a tenant listens); sessions may be NULL; claims
+ * limits failed logins by the auth message with the other logins.
  */
 int ward_stream_new(struct ward_store *store, struct ward_sessions *sessions,
-                    struct ward_stream **out);
+                    struct ward_claims *claims, struct ward_stream **out);
 /* Frees s and every batch still queued. Call once the HTTP server is stopped. Accepts NULL. */
 void ward_stream_free(struct ward_stream *s);
 

@@ -64,12 +64,23 @@ static void sessions_are_bounded(void **state)
     int64_t expires;
     assert_int_equal(ward_sessions_open(s, &owner, 0, first, &expires), 0);
     assert_int_equal(expires, WARD_SESSION_DEFAULT);
-    /* A full table makes room by ending the session that ends first. */
-    for (int i = 1; i <= WARD_SESSIONS_MAX; i++)
-        assert_int_equal(ward_sessions_open(s, &owner, i, id, &expires), 0);
+    /* One token's sessions push out only its own. */
+    struct ward_session_owner other = {.lookup = "zzzzzzzzzzzz", .credential_id = "id-2"};
+    for (int i = 1; i <= 2 * WARD_SESSIONS_PER_OWNER; i++)
+        assert_int_equal(ward_sessions_open(s, &other, i, id, &expires), 0);
     struct ward_session_owner got;
-    assert_int_equal(ward_sessions_find(s, first, 10, &got), WARD_E_NOT_FOUND);
-    assert_int_equal(ward_sessions_find(s, id, 10, &got), 0);
+    assert_int_equal(ward_sessions_find(s, first, 100, &got), 0);
+    assert_int_equal(ward_sessions_find(s, id, 100, &got), 0);
+    /* A full table makes room by ending the session that ends first. */
+    char owners[WARD_SESSIONS_MAX][WARD_STORE_ID_LEN];
+    for (int i = 0; i < WARD_SESSIONS_MAX; i++) {
+        struct ward_session_owner o = owner;
+        snprintf(owners[i], sizeof(owners[i]), "owner-%d", i);
+        memcpy(o.credential_id, owners[i], sizeof(o.credential_id));
+        assert_int_equal(ward_sessions_open(s, &o, 100 + i, id, &expires), 0);
+    }
+    assert_int_equal(ward_sessions_find(s, first, 200, &got), WARD_E_NOT_FOUND);
+    assert_int_equal(ward_sessions_find(s, id, 200, &got), 0);
     ward_sessions_free(s);
 }
 
@@ -129,7 +140,7 @@ static void filter_limits(void **state)
         assert_int_equal(ward_stream_filter_add(&f, WARD_STREAM_NAME, "n", 1, &err), 0);
     ward_buf_reset(&err);
     assert_int_equal(ward_stream_filter_add(&f, WARD_STREAM_NAME, "n", 1, &err), WARD_E_LIMIT);
-    assert_non_null(strstr(err.data, "at most 64"));
+    assert_non_null(strstr(err.data, "at most 16"));
     assert_int_equal(ward_stream_field_of("metric_name", 11), WARD_STREAM_NAME);
     assert_int_equal(ward_stream_field_of("name", 4), WARD_STREAM_NAME);
     assert_int_equal(ward_stream_field_of("labels", 6), -1);

@@ -110,6 +110,11 @@ async function refreshSession() {
   renderSession();
 }
 
+// Where to go after a login: a route of this page, never another site.
+function safeNext(next) {
+  return next && next.startsWith('#/') && !next.startsWith('#/login') ? next : '#/';
+}
+
 async function loggedIn(next) {
   await refreshSession();
   location.replace(next); // a hash: the router takes it from here
@@ -228,8 +233,7 @@ function route() {
   }
   const host = /^#\/host\/([^/]+)$/.exec(path);
   if (path === '#/login') {
-    const next = new URLSearchParams(query).get('next') || '#/';
-    cleanup = mountLogin(view, { session, next: next.startsWith('#/login') ? '#/' : next, onDone: loggedIn });
+    cleanup = mountLogin(view, { session, next: safeNext(new URLSearchParams(query).get('next')), onDone: loggedIn });
   } else if (path === '#/golectra') {
     showGolectra(serial);
   } else if (host) {

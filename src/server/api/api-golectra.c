@@ -688,8 +688,16 @@ void ward_api_golectra_ping(struct ward_http_request *req, void *app)
 void ward_api_golectra_index(struct ward_http_request *req, void *app)
 {
     struct ward_api *api = app;
-    if (!ward_auth_can_read(ward_auth_principal(req), &api->policy)) {
+    const struct ward_principal *p = ward_auth_principal(req);
+    if (!ward_auth_can_read(p, &api->policy)) {
         ward_api_ui_login(req);
+        return;
+    }
+    /* The page is the dashboard's too: an admin of another tenant gets it without the tables. */
+    if (p->caller == WARD_CALLER_ADMIN && !ward_auth_sees_tenant(p, WARD_DEFAULT_TENANT)) {
+        static const char note[] = "<h1>Metrics</h1>\n<p>golectra's metrics belong to the"
+                                   " default tenant.</p>\n";
+        ward_api_ui_page(req, 200, "golectra", note, sizeof(note) - 1);
         return;
     }
     struct ward_golectra *g = state(req, app);

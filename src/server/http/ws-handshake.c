@@ -190,9 +190,12 @@ int ward_ws_upgrade(struct ward_http_request *req, const struct ward_ws_handler 
     if (r == 0)
         r = ward_http_queue_upgrade(req, on_upgraded, ws);
     if (r < 0) {
-        /* Nothing was queued: the layer answers 500 when the handler returns. */
         ward_ws_discard(ws);
-        return r;
+        /* MHD refuses to switch protocols on anything but HTTP/1.1. */
+        if (r == WARD_E_HTTP)
+            return refuse(req, -EPROTO, MHD_HTTP_BAD_REQUEST,
+                          "a WebSocket handshake needs HTTP/1.1");
+        return r; /* nothing was queued: the layer answers 500 when the handler returns */
     }
     req->ws = ws;
     return 0;

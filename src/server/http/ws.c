@@ -63,6 +63,15 @@
 /* Bytes read from one socket per wakeup. */
 #define READ_BUDGET ((size_t)256 << 10)
 
+/*
+ * A peer may not run up answers it does not read: while this many messages
+ * (pongs to its pings, mostly) wait to be written, its socket is not read.
+ */
+#define MAX_UNSENT 64
+
+/* Frames one message may arrive in; more is a peer wasting our memory on headers. */
+#define MAX_FRAGMENTS 1024
+
 /* Period of the timer tick while connections exist. */
 #define TICK_NS ((int64_t)250 * 1000000)
 
@@ -104,6 +113,7 @@ struct ward_ws {
     bool dirty;      /* on hub->dirty */
     uint32_t events; /* the epoll interest */
     size_t budget;   /* bytes this wakeup may still read */
+    size_t frames;   /* frames of the message being received */
     int64_t last_rx_ns, last_ping_ns, close_deadline_ns;
     struct ward_ws *prev, *next; /* on hub->conns */
     struct ward_ws *next_dirty, *next_dead;
@@ -280,6 +290,12 @@ void ward_ws_close(struct ward_ws *ws, uint16_t code, const char *reason)
 
 /* ---- libwslay callbacks ---- */
 
+/* True while the peer has not read what it made us queue; see MAX_UNSENT. */
+static bool reading_paused(const struct ward_ws *ws)
+{
+    return wslay_event_get_queued_msg_count(ws->ctx) >= MAX_UNSENT;
+}
+
 static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
                              void *user)
 {
@@ -294,7 +310,7 @@ static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
         ws->last_rx_ns = ws->hub->now_ns;
         return (ssize_t)n;
     }
-    if (ws->budget == 0) {
+    if (ws->budget == 0 || reading_paused(ws)) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
@@ -337,15 +353,27 @@ static ssize_t on_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, s
     return -1;
 }
 
-/* Refuses binary messages at their first frame, before their payload is buffered. */
+/*
+ * Refuses binary messages at their first frame, and messages cut into more
+ * than MAX_FRAGMENTS frames, so neither is buffered further.
+ */
 static void on_wslay_frame_start(wslay_event_context_ptr ctx,
                                  const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
 {
     struct ward_ws *ws = user;
-    if (arg->opcode != WSLAY_BINARY_FRAME || ws->state != WS_OPEN)
+    if (ws->state != WS_OPEN)
         return;
-    ward_ws_close(ws, WSLAY_CODE_UNSUPPORTED_DATA, "binary messages are not accepted");
-    wslay_event_shutdown_read(ctx);
+    if (arg->opcode == WSLAY_BINARY_FRAME) {
+        ward_ws_close(ws, WSLAY_CODE_UNSUPPORTED_DATA, "binary messages are not accepted");
+        wslay_event_shutdown_read(ctx);
+        return;
+    }
+    if (arg->opcode == WSLAY_TEXT_FRAME)
+        ws->frames = 0;
+    if (arg->opcode <= WSLAY_TEXT_FRAME && ++ws->frames > MAX_FRAGMENTS) {
+        ward_ws_close(ws, WSLAY_CODE_MESSAGE_TOO_BIG, "a message in too many fragments");
+        wslay_event_shutdown_read(ctx);
+    }
 }
 
 static void on_wslay_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
@@ -435,7 +463,7 @@ static void conn_flush(struct ward_ws *ws)
         }
     }
     uint32_t want = 0;
-    if (ws->state == WS_LINGER || wslay_event_want_read(ws->ctx))
+    if (ws->state == WS_LINGER || (wslay_event_want_read(ws->ctx) && !reading_paused(ws)))
         want |= EPOLLIN;
     if (ws->state != WS_LINGER && wslay_event_want_write(ws->ctx))
         want |= EPOLLOUT;
