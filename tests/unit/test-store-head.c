@@ -65,10 +65,14 @@ static void put(struct ward_store *s, const char *host, const char *name, int64_
     assert_int_equal(ward_store_ingest(s, host, NULL, &x, 1), 0);
 }
 
-/* Any group write flushes when the limit is 0; this one adds nothing. */
+/*
+ * With the limit at 0 any group write starts a sweep, which moves a small
+ * head in one step; the next write clears head_log. These add nothing.
+ */
 static void flush(struct ward_store *s, const char *host)
 {
     ward_sqlite_set_head_limit(s, 0);
+    assert_int_equal(ward_store_ingest(s, host, NULL, NULL, 0), 0);
     assert_int_equal(ward_store_ingest(s, host, NULL, NULL, 0), 0);
     ward_sqlite_set_head_limit(s, HEAD_LIMIT_DEFAULT);
 }
@@ -240,12 +244,14 @@ static void test_head_flush_keeps_reads(void **state)
     assert_int_equal(latest_of_name(s, "c").ts, T0 + 13);
     assert_int_equal(read_all(s, e->host[0], "c").ts[0], T0 + 9);
 
-    /* A flush over the limit, by the group write that crosses it. */
+    /* A flush over the limit, by the group write that crosses it; the next one clears head_log. */
     ward_sqlite_set_head_limit(s, 3);
     put(s, e->host[0], "d", T0, 1);
     put(s, e->host[0], "d", T0 + 1, 1);
     where(e, 3, 12);
     put(s, e->host[0], "d", T0 + 2, 1);
+    where(e, 4, 16);
+    assert_int_equal(ward_store_ingest(s, e->host[0], NULL, NULL, 0), 0);
     where(e, 0, 16);
     assert_int_equal(read_all(s, e->host[0], "d").n, 3);
     ward_store_close(s);
@@ -433,12 +439,62 @@ static void test_head_prune(void **state)
     ward_store_close(s);
 }
 
+/*
+ * The incremental flush: a head over its limit moves a few series per group
+ * write, in id order, while reads see every point all along; the step that
+ * reaches the last series clears the head_log rows from before the sweep,
+ * and what stays of later ones is a harmless duplicate after a crash.
+ */
+static void test_head_sweeps_in_steps(void **state)
+{
+    struct store_env *e = *state;
+    struct ward_store *s = open_ok(e->dsn);
+    ward_sqlite_set_head_limit(s, 3);
+    ward_sqlite_set_head_step(s, 2);
+    put(s, e->host[0], "a", T0, 1);
+    put(s, e->host[0], "a", T0 + 1, 2);
+    put(s, e->host[0], "b", T0, 3);
+    where(e, 3, 0);
+    /* Over the limit: the sweep moves a (2 points, the step) and stops. */
+    put(s, e->host[0], "b", T0 + 1, 4);
+    where(e, 4, 2);
+    assert_int_equal(read_all(s, e->host[0], "a").n, 2);
+    assert_int_equal(read_all(s, e->host[0], "b").n, 2);
+    /* The next group moves b; c, new since, is the last series, so the one after ends it. */
+    put(s, e->host[0], "c", T0, 5);
+    where(e, 5, 4);
+    put(s, e->host[0], "c", T0 + 1, 6);
+    where(e, 6, 6);
+    /* Then the head_log rows from the sweep's start go, two (the step) at a time... */
+    put(s, e->host[0], "d", T0, 7);
+    where(e, 5, 6);
+    put(s, e->host[0], "d", T0 + 1, 8);
+    /* ... and c's, written during the sweep and moved by it, stay as duplicates. */
+    where(e, 4, 6);
+    struct points c = read_all(s, e->host[0], "c");
+    assert_int_equal(c.n, 2);
+    assert_true(c.v[0] == 5 && c.v[1] == 6);
+    assert_int_equal(read_all(s, e->host[0], "d").n, 2);
+    assert_int_equal(latest_of_name(s, "b").ts, T0 + 1);
+    /* Written again, a moved point stays a no-op. */
+    put(s, e->host[0], "a", T0, 99);
+    assert_true(read_all(s, e->host[0], "a").v[0] == 1);
+    where(e, 4, 6);
+    /* A close flushes everything, duplicates included. */
+    ward_store_close(s);
+    where(e, 0, 8);
+    s = open_ok(e->dsn);
+    assert_int_equal(read_all(s, e->host[0], "c").n, 2);
+    assert_int_equal(read_all(s, e->host[0], "d").n, 2);
+    ward_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_head_reads_unflushed), T(test_head_survives_crash), T(test_head_flush_keeps_reads),
-        T(test_head_duplicates),      T(test_head_rollback),       T(test_head_catch_up),
-        T(test_head_prune),
+        T(test_head_reads_unflushed), T(test_head_survives_crash),  T(test_head_flush_keeps_reads),
+        T(test_head_duplicates),      T(test_head_rollback),        T(test_head_catch_up),
+        T(test_head_prune),           T(test_head_sweeps_in_steps),
     };
     store_current = &store_sqlite_file;
     return cmocka_run_group_tests_name("sqlite-head", tests, NULL, NULL);

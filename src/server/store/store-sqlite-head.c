@@ -62,7 +62,7 @@
 
 int ward_sqlite_head_init(struct head *h)
 {
-    *h = (struct head){.limit = HEAD_LIMIT_DEFAULT, .min_ts = INT64_MAX};
+    *h = (struct head){.limit = HEAD_LIMIT_DEFAULT, .step = HEAD_STEP_DEFAULT, .min_ts = INT64_MAX};
     /*
      * Readers hold the lock only to copy points, but many may come in a
      * row; preferring the writer keeps a group's commit from waiting on
@@ -359,13 +359,16 @@ bool ward_sqlite_head_older_than(const struct sqlite_store *s, int64_t ts)
     return s->head.points > 0 && s->head.min_ts < ts;
 }
 
-/* The body of the flush transaction: every point of the head into samples, then head_log emptied.
+/*
+ * Inserts the points of series [from, to) into samples, FLUSH_CHUNK rows at
+ * a time through buf, inside the caller's transaction. Returns 0 or an
+ * error.
  */
-static int flush_tx(struct sqlite_store *s, struct sample_row *buf)
+static int move_series(struct sqlite_store *s, size_t from, size_t to, struct sample_row *buf)
 {
     struct head *h = &s->head;
     size_t k = 0;
-    for (size_t id = 1; id < h->nseries; id++) {
+    for (size_t id = from; id < to; id++) {
         const struct head_series *x = &h->series[id];
         for (size_t i = 0; i < x->n; i++) {
             buf[k++] = (struct sample_row){
@@ -378,19 +381,57 @@ static int flush_tx(struct sqlite_store *s, struct sample_row *buf)
             }
         }
     }
-    int r = ward_sqlite_insert_rows(&s->writer, ST_SAMPLE_INSERT, buf, k);
-    if (r < 0)
-        return r;
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    r = ward_sqlite_stmt_get(&s->writer, ST_HEAD_CLEAR, &st);
-    return r < 0 ? r : ward_sqlite_step_done(&s->writer, st);
+    return ward_sqlite_insert_rows(&s->writer, ST_SAMPLE_INSERT, buf, k);
 }
 
-int ward_sqlite_head_flush(struct sqlite_store *s)
+/* Deletes the head_log rows up to seq (all of them for INT64_MAX), inside the transaction. */
+static int clear_log(struct sqlite_store *s, int64_t seq)
 {
-    struct head *h = &s->head;
-    if (h->points == 0)
-        return 0;
+    struct conn *c = &s->writer;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r = ward_sqlite_stmt_get(c, seq == INT64_MAX ? ST_HEAD_CLEAR : ST_HEAD_CLEAR_TO, &st);
+    if (r == 0 && seq != INT64_MAX)
+        r = ward_sqlite_bind_rc(c, sqlite3_bind_int64(st, 1, seq));
+    return r < 0 ? r : ward_sqlite_step_done(c, st);
+}
+
+/*
+ * Forgets the points of series [from, to), which are committed to samples.
+ * The arrays go too: a series that received a catch-up batch would
+ * otherwise keep its room for thousands of points. Growing them again costs
+ * a few reallocations per series and flush.
+ */
+static void forget_series(struct head *h, size_t from, size_t to)
+{
+    pthread_rwlock_wrlock(&h->lock);
+    for (size_t id = from; id < to; id++) {
+        struct head_series *x = &h->series[id];
+        if (x->n > 0 && x->stored_known && x->pts[x->n - 1].ts > x->stored_max)
+            x->stored_max = x->pts[x->n - 1].ts;
+        h->points -= x->n;
+        free(x->pts);
+        x->pts = NULL;
+        x->n = x->cap = 0;
+    }
+    pthread_rwlock_unlock(&h->lock);
+}
+
+/* The oldest point of the head, INT64_MAX when none. */
+static void update_min_ts(struct head *h)
+{
+    h->min_ts = INT64_MAX;
+    for (size_t id = 1; id < h->nseries; id++)
+        if (h->series[id].n > 0 && h->series[id].pts[0].ts < h->min_ts)
+            h->min_ts = h->series[id].pts[0].ts;
+}
+
+/*
+ * Moves series [from, to) into samples and, when seq is not 0, clears
+ * head_log up to seq (all of it for INT64_MAX), in one transaction. Returns 0, or an error with the
+ * head unchanged.
+ */
+static int move_step(struct sqlite_store *s, size_t from, size_t to, int64_t seq)
+{
     _cleanup_free_ struct sample_row *buf = calloc(FLUSH_CHUNK, sizeof(*buf));
     if (buf == NULL)
         return -ENOMEM;
@@ -398,30 +439,95 @@ int ward_sqlite_head_flush(struct sqlite_store *s)
     int r = ward_sqlite_exec(c->db, "BEGIN IMMEDIATE");
     if (r < 0)
         return r;
-    r = flush_tx(s, buf);
+    r = move_series(s, from, to, buf);
+    if (r == 0 && seq != 0)
+        r = clear_log(s, seq);
     if (r == 0)
         r = ward_sqlite_exec(c->db, "COMMIT");
     if (r < 0) {
         ward_sqlite_rollback(c->db);
         return r;
     }
-    /*
-     * The arrays go too: a series that received a catch-up batch would
-     * otherwise keep its room for thousands of points. Growing them again
-     * costs a few reallocations per series and flush.
-     */
-    pthread_rwlock_wrlock(&h->lock);
-    for (size_t id = 1; id < h->nseries; id++) {
-        struct head_series *x = &h->series[id];
-        if (x->n > 0 && x->stored_known && x->pts[x->n - 1].ts > x->stored_max)
-            x->stored_max = x->pts[x->n - 1].ts;
-        free(x->pts);
-        x->pts = NULL;
-        x->n = x->cap = 0;
-    }
-    h->points = 0;
+    forget_series(&s->head, from, to);
+    return 0;
+}
+
+int ward_sqlite_head_flush(struct sqlite_store *s)
+{
+    /* Even an empty head may leave head_log rows behind: those a sweep left (see below). */
+    struct head *h = &s->head;
+    int r = move_step(s, 1, h->nseries, INT64_MAX);
+    if (r < 0)
+        return r;
+    h->sweep = 0;
+    h->sweep_mark = h->cleared = 0;
     h->min_ts = INT64_MAX;
-    pthread_rwlock_unlock(&h->lock);
+    return 0;
+}
+
+/* Reads the newest seq of head_log into *seq. */
+static int log_mark(struct sqlite_store *s, int64_t *seq)
+{
+    struct conn *c = &s->writer;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r = ward_sqlite_stmt_get(c, ST_HEAD_MARK, &st);
+    if (r < 0)
+        return r;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return ward_sqlite_rc(c->db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    *seq = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+/* Deletes the head_log rows up to seq in a transaction of its own. */
+static int clear_step(struct sqlite_store *s, int64_t seq)
+{
+    struct conn *c = &s->writer;
+    int r = ward_sqlite_exec(c->db, "BEGIN IMMEDIATE");
+    if (r == 0)
+        r = clear_log(s, seq);
+    if (r == 0)
+        r = ward_sqlite_exec(c->db, "COMMIT");
+    if (r < 0)
+        ward_sqlite_rollback(c->db);
+    return r;
+}
+
+int ward_sqlite_head_sweep(struct sqlite_store *s, size_t group_points)
+{
+    struct head *h = &s->head;
+    size_t budget = h->step > 2 * group_points ? h->step : 2 * group_points;
+    if (h->sweep == 0 && h->cleared < h->sweep_mark) {
+        /* Every point is moved: the rows from before the sweep go, a slice at a time. */
+        int64_t to = h->cleared + (int64_t)budget;
+        if (to > h->sweep_mark)
+            to = h->sweep_mark;
+        int r = clear_step(s, to);
+        if (r == 0)
+            h->cleared = to;
+        return r;
+    }
+    if (h->sweep == 0) {
+        if (!ward_sqlite_head_due(s))
+            return 0;
+        int r = log_mark(s, &h->sweep_mark);
+        if (r < 0)
+            return r;
+        h->sweep = 1;
+        h->cleared = 0;
+    }
+    size_t to = h->sweep, moved = 0;
+    /* Series without points cost nothing: a step takes them all, so the last one ends a sweep. */
+    while (to < h->nseries && (moved < budget || h->series[to].n == 0))
+        moved += h->series[to++].n;
+    int r = move_step(s, h->sweep, to, 0);
+    if (r < 0)
+        return r;
+    bool last = to >= h->nseries;
+    h->sweep = last ? 0 : to;
+    if (last)
+        update_min_ts(h);
     return 0;
 }
 
@@ -453,6 +559,16 @@ int ward_sqlite_head_load(struct sqlite_store *s)
             h->min_ts = p.ts;
     }
     return ward_sqlite_rc(c->db, rc);
+}
+
+void ward_sqlite_set_head_step(struct ward_store *base, size_t step)
+{
+    if (base == NULL || base->ops != &ward_store_sqlite_ops)
+        return;
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    pthread_mutex_lock(&s->writer.lock);
+    s->head.step = step ? step : HEAD_STEP_DEFAULT;
+    pthread_mutex_unlock(&s->writer.lock);
 }
 
 void ward_sqlite_set_head_limit(struct ward_store *base, size_t limit)

@@ -440,9 +440,11 @@ int ward_sqlite_write(struct sqlite_store *s, struct ward_write *w, size_t n)
             w[i].result = r;
     } else {
         ward_sqlite_head_publish(s);
-        /* The group is stored whatever the flush does; one that fails is retried next time. */
-        if (ward_sqlite_head_due(s))
-            (void)ward_sqlite_head_flush(s);
+        /* The group is stored whatever the flush does; a step that fails is retried next time. */
+        size_t points = 0;
+        for (size_t i = 0; i < n; i++)
+            points += w[i].n;
+        (void)ward_sqlite_head_sweep(s, points);
     }
     pthread_mutex_unlock(&c->lock);
     return r;

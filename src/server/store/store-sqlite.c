@@ -204,6 +204,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_HEAD_INSERT_WIDE] = HEAD_INSERT ROWS64,
     [ST_HEAD_LOAD] = "SELECT series_id, ts, value FROM head_log ORDER BY seq",
     [ST_HEAD_CLEAR] = "DELETE FROM head_log",
+    [ST_HEAD_MARK] = "SELECT coalesce(max(seq), 0) FROM head_log",
+    [ST_HEAD_CLEAR_TO] = "DELETE FROM head_log WHERE seq <= ?1",
     [ST_SAMPLE_MAX] = "SELECT max(ts) FROM samples WHERE series_id = ?1",
     [ST_SAMPLE_EXISTS] = "SELECT 1 FROM samples WHERE series_id = ?1 AND ts = ?2",
 

@@ -37,6 +37,7 @@
 
 /* Samples the head holds before the writer moves them into the samples table. */
 #define HEAD_LIMIT_DEFAULT 1000000
+#define HEAD_STEP_DEFAULT  50000
 
 /* Prepared statements of a connection; the SQL of each is in store-sqlite.c. */
 enum stmt_id {
@@ -57,6 +58,8 @@ enum stmt_id {
     ST_HEAD_INSERT_WIDE,
     ST_HEAD_LOAD,
     ST_HEAD_CLEAR,
+    ST_HEAD_MARK,
+    ST_HEAD_CLEAR_TO,
     ST_SAMPLE_MAX,
     ST_SAMPLE_EXISTS,
     /* Retention. */
@@ -156,10 +159,14 @@ struct head {
     struct head_series *series; /* indexed by series id */
     size_t nseries;
     /* The rest belongs to the writer (readers never look at them). */
-    size_t points;    /* committed points in the head */
-    int64_t min_ts;   /* the oldest of them; INT64_MAX when none */
-    size_t limit;     /* a flush starts when points exceed it */
-    int64_t *touched; /* series with points in the open group */
+    size_t points;      /* committed points in the head */
+    int64_t min_ts;     /* the oldest of them; INT64_MAX when none */
+    size_t limit;       /* a flush starts when points exceed it */
+    size_t step;        /* points an incremental flush moves per group, at least */
+    size_t sweep;       /* the next series id of the incremental flush running; 0 = none */
+    int64_t sweep_mark; /* head_log rows up to this seq were in the head when it began */
+    int64_t cleared;    /* ... and those up to this one are deleted since it ended */
+    int64_t *touched;   /* series with points in the open group */
     size_t ntouched, tcap;
 };
 
@@ -340,6 +347,21 @@ bool ward_sqlite_head_older_than(const struct sqlite_store *s, int64_t ts);
 int ward_sqlite_head_flush(struct sqlite_store *s);
 
 /*
+ * One step of the incremental flush, after a group of group_points samples
+ * committed; each step is a transaction of its own and handles at least
+ * max(step, twice the group) points or rows, so none holds the writer for
+ * long. When the head is over its limit a sweep begins: its steps move the
+ * next series, in id order, into samples. Once every series is moved, the
+ * next steps delete the head_log rows that were there when the sweep began,
+ * oldest first. Rows added since, of series already moved, stay until the
+ * next sweep: loaded after a crash they are duplicates, which are ignored.
+ * The caller holds writer.lock and no transaction is open. Returns 0, or an
+ * error with the head unchanged (the step is tried again after the next
+ * group).
+ */
+int ward_sqlite_head_sweep(struct sqlite_store *s, size_t group_points);
+
+/*
  * Copies the head's points of the n series ids with from <= ts <= to, the
  * newest max of each at most, oldest first, into *out (free it with
  * ward_sqlite_head_copy_done()). Returns 0 or -ENOMEM.
@@ -362,6 +384,9 @@ int ward_sqlite_head_newest(struct head *h, struct sample_row **out, size_t *n);
  * is above the new limit.
  */
 void ward_sqlite_set_head_limit(struct ward_store *s, size_t limit);
+
+/* Sets the smallest step of the incremental flush, in points (tests); 0 = HEAD_STEP_DEFAULT. */
+void ward_sqlite_set_head_step(struct ward_store *s, size_t step);
 
 /* ---- store-sqlite-write.c ---- */
 
