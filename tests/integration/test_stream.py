@@ -79,6 +79,19 @@ def test_seed_example_filters_by_server_and_type(server):
     by_type.close()
 
 
+def test_public_read_in_the_config_file_opens_the_seed_example(server_factory, workdir):
+    """Seed 001's unauthenticated example against a server configured with public_read: true."""
+    cfg = workdir / "server.yaml"
+    cfg.write_text("public_read: true\n")
+    server = server_factory(secure=True, extra_args=["-c", str(cfg)])
+    a = register(server, "stream-yaml")
+    ws = WsClient(server.url, f"/api/v1/stream?server_id={a}")
+    assert ready(ws)["authenticated"] is False
+    ingest(server, a, [("cpu", "usage", 9.5)])
+    assert samples(ws, 1)[0]["value"] == 9.5
+    ws.close()
+
+
 def test_lists_and_subscribe_message(server):
     a = register(server, "stream-list")
     ws = WsClient(server.url, "/api/v1/stream?metric_type=cpu,disk&name=usage&name=free")
