@@ -206,8 +206,7 @@ void ward_stream_publish(void *userdata, const char *host_id, const struct ward_
         s->tail = b;
         s->pending += n;
     } else {
-        s->stats.dropped_batches++;
-        s->stats.dropped_samples += n;
+        s->stats.dropped += n;
     }
     /* Under the lock, so the server cannot go away meanwhile (ward_stream_attach()). */
     if (b && s->http)

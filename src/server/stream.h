@@ -58,12 +58,11 @@ struct ward_stream;
 struct ward_stream_client;
 
 struct ward_stream_stats {
-    size_t clients;           /* open subscribers */
-    uint64_t messages;        /* messages queued to subscribers */
-    uint64_t samples;         /* samples in them */
-    uint64_t slow_closed;     /* subscribers closed for being too slow */
-    uint64_t dropped_batches; /* batches dropped because the WebSocket thread fell behind */
-    uint64_t dropped_samples;
+    size_t clients;       /* open subscribers */
+    uint64_t messages;    /* messages queued to subscribers */
+    uint64_t samples;     /* samples in them */
+    uint64_t slow_closed; /* subscribers closed for being too slow */
+    uint64_t dropped;     /* samples not streamed: the WebSocket thread fell behind */
 };
 
 struct ward_claims;
@@ -89,7 +88,11 @@ void ward_stream_attach(struct ward_stream *s, struct ward_http_server *http);
 void ward_stream_publish(void *userdata, const char *host_id, const struct ward_sample *v,
                          size_t n);
 
-/* The HTTP server's ws_on_wake and ws_on_tick hooks: app is the struct ward_api. */
+/*
+ * What the server's ws_on_wake and ws_on_tick hooks call, on the WebSocket
+ * thread: hand out the pending batches; close subscribers that did not
+ * authenticate in time or whose access ended.
+ */
 void ward_stream_on_wake(struct ward_stream *s);
 void ward_stream_on_tick(struct ward_stream *s);
 

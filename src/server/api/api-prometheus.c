@@ -120,7 +120,7 @@ static int render_stream(struct ward_api *api, struct ward_buf *out)
     r = r
             ?: metric(out, "ward_stream_dropped_samples_total", "counter",
                       "Samples not streamed because the stream thread fell behind.",
-                      (double)st.dropped_samples);
+                      (double)st.dropped);
     return r;
 }
 
