@@ -40,7 +40,7 @@ stop() {
 trap stop INT TERM HUP EXIT
 
 WARD_ADMIN_TOKEN=$admin_token WARD_ENROLL_TOKEN=$enroll_token \
-  setsid "$build/ward-server" -a "127.0.0.1:$port" -d data/ward.db &
+  setsid "$build/ward-server" -a "127.0.0.1:$port" -d data/ward.db --access-log data/access.log &
 server=$!
 
 for _ in $(seq 100); do
@@ -77,7 +77,7 @@ cat <<MSG
 
   ward is running
     dashboard: $url   (log in with the admin token below)
-    server:    $url   (database: data/ward.db)
+    server:    $url   (database: data/ward.db, requests: data/access.log)
     health:    $url/health
     agent:     http://$agent_listen/metrics  (Prometheus text; /health too)
     agent id:  $agent_id
