@@ -92,7 +92,13 @@ def test_form_login_without_javascript(server_factory):
                allow_redirects=False, timeout=5)
     assert r.status_code == 303 and r.headers["Location"] == "/?login=failed"
     assert "not accepted" in s.get(server.url + r.headers["Location"], timeout=5).text
-    r = s.post(server.url + "/api/v1/session", data={"token": ADMIN_TOKEN},
+    # Percent-encoded as a browser may send it; a bad escape is a failed login.
+    encoded = "".join(f"%{b:02X}" for b in ADMIN_TOKEN.encode())
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = s.post(server.url + "/api/v1/session", data="token=%zz", headers=form,
+               allow_redirects=False, timeout=5)
+    assert r.status_code == 303 and r.headers["Location"] == "/?login=failed"
+    r = s.post(server.url + "/api/v1/session", data=f"x=1&token={encoded}", headers=form,
                allow_redirects=False, timeout=5)
     assert r.status_code == 303 and r.headers["Location"] == "/"
     page = s.get(server.url + "/", timeout=5)

@@ -14,6 +14,7 @@
  */
 #include "server/api/api.h"
 
+#include "common/crypto.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -25,18 +26,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-/* Value of one hex digit, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /*
  * Copies the value of field name of a form body (application/
@@ -57,9 +46,10 @@ static int form_field(const char *body, size_t len, const char *name, char *out,
                 if (ch == '+') {
                     ch = ' ';
                 } else if (ch == '%') {
-                    if (stop - c < 3 || hexval(c[1]) < 0 || hexval(c[2]) < 0)
+                    uint8_t byte;
+                    if (stop - c < 3 || ward_hex_decode(c + 1, 2, &byte, 1) < 0)
                         return -EINVAL;
-                    ch = hexval(c[1]) * 16 + hexval(c[2]);
+                    ch = byte;
                     c += 2;
                 }
                 if (o + 1 >= size)

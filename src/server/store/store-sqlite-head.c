@@ -465,21 +465,6 @@ int ward_sqlite_head_flush(struct sqlite_store *s)
     return 0;
 }
 
-/* Reads the newest seq of head_log into *seq. */
-static int log_mark(struct sqlite_store *s, int64_t *seq)
-{
-    struct conn *c = &s->writer;
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = ward_sqlite_stmt_get(c, ST_HEAD_MARK, &st);
-    if (r < 0)
-        return r;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW)
-        return ward_sqlite_rc(c->db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
-    *seq = sqlite3_column_int64(st, 0);
-    return 0;
-}
-
 /* Deletes the head_log rows up to seq in a transaction of its own. */
 static int clear_step(struct sqlite_store *s, int64_t seq)
 {
@@ -511,7 +496,7 @@ int ward_sqlite_head_sweep(struct sqlite_store *s, size_t group_points)
     if (h->sweep == 0) {
         if (!ward_sqlite_head_due(s))
             return 0;
-        int r = log_mark(s, &h->sweep_mark);
+        int r = ward_sqlite_stmt_int(&s->writer, ST_HEAD_MARK, &h->sweep_mark);
         if (r < 0)
             return r;
         h->sweep = 1;

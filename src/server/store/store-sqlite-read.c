@@ -214,26 +214,13 @@ int ward_sqlite_latest(struct sqlite_store *s, ward_store_latest_fn fn, void *us
 
 /* ---- Size and health ---- */
 
-static int stmt_int(struct conn *c, enum stmt_id id, int64_t *out)
-{
-    _cleanup_reset_ sqlite3_stmt *st = NULL;
-    int r = ward_sqlite_stmt_get(c, id, &st);
-    if (r < 0)
-        return r;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW)
-        return ward_sqlite_rc(c->db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
-    *out = sqlite3_column_int64(st, 0);
-    return 0;
-}
-
 static int stats_locked(struct conn *c, int64_t v[4])
 {
     static const enum stmt_id ids[4] = {ST_COUNT_HOSTS, ST_COUNT_SERIES, ST_PAGE_COUNT,
                                         ST_PAGE_SIZE};
     int r = ward_sqlite_exec(c->db, "BEGIN");
     for (size_t i = 0; r == 0 && i < 4; i++)
-        r = stmt_int(c, ids[i], &v[i]);
+        r = ward_sqlite_stmt_int(c, ids[i], &v[i]);
     if (r == 0)
         r = ward_sqlite_exec(c->db, "COMMIT");
     if (r < 0)

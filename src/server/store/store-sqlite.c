@@ -345,6 +345,19 @@ int ward_sqlite_step_done(struct conn *c, sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : ward_sqlite_rc(c->db, rc == SQLITE_ROW ? SQLITE_MISUSE : rc);
 }
 
+int ward_sqlite_stmt_int(struct conn *c, enum stmt_id id, int64_t *out)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r = ward_sqlite_stmt_get(c, id, &st);
+    if (r < 0)
+        return r;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return ward_sqlite_rc(c->db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+    *out = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
 /* ---- DSN and opening ---- */
 
 static const char *const dsn_prefixes[] = {"sqlite://", "sqlite:", "file://", "file:"};

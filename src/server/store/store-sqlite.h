@@ -217,6 +217,9 @@ int ward_sqlite_stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **out);
 /* Steps a statement that returns no rows. Returns 0 or an error. */
 int ward_sqlite_step_done(struct conn *c, sqlite3_stmt *st);
 
+/* Runs statement id, which takes no parameters, and reads its one integer into *out. */
+int ward_sqlite_stmt_int(struct conn *c, enum stmt_id id, int64_t *out);
+
 /*
  * Locks a connection for reading: a free one of the reader pool, or the
  * writer when the database is in memory. Release it with
