@@ -12,9 +12,10 @@
  * All requests are built before the clock starts, with distinct sequence
  * numbers and timestamps so that no batch is a duplicate. During the timed
  * phase an agent only writes a prebuilt buffer and parses a short response,
- * over plain sockets rather than libcurl: the generator shares the machine
- * with the server it measures, so it should cost little, and its own CPU
- * time (getrusage) is printed next to the rate so the figure can be judged.
+ * over plain sockets (http-io.c) rather than libcurl: the generator shares
+ * the machine with the server it measures, so it should cost little, and its
+ * own CPU time (getrusage) is printed next to the rate so the figure can be
+ * judged.
  * Given the server's pid (-P), it also prints, from /proc, the server's CPU
  * time per thread name and the bytes it read and wrote over the same
  * interval, and the busy time of the whole machine, so that other load on a
@@ -30,26 +31,24 @@
 #include "common/error.h"
 #include "common/gzip.h"
 #include "common/json.h"
-#include "common/net.h"
 #include "common/parse.h"
 #include "common/time-util.h"
 #include "common/uuid.h"
 #include "server/ingest.h"
 
+#include "bench-util.h"
+#include "http-io.h"
 #include "proc-sample.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -61,7 +60,6 @@
 #define MAX_SERIES      100000
 #define MAX_STATUS      600
 #define RESPONSE_MAX    (1u << 20) /* bytes of one response, headers included */
-#define READ_CHUNK      16384
 #define IO_TIMEOUT_S    120
 #define MAX_CONN_ERRORS 5  /* consecutive failures before an agent gives up */
 #define GROUPS          10 /* values of the "group" label */
@@ -80,14 +78,6 @@ struct options {
     int server_pid;
     int progress_s;    /* print the rate of each interval this long; 0 = never */
     const char *token; /* sent as "Authorization: Bearer TOKEN" when set */
-};
-
-struct response {
-    unsigned status;
-    size_t content_length;
-    int64_t retry_after_ms; /* -1 when absent */
-    bool close;
-    bool duplicate;
 };
 
 struct agent {
@@ -118,14 +108,6 @@ static atomic_bool abort_run;
 static atomic_int finished; /* agents done with the timed phase */
 static int64_t deadline_ns; /* written before the go barrier, read after it */
 
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static void fail_agent(struct agent *a, int err, const char *what)
 {
     a->error = err < 0 ? err : -EIO;
@@ -143,16 +125,7 @@ static int write_batch(struct agent *a, size_t k, int64_t boot, double *walk, st
     int64_t t0 = o->end_ms - (((int64_t)a->n_requests - (int64_t)k) * o->points - 1) * STEP_MS;
     struct ward_json_writer w;
     ward_json_writer_init(&w, json);
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "server_id");
-    ward_json_write_stringz(&w, a->id);
-    ward_json_write_keyz(&w, "batch");
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "seq");
-    ward_json_write_int(&w, (int64_t)k + 1);
-    ward_json_write_keyz(&w, "boot");
-    ward_json_write_int(&w, boot);
-    ward_json_write_object_end(&w);
+    ward_ingest_envelope_begin(&w, a->id, (uint64_t)k + 1, boot);
     ward_json_write_keyz(&w, "series");
     ward_json_write_array_begin(&w);
     for (int i = 0; i < o->series; i++) {
@@ -183,7 +156,7 @@ static int write_batch(struct agent *a, size_t k, int64_t boot, double *walk, st
         ward_json_write_keyz(&w, "values");
         ward_json_write_array_begin(&w);
         for (int j = 0; j < o->points; j++) {
-            double v = walk[i] + (double)((int64_t)(rnd(&a->rng) % 201) - 100) / 100.0;
+            double v = walk[i] + (double)((int64_t)(ward_xorshift64(&a->rng) % 201) - 100) / 100.0;
             v = v < 0 ? -v : v > 100 ? 200 - v : v;
             walk[i] = nearbyint(v * 100) / 100;
             ward_json_write_double(&w, walk[i]);
@@ -208,7 +181,7 @@ static int build_requests(struct agent *a)
     if (!a->requests || !a->latency_ns || !walk)
         goto out;
     for (int i = 0; i < o->series; i++)
-        walk[i] = (double)(rnd(&a->rng) % 10000) / 100.0;
+        walk[i] = (double)(ward_xorshift64(&a->rng) % 10000) / 100.0;
     int64_t boot = ward_now_ms();
     for (size_t k = 0; k < a->n_requests; k++) {
         ward_buf_reset(&json);
@@ -221,23 +194,10 @@ static int build_requests(struct agent *a)
             goto out;
         a->json_bytes += json.len;
         a->gz_bytes += gz.len;
-        struct ward_buf *req = &a->requests[k];
-        r = ward_buf_printf(req,
-                            "POST /api/v1/ingest HTTP/1.1\r\n"
-                            "Host: %s\r\n"
-                            "User-Agent: bench-ingest\r\n"
-                            "Content-Type: application/json\r\n"
-                            "Content-Encoding: gzip\r\n"
-                            "%s%s%s"
-                            "Content-Length: %zu\r\n"
-                            "\r\n",
-                            o->address, o->token ? "Authorization: Bearer " : "",
-                            o->token ? o->token : "", o->token ? "\r\n" : "", gz.len);
-        if (r >= 0)
-            r = ward_buf_reserve_exact(req, gz.len);
+        r = ward_http_ingest_request(&a->requests[k], o->address, "bench-ingest", true, o->token,
+                                     gz.data, gz.len);
         if (r < 0)
             goto out;
-        ward_buf_append_unchecked(req, gz.data, gz.len);
     }
     r = 0;
 out:
@@ -257,170 +217,31 @@ static void close_connection(struct agent *a)
 
 static int open_connection(struct agent *a)
 {
-    const struct sockaddr_storage *sa = &a->opt->addr;
-    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = ward_http_connect(&a->opt->addr, IO_TIMEOUT_S);
     if (fd < 0)
-        return -errno;
-    int one = 1;
-    struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    socklen_t len =
-        sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    if (connect(fd, (const struct sockaddr *)sa, len) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
+        return fd;
     a->fd = fd;
     return 0;
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Appends what the socket has to a->in; the end of the stream is -ECONNRESET. */
-static int read_more(struct agent *a)
-{
-    int r = ward_buf_reserve(&a->in, READ_CHUNK);
-    if (r < 0)
-        return r;
-    ssize_t n;
-    do
-        n = recv(a->fd, a->in.data + a->in.len, READ_CHUNK, 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EAGAIN ? -ETIMEDOUT : -errno;
-    if (n == 0)
-        return -ECONNRESET;
-    a->in.len += (size_t)n;
-    a->in.data[a->in.len] = '\0';
-    return 0;
-}
-
-/* Parses the n bytes at s as a decimal number without sign. */
-static int parse_digits(const char *s, size_t n, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (n == 0 || n > 18)
-        return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -EINVAL;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-static bool header_is(const char *line, size_t len, const char *name, const char **value,
-                      size_t *value_len)
-{
-    size_t n = strlen(name);
-    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
-        return false;
-    const char *v = line + n + 1, *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    *value = v;
-    *value_len = (size_t)(end - v);
-    return true;
-}
-
-/* Parses the status line and headers (head bytes, up to the empty line). */
-static int parse_head(const char *head, size_t n, struct response *resp)
-{
-    uint64_t v;
-    bool has_length = false;
-    *resp = (struct response){.retry_after_ms = -1};
-    if (n < 12 || memcmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ' ||
-        parse_digits(head + 9, 3, &v) < 0)
-        return -EPROTO;
-    resp->status = (unsigned)v;
-    resp->close = head[7] == '0';
-    const char *p = memchr(head, '\n', n), *end = head + n;
-    while (p && ++p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            break;
-        size_t len = (size_t)(eol - p);
-        if (len > 0 && p[len - 1] == '\r')
-            len--;
-        const char *val;
-        size_t vlen;
-        if (header_is(p, len, "content-length", &val, &vlen)) {
-            if (parse_digits(val, vlen, &v) < 0 || v > RESPONSE_MAX)
-                return -EPROTO;
-            resp->content_length = (size_t)v;
-            has_length = true;
-        } else if (header_is(p, len, "retry-after", &val, &vlen)) {
-            /* Only delta-seconds; an HTTP date falls back to one second. */
-            resp->retry_after_ms = parse_digits(val, vlen, &v) == 0 ? (int64_t)v * 1000 : 1000;
-        } else if (header_is(p, len, "connection", &val, &vlen)) {
-            resp->close = vlen == 5 && strncasecmp(val, "close", 5) == 0;
-        } else if (header_is(p, len, "transfer-encoding", &val, &vlen)) {
-            return -EPROTO; /* the server answers ingest with a Content-Length */
-        }
-        p = eol;
-    }
-    if (!has_length && resp->status != 204 && resp->status != 304)
-        return -EPROTO;
-    return 0;
-}
-
-/* Reads one whole response from the connection and leaves any excess in a->in. */
-static int read_response(struct agent *a, struct response *resp)
-{
-    const char *eoh;
-    size_t scanned = 0;
-    int r;
-    while (!(eoh = a->in.len ? memmem(a->in.data + scanned, a->in.len - scanned, "\r\n\r\n", 4)
-                             : NULL)) {
-        scanned = a->in.len > 3 ? a->in.len - 3 : 0;
-        r = read_more(a);
-        if (r < 0)
-            return r;
-    }
-    size_t head = (size_t)(eoh - a->in.data) + 4;
-    r = parse_head(a->in.data, head, resp);
-    if (r < 0)
-        return r;
-    size_t need = head + resp->content_length;
-    while (a->in.len < need) {
-        r = read_more(a);
-        if (r < 0)
-            return r;
-    }
-    resp->duplicate =
-        memmem(a->in.data + head, resp->content_length, "\"duplicate\":true", 16) != NULL;
-    memmove(a->in.data, a->in.data + need, a->in.len - need + 1);
-    a->in.len -= need;
-    return 0;
-}
-
-/* Sends one request and reads its response, opening the connection if needed. */
-static int exchange(struct agent *a, const struct ward_buf *req, struct response *resp)
+/*
+ * Sends one request and reads its response, opening the connection if
+ * needed. *duplicate tells whether the server acknowledged the batch as one
+ * it already had.
+ */
+static int exchange(struct agent *a, const struct ward_buf *req, struct ward_http_response *resp,
+                    bool *duplicate)
 {
     int r = a->fd < 0 ? open_connection(a) : 0;
     if (r >= 0)
-        r = send_all(a->fd, req->data, req->len);
+        r = ward_http_send_all(a->fd, req->data, req->len);
     if (r >= 0)
-        r = read_response(a, resp);
+        r = ward_http_read_response(a->fd, &a->in, resp);
+    if (r >= 0) {
+        *duplicate = memmem(a->in.data + resp->head_len, resp->content_length, "\"duplicate\":true",
+                            16) != NULL;
+        ward_http_drop_response(&a->in, resp);
+    }
     if (r < 0 || resp->close)
         close_connection(a);
     return r;
@@ -443,9 +264,10 @@ static void run(struct agent *a)
         if (deadline_ns && ward_mono_ns() >= deadline_ns)
             break;
         for (;;) {
-            struct response resp;
+            struct ward_http_response resp;
+            bool duplicate;
             int64_t t = ward_mono_ns();
-            int r = exchange(a, &a->requests[k], &resp);
+            int r = exchange(a, &a->requests[k], &resp, &duplicate);
             if (r < 0) {
                 a->conn_errors++;
                 if (++failures > MAX_CONN_ERRORS) {
@@ -466,7 +288,7 @@ static void run(struct agent *a)
             }
             if (resp.status / 100 == 2) {
                 a->latency_ns[a->n_latency++] = t;
-                if (resp.duplicate)
+                if (duplicate)
                     a->duplicates++;
                 else
                     atomic_fetch_add_explicit(&a->acked_samples, per_batch, memory_order_relaxed);
@@ -493,17 +315,6 @@ static void *agent_main(void *arg)
     atomic_fetch_add(&finished, 1);
     close_connection(a);
     return NULL;
-}
-
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
-}
-
-static double percentile_ms(const int64_t *v, size_t n, int pct)
-{
-    return n ? (double)v[(n - 1) * (size_t)pct / 100] / 1e6 : 0;
 }
 
 struct totals {
@@ -548,7 +359,7 @@ static int sum_agents(const struct agent *agents, int n, struct totals *t)
                agents[i].n_latency * sizeof(*t->latency_ns));
         at += agents[i].n_latency;
     }
-    qsort(t->latency_ns, t->n_latency, sizeof(*t->latency_ns), cmp_i64);
+    qsort(t->latency_ns, t->n_latency, sizeof(*t->latency_ns), ward_cmp_i64);
     return 0;
 }
 
@@ -562,8 +373,8 @@ static void print_report(const struct options *o, const struct totals *t, double
            "%.1f requests/s (%" PRIu64 " requests)\n",
            secs, t->acked, rate, (double)t->requests / secs, t->requests);
     printf("latency per 2xx request: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-           percentile_ms(lat, n, 50), percentile_ms(lat, n, 90), percentile_ms(lat, n, 99),
-           percentile_ms(lat, n, 100));
+           ward_percentile(lat, n, 50, 1e6), ward_percentile(lat, n, 90, 1e6),
+           ward_percentile(lat, n, 99, 1e6), ward_percentile(lat, n, 100, 1e6));
     printf("batches acknowledged per agent: fewest %zu, most %zu\n", t->fewest, t->most);
     printf("non-2xx:");
     for (int s = 0; s < MAX_STATUS; s++)
@@ -603,8 +414,8 @@ static void print_report(const struct options *o, const struct totals *t, double
            "p50_ms=%.1f p99_ms=%.1f non2xx=%" PRIu64 " backoffs=%" PRIu64
            " generator_cores=%.2f server_cores=%.2f other_cores=%.2f\n",
            o->agents, o->series, o->points, rate, (double)t->requests / secs,
-           percentile_ms(lat, n, 50), percentile_ms(lat, n, 99), t->non2xx, t->backoffs,
-           (gu + gs) / secs, server_cores, busy - server_cores - (gu + gs) / secs);
+           ward_percentile(lat, n, 50, 1e6), ward_percentile(lat, n, 99, 1e6), t->non2xx,
+           t->backoffs, (gu + gs) / secs, server_cores, busy - server_cores - (gu + gs) / secs);
 }
 
 static int usage(const char *why)
@@ -630,15 +441,6 @@ static int usage(const char *why)
     return 2;
 }
 
-static int parse_int_opt(const char *s, int64_t min, int64_t max, int *out)
-{
-    int64_t v;
-    if (ward_parse_int_range(s, min, max, &v) < 0)
-        return -EINVAL;
-    *out = (int)v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, struct options *o)
 {
     *o = (struct options){.address = "127.0.0.1:8080",
@@ -655,22 +457,22 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->address = optarg;
             break;
         case 'a':
-            r = parse_int_opt(optarg, 1, MAX_AGENTS, &o->agents);
+            r = ward_int_option(optarg, 1, MAX_AGENTS, &o->agents);
             break;
         case 's':
-            r = parse_int_opt(optarg, 1, MAX_SERIES, &o->series);
+            r = ward_int_option(optarg, 1, MAX_SERIES, &o->series);
             break;
         case 'p':
-            r = parse_int_opt(optarg, 1, WARD_INGEST_MAX_METRICS, &o->points);
+            r = ward_int_option(optarg, 1, WARD_INGEST_MAX_METRICS, &o->points);
             break;
         case 'd':
             r = ward_parse_duration_ms(optarg, &o->duration_ms);
             break;
         case 'n':
-            r = parse_int_opt(optarg, 0, 1000000, &o->batches);
+            r = ward_int_option(optarg, 0, 1000000, &o->batches);
             break;
         case 'l':
-            r = parse_int_opt(optarg, 1, 12, &o->level);
+            r = ward_int_option(optarg, 1, 12, &o->level);
             break;
         case 'e':
             r = ward_parse_int_range(optarg, 0, INT64_C(253402300799999), &o->end_ms);
@@ -681,13 +483,13 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->first_id = optarg;
             break;
         case 'r':
-            r = parse_int_opt(optarg, 0, 3600, &o->progress_s);
+            r = ward_int_option(optarg, 0, 3600, &o->progress_s);
             break;
         case 't':
             o->token = optarg;
             break;
         case 'P':
-            r = parse_int_opt(optarg, 1, INT32_MAX, &o->server_pid);
+            r = ward_int_option(optarg, 1, INT32_MAX, &o->server_pid);
             break;
         default:
             return usage(NULL);
@@ -702,13 +504,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         return usage("unexpected argument");
     if ((int64_t)o->series * o->points > WARD_INGEST_MAX_METRICS)
         return usage("a batch (series x points) may hold at most 100000 samples");
-    struct ward_buf err = WARD_BUF_INIT;
-    int r = ward_listen_address(o->address, &o->addr, &err);
-    if (r < 0 || ((struct sockaddr_in *)&o->addr)->sin_port == 0) {
-        fprintf(stderr, "bench-ingest: %s\n", err.data ? err.data : "the address needs a port");
-        ward_buf_done(&err);
+    if (ward_http_server_address("bench-ingest", o->address, &o->addr) < 0)
         return 2;
-    }
     if (!o->end_ms)
         o->end_ms = ward_now_ms() / STEP_MS * STEP_MS;
     if (!o->batches) {

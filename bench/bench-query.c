@@ -21,6 +21,8 @@
 #include "common/parse.h"
 #include "common/time-util.h"
 
+#include "bench-util.h"
+
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,17 +38,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *userdata)
 {
     struct ward_buf *b = userdata;
     return ward_buf_append(b, p, size * n) < 0 ? 0 : size * n;
-}
-
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
-}
-
-static double percentile_ms(const int64_t *v, size_t n, int pct)
-{
-    return n ? (double)v[(n - 1) * (size_t)pct / 100] / 1e6 : 0;
 }
 
 /*
@@ -133,7 +124,7 @@ static int time_query(CURL *curl, const char *base, const char *spec, long repea
         if (i >= 0)
             lat[i] = t;
     }
-    qsort(lat, (size_t)repeat, sizeof(*lat), cmp_i64);
+    qsort(lat, (size_t)repeat, sizeof(*lat), ward_cmp_i64);
     size_t series, points;
     bool json = count_points(&body, &series, &points);
     char sbuf[24] = "?", pbuf[24] = "?";
@@ -143,12 +134,12 @@ static int time_query(CURL *curl, const char *base, const char *spec, long repea
     }
     size_t n = (size_t)repeat;
     printf("%-22s %6ld %9zu %7s %8s %8.2f %8.2f %8.2f %8.2f\n", name, status, body.len, sbuf, pbuf,
-           percentile_ms(lat, n, 50), percentile_ms(lat, n, 90), percentile_ms(lat, n, 99),
-           percentile_ms(lat, n, 100));
+           ward_percentile(lat, n, 50, 1e6), ward_percentile(lat, n, 90, 1e6),
+           ward_percentile(lat, n, 99, 1e6), ward_percentile(lat, n, 100, 1e6));
     printf("result query=%s status=%ld bytes=%zu series=%s points=%s p50_ms=%.2f p90_ms=%.2f "
            "p99_ms=%.2f\n",
-           name, status, body.len, sbuf, pbuf, percentile_ms(lat, n, 50), percentile_ms(lat, n, 90),
-           percentile_ms(lat, n, 99));
+           name, status, body.len, sbuf, pbuf, ward_percentile(lat, n, 50, 1e6),
+           ward_percentile(lat, n, 90, 1e6), ward_percentile(lat, n, 99, 1e6));
     rc = 0;
 out:
     fflush(stdout);

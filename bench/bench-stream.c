@@ -28,13 +28,13 @@
  * when the run could not take place (no connection, a refused handshake,
  * nothing acknowledged).
  */
-#include "common/buf.h"
 #include "common/error.h"
-#include "common/net.h"
 #include "common/parse.h"
 #include "common/time-util.h"
 
 #include "bench-stream.h"
+#include "bench-util.h"
+#include "http-io.h"
 #include "latency.h"
 #include "proc-sample.h"
 #include "proc-schedstat.h"
@@ -43,7 +43,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -83,15 +82,6 @@ static int usage(const char *why)
     return 2;
 }
 
-static int int_opt(const char *s, int64_t min, int64_t max, int *out)
-{
-    int64_t v;
-    if (ward_parse_int_range(s, min, max, &v) < 0)
-        return -EINVAL;
-    *out = (int)v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, struct ward_stream_options *o)
 {
     *o = (struct ward_stream_options){.address = "127.0.0.1:8080",
@@ -111,16 +101,16 @@ static int parse_options(int argc, char **argv, struct ward_stream_options *o)
             o->address = optarg;
             break;
         case 'n':
-            r = int_opt(optarg, 0, MAX_CLIENTS, &o->clients);
+            r = ward_int_option(optarg, 0, MAX_CLIENTS, &o->clients);
             break;
         case 'r':
-            r = int_opt(optarg, 1, 100000000, &o->rate);
+            r = ward_int_option(optarg, 1, 100000000, &o->rate);
             break;
         case 'a':
-            r = int_opt(optarg, 1, MAX_AGENTS, &o->agents);
+            r = ward_int_option(optarg, 1, MAX_AGENTS, &o->agents);
             break;
         case 'b':
-            r = int_opt(optarg, 1, MAX_BATCH, &o->batch);
+            r = ward_int_option(optarg, 1, MAX_BATCH, &o->batch);
             break;
         case 'd':
             r = ward_parse_duration_ms(optarg, &o->duration_ms);
@@ -134,13 +124,13 @@ static int parse_options(int argc, char **argv, struct ward_stream_options *o)
             o->mixed = strcmp(optarg, "mixed") == 0;
             break;
         case 'P':
-            r = int_opt(optarg, 1, INT32_MAX, &o->server_pid);
+            r = ward_int_option(optarg, 1, INT32_MAX, &o->server_pid);
             break;
         case 'i':
-            r = int_opt(optarg, 0, 3600, &o->progress_s);
+            r = ward_int_option(optarg, 0, 3600, &o->progress_s);
             break;
         case 'l':
-            r = int_opt(optarg, 0, 12, &o->level);
+            r = ward_int_option(optarg, 0, 12, &o->level);
             break;
         case 't':
             o->token = optarg;
@@ -158,13 +148,8 @@ static int parse_options(int argc, char **argv, struct ward_stream_options *o)
         return usage("unexpected argument");
     if (o->duration_ms == 0)
         return usage("-d must be more than 0");
-    struct ward_buf err = WARD_BUF_INIT;
-    int r = ward_listen_address(o->address, &o->addr, &err);
-    if (r < 0 || ((struct sockaddr_in *)&o->addr)->sin_port == 0) {
-        fprintf(stderr, "bench-stream: %s\n", err.data ? err.data : "the address needs a port");
-        ward_buf_done(&err);
+    if (ward_http_server_address("bench-stream", o->address, &o->addr) < 0)
         return 2;
-    }
     return 0;
 }
 
@@ -207,12 +192,6 @@ static uint64_t expected(const struct ward_stream_client *c, const struct ward_s
 static bool healthy(const struct ward_stream_client *c)
 {
     return !c->ws.failure[0] && !c->ws.closed_by_server && !c->ws.lost;
-}
-
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
 }
 
 /* Prints the figures of each interval of o->progress_s seconds until the agents are done. */
@@ -299,12 +278,7 @@ static void sum_agents(const struct ward_stream_agent *agents, int n, struct sum
             fprintf(stderr, "bench-stream: agent %d: %s\n", i, a->what);
     }
     if (s->post_us)
-        qsort(s->post_us, s->n_post, sizeof(*s->post_us), cmp_i64);
-}
-
-static double post_ms(const struct summary *s, int pct)
-{
-    return s->n_post ? (double)s->post_us[(s->n_post - 1) * (size_t)pct / 100] / 1e3 : 0;
+        qsort(s->post_us, s->n_post, sizeof(*s->post_us), ward_cmp_i64);
 }
 
 int main(int argc, char **argv)
@@ -430,8 +404,10 @@ int main(int argc, char **argv)
     printf("ingest: %" PRIu64 " samples sent in %" PRIu64 " requests = %.0f samples/s, %" PRIu64
            " acknowledged; request latency p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
            "late sends %" PRIu64 ", connection errors %" PRIu64 ", non-2xx",
-           s.sent, s.requests, (double)s.sent / secs, s.acked, post_ms(&s, 50), post_ms(&s, 99),
-           post_ms(&s, 100), s.late, s.conn_errors);
+           s.sent, s.requests, (double)s.sent / secs, s.acked,
+           ward_percentile(s.post_us, s.n_post, 50, 1e3),
+           ward_percentile(s.post_us, s.n_post, 99, 1e3),
+           ward_percentile(s.post_us, s.n_post, 100, 1e3), s.late, s.conn_errors);
     for (int k = 0; k < WARD_STREAM_MAX_STATUS; k++)
         if (k / 100 != 2 && s.status[k])
             printf(" %d x%" PRIu32, k, s.status[k]);

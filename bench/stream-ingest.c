@@ -2,14 +2,14 @@
  * The paced ingest of bench-stream (see stream-ingest.h).
  *
  * A agents (one thread each, one keep-alive connection each, plain sockets
- * like bench-ingest) post batches of B samples to POST /api/v1/ingest on a
- * fixed schedule, so that together they send R samples per second; agent i
- * starts i/A of a period late, so the batches are spread evenly over time.
- * Each sample's timestamp is the wall clock (Unix ms) when its batch is
- * built, just before it is sent, so a stream client can tell how long the
- * sample took to reach it. If the server answers more slowly than the
- * schedule, the next batch goes at once and the batch counts as late: the
- * achieved rate is printed, not assumed.
+ * through http-io.c like bench-ingest) post batches of B samples to
+ * POST /api/v1/ingest on a fixed schedule, so that together they send R
+ * samples per second; agent i starts i/A of a period late, so the batches
+ * are spread evenly over time. Each sample's timestamp is the wall clock
+ * (Unix ms) when its batch is built, just before it is sent, so a stream
+ * client can tell how long the sample took to reach it. If the server
+ * answers more slowly than the schedule, the next batch goes at once and
+ * the batch counts as late: the achieved rate is printed, not assumed.
  *
  * Requests are built one at a time rather than ahead of the run, unlike
  * bench-ingest, because the timestamps must be those of the moment of
@@ -22,26 +22,21 @@
 #include "common/error.h"
 #include "common/gzip.h"
 #include "common/json.h"
-#include "common/parse.h"
 #include "common/time-util.h"
 
-#include "http-head.h"
+#include "bench-util.h"
+#include "http-io.h"
 #include "latency.h"
 
 #include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define RESPONSE_MAX    (1u << 20) /* bytes of one answer's body */
 #define IO_TIMEOUT_S    30
 #define MAX_CONN_ERRORS 5 /* consecutive failures before an agent gives up */
 
@@ -52,14 +47,6 @@ struct ward_stream_series {
     bool counter;
     double value;
 };
-
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 /*
  * Fills a's series with what a real host sends, about the catalogue of
@@ -138,7 +125,7 @@ static int make_series(struct ward_stream_agent *a)
 #undef ADD
 #undef LABEL
     for (int i = 0; i < n; i++)
-        a->series[i].value = (double)(rnd(&a->rng) % 10000) / 100.0;
+        a->series[i].value = (double)(ward_xorshift64(&a->rng) % 10000) / 100.0;
     return 0;
 }
 
@@ -153,21 +140,12 @@ static int build_request(struct ward_stream_agent *a, uint64_t seq)
     ward_buf_reset(&a->json);
     struct ward_json_writer w;
     ward_json_writer_init(&w, &a->json);
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "server_id");
-    ward_json_write_stringz(&w, a->id);
-    ward_json_write_keyz(&w, "batch");
-    ward_json_write_object_begin(&w);
-    ward_json_write_keyz(&w, "seq");
-    ward_json_write_uint(&w, seq);
-    ward_json_write_keyz(&w, "boot");
-    ward_json_write_int(&w, a->boot);
-    ward_json_write_object_end(&w);
+    ward_ingest_envelope_begin(&w, a->id, seq, a->boot);
     ward_json_write_keyz(&w, "metrics");
     ward_json_write_array_begin(&w);
     for (int i = 0; i < o->batch; i++) {
         struct ward_stream_series *s = &a->series[i];
-        double step = (double)((int64_t)(rnd(&a->rng) % 201) - 100) / 100.0;
+        double step = (double)((int64_t)(ward_xorshift64(&a->rng) % 201) - 100) / 100.0;
         if (s->counter)
             s->value += 1000 + fabs(step) * 1e4;
         else
@@ -208,105 +186,27 @@ static int build_request(struct ward_stream_agent *a, uint64_t seq)
         body = &a->gz;
     }
     ward_buf_reset(&a->req);
-    r = ward_buf_printf(&a->req,
-                        "POST /api/v1/ingest HTTP/1.1\r\n"
-                        "Host: %s\r\n"
-                        "User-Agent: bench-stream\r\n"
-                        "Content-Type: application/json\r\n"
-                        "%s%s%s%s"
-                        "Content-Length: %zu\r\n"
-                        "\r\n",
-                        o->address, o->level ? "Content-Encoding: gzip\r\n" : "",
-                        o->token ? "Authorization: Bearer " : "", o->token ? o->token : "",
-                        o->token ? "\r\n" : "", body->len);
-    if (r == 0)
-        r = ward_buf_append(&a->req, body->data, body->len);
-    return r;
-}
-
-static int open_blocking(const struct sockaddr_storage *sa)
-{
-    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1;
-    struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    socklen_t len =
-        sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    if (connect(fd, (const struct sockaddr *)sa, len) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    return fd;
+    return ward_http_ingest_request(&a->req, o->address, "bench-stream", o->level != 0, o->token,
+                                    body->data, body->len);
 }
 
 /* Sends a->req and reads the whole answer on a's connection; returns the status or -errno. */
 static int exchange(struct ward_stream_agent *a)
 {
-    const char *p = a->req.data;
-    size_t left = a->req.len;
-    while (left > 0) {
-        ssize_t w = send(a->fd, p, left, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        left -= (size_t)w;
-    }
+    struct ward_http_response resp;
+    /* Whatever a failed exchange left here is not the start of this answer. */
     ward_buf_reset(&a->in);
-    const char *eoh = NULL;
-    size_t need = 0;
-    int status = 0;
-    for (;;) {
-        if (!eoh && (eoh = a->in.len ? memmem(a->in.data, a->in.len, "\r\n\r\n", 4) : NULL)) {
-            size_t head = (size_t)(eoh - a->in.data) + 4, vlen;
-            if (head < 12 || memcmp(a->in.data, "HTTP/1.", 7) != 0)
-                return -EPROTO;
-            const char *d = a->in.data + 9;
-            if (d[0] < '1' || d[0] > '5' || d[1] < '0' || d[1] > '9' || d[2] < '0' || d[2] > '9')
-                return -EPROTO;
-            status = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
-            const char *v = ward_http_find_header(a->in.data, head, "content-length:", &vlen);
-            char num[24];
-            int64_t cl = 0;
-            if (v && vlen < sizeof(num)) {
-                memcpy(num, v, vlen);
-                num[vlen] = '\0';
-                if (ward_parse_int_range(num, 0, RESPONSE_MAX, &cl) < 0)
-                    return -EPROTO;
-            } else if (v) {
-                return -EPROTO;
-            }
-            need = head + (size_t)cl;
-        }
-        if (eoh && a->in.len >= need)
-            break;
-        if (!eoh && a->in.len > WARD_HTTP_HEAD_MAX)
-            return -EPROTO;
-        int r = ward_buf_reserve(&a->in, 16384);
-        if (r < 0)
-            return r;
-        ssize_t n = recv(a->fd, a->in.data + a->in.len, 16384, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n == 0 ? -ECONNRESET : errno == EAGAIN ? -ETIMEDOUT : -errno;
-        a->in.len += (size_t)n;
-        a->in.data[a->in.len] = '\0';
-    }
-    /* Any answer with "Connection: close" ends the connection; the next one reconnects. */
-    size_t vlen;
-    const char *c = ward_http_find_header(a->in.data, need, "connection:", &vlen);
-    if (c && vlen == 5 && strncasecmp(c, "close", 5) == 0) {
+    int r = ward_http_send_all(a->fd, a->req.data, a->req.len);
+    if (r == 0)
+        r = ward_http_read_response(a->fd, &a->in, &resp);
+    if (r < 0)
+        return r;
+    /* An answer that ends the connection closes it here; the next request reconnects. */
+    if (resp.close) {
         close(a->fd);
         a->fd = -1;
     }
-    return status;
+    return (int)resp.status;
 }
 
 void ward_sleep_until_ns(int64_t t)
@@ -340,7 +240,7 @@ void *ward_stream_agent_main(void *arg)
         a->requests++;
         for (;;) {
             if (a->fd < 0)
-                a->fd = open_blocking(&o->addr);
+                a->fd = ward_http_connect(&o->addr, IO_TIMEOUT_S);
             r = a->fd < 0 ? a->fd : exchange(a);
             if (r >= 0)
                 break;
@@ -381,7 +281,7 @@ int ward_stream_agent_init(struct ward_stream_agent *a, const struct ward_stream
     int r = ward_uuid_v7(a->id);
     if (r == 0)
         r = make_series(a);
-    if (r == 0 && (a->fd = open_blocking(&o->addr)) < 0)
+    if (r == 0 && (a->fd = ward_http_connect(&o->addr, IO_TIMEOUT_S)) < 0)
         r = a->fd;
     return r;
 }

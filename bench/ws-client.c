@@ -19,7 +19,7 @@
 #include "common/crypto.h"
 #include "common/time-util.h"
 
-#include "http-head.h"
+#include "http-io.h"
 #include "latency.h"
 
 #include <errno.h>

@@ -21,11 +21,10 @@
 #include "server/http/http-util.h"
 #include "server/http/http.h"
 
-#include <arpa/inet.h>
+#include "http-raw.h"
+
 #include <errno.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -283,173 +282,23 @@ static struct ward_http_config base_config(void)
 static struct ward_http_server *start(const struct ward_http_config *cfg)
 {
     reset_state();
-    struct ward_http_server *s = NULL;
-    struct ward_buf err = WARD_BUF_INIT;
-    int r = ward_http_start(cfg, &s, &err);
-    if (r < 0)
-        fprintf(stderr, "ward_http_start: %s\n", err.data ? err.data : "?");
-    ward_buf_done(&err);
-    assert_int_equal(r, 0);
+    struct ward_http_server *s = http_raw_start(cfg);
     assert_true(ward_http_port(s) > 0);
     return s;
 }
 
-/* ---- A raw HTTP/1.1 client ---- */
+/* ---- Requests ---- */
 
-static int connect_to(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    struct timeval tv = {.tv_sec = SAFETY_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-static int send_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int send_str(int fd, const char *s)
-{
-    return send_all(fd, s, strlen(s));
-}
-
-struct response {
-    int status;
-    char head[8192];
-    char *body;
-    size_t body_len;
-};
-
-static void response_done(struct response *r)
-{
-    free(r->body);
-    r->body = NULL;
-}
-
-/* Finds a header of the head and copies its value; false when absent. */
-static bool header(const struct response *r, const char *name, char *out, size_t n)
-{
-    size_t nl = strlen(name);
-    for (const char *p = strstr(r->head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
-        const char *h = p + 2;
-        if (strncasecmp(h, name, nl) == 0 && h[nl] == ':') {
-            const char *v = h + nl + 1;
-            while (*v == ' ')
-                v++;
-            const char *e = strstr(v, "\r\n");
-            size_t len = e ? (size_t)(e - v) : strlen(v);
-            if (len >= n)
-                len = n - 1;
-            memcpy(out, v, len);
-            out[len] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
-
-static int recv_exact(int fd, char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = recv(fd, buf, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/*
- * Reads one response: the head up to the blank line (peeking, so no byte
- * of what follows is taken), then Content-Length bytes of body unless
- * head_only. Returns 0, or -1 when the connection closed or failed first.
- */
-static int read_response(int fd, struct response *r, bool head_only)
-{
-    memset(r, 0, sizeof(*r));
-    size_t have = 0;
-    char *end = NULL;
-    while (!end) {
-        ssize_t n = recv(fd, r->head, sizeof(r->head) - 1, MSG_PEEK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        r->head[n] = '\0';
-        end = strstr(r->head, "\r\n\r\n");
-        if (!end && (size_t)n == have) {
-            /* Nothing new yet: wait for more without spinning. */
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
-        }
-        have = (size_t)n;
-        if (have == sizeof(r->head) - 1 && !end)
-            return -1;
-    }
-    size_t head_len = (size_t)(end - r->head) + 4;
-    char tmp[sizeof(r->head)];
-    if (recv_exact(fd, tmp, head_len) < 0)
-        return -1;
-    r->head[head_len] = '\0';
-    if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
-        return -1;
-    char cl[32];
-    size_t len = header(r, "Content-Length", cl, sizeof(cl)) ? strtoul(cl, NULL, 10) : 0;
-    r->body = calloc(1, len + 1);
-    if (!r->body)
-        return -1;
-    if (!head_only && len) {
-        if (recv_exact(fd, r->body, len) < 0)
-            return -1;
-        r->body_len = len;
-    }
-    return 0;
-}
-
-/* True when the peer closed the connection (recv sees EOF or a reset). */
-static bool closed_by_peer(int fd)
-{
-    char c;
-    ssize_t n = recv(fd, &c, 1, 0);
-    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
-}
-
+/* Sends one request with a Content-Length body, and reads its response into r. */
 static int request(int fd, const char *method, const char *path, const char *extra,
-                   const void *body, size_t len, struct response *r)
+                   const void *body, size_t len, struct http_raw_response *r)
 {
     char head[4096];
     snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: t\r\n%sContent-Length: %zu\r\n\r\n",
              method, path, extra ? extra : "", len);
-    if (send_str(fd, head) < 0 || (len && send_all(fd, body, len) < 0))
+    if (http_raw_send_str(fd, head) < 0 || (len && http_raw_send(fd, body, len) < 0))
         return -1;
-    return read_response(fd, r, strcmp(method, "HEAD") == 0);
+    return http_raw_read_response(fd, r, strcmp(method, "HEAD") == 0);
 }
 
 /* ---- Parsers ---- */
@@ -588,26 +437,26 @@ static void keepalive_and_request_id(void **state)
     (void)state;
     struct ward_http_config cfg = base_config();
     struct ward_http_server *s = start(&cfg);
-    int fd = connect_to(ward_http_port(s));
+    int fd = http_raw_connect(ward_http_port(s));
     assert_true(fd >= 0);
-    struct response r;
+    struct http_raw_response r;
     char v[128];
     for (int i = 0; i < 50; i++) {
         assert_int_equal(request(fd, "GET", "/hello", "X-Request-Id: my-id.1\r\n", NULL, 0, &r), 0);
         assert_int_equal(r.status, 200);
         assert_string_equal(r.body, "hello");
-        assert_true(header(&r, "X-Request-Id", v, sizeof(v)));
+        assert_true(http_raw_header(&r, "X-Request-Id", v, sizeof(v)));
         assert_string_equal(v, "my-id.1");
-        response_done(&r);
+        http_raw_response_done(&r);
     }
     /* An unusable id is replaced by a generated one. */
     assert_int_equal(request(fd, "GET", "/hello", "X-Request-Id: bad id!\r\n", NULL, 0, &r), 0);
-    assert_true(header(&r, "X-Request-Id", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "X-Request-Id", v, sizeof(v)));
     assert_int_equal(strlen(v), 16);
-    response_done(&r);
+    http_raw_response_done(&r);
     assert_int_equal(request(fd, "GET", "/remote", NULL, NULL, 0, &r), 0);
     assert_string_equal(r.body, "127.0.0.1");
-    response_done(&r);
+    http_raw_response_done(&r);
     close(fd);
     ward_http_stop(s);
 }
@@ -624,14 +473,14 @@ static void *client(void *arg)
 {
     struct client_args *a = arg;
     static const char *const modes[] = {"queue", "self", "twice", NULL, "queue"};
-    int fd = connect_to(a->port);
+    int fd = http_raw_connect(a->port);
     if (fd < 0) {
         atomic_fetch_add(a->failures, 1);
         return NULL;
     }
     for (int i = 0; i < a->requests; i++) {
         const char *mode = modes[i % 5];
-        struct response r;
+        struct http_raw_response r;
         char body[64], path[64], want[128];
         int n = snprintf(body, sizeof(body), "c%d-%d", a->id, i);
         if (mode) {
@@ -647,10 +496,10 @@ static void *client(void *arg)
             fprintf(stderr, "client %d request %d (%s): status %d body '%s'\n", a->id, i, path,
                     r.status, r.body ? r.body : "");
             atomic_fetch_add(a->failures, 1);
-            response_done(&r);
+            http_raw_response_done(&r);
             break;
         }
-        response_done(&r);
+        http_raw_response_done(&r);
     }
     close(fd);
     return NULL;
@@ -696,12 +545,12 @@ static void suspend_resume_concurrent(void **state)
 static void park_requests(uint16_t port, int *fds, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        fds[i] = connect_to(port);
+        fds[i] = http_raw_connect(port);
         assert_true(fds[i] >= 0);
         char req[256];
         snprintf(req, sizeof(req),
                  "POST /later/park HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\np%02zu", i);
-        assert_int_equal(send_str(fds[i], req), 0);
+        assert_int_equal(http_raw_send_str(fds[i], req), 0);
     }
     assert_true(wait_parked(n));
 }
@@ -721,13 +570,13 @@ static void stop_with_parked_requests(void **state)
     ward_http_stop(s);
 
     for (size_t i = 0; i < N; i++) {
-        struct response r;
-        assert_int_equal(read_response(fds[i], &r, false), 0);
+        struct http_raw_response r;
+        assert_int_equal(http_raw_read_response(fds[i], &r, false), 0);
         assert_int_equal(r.status, 503);
         assert_non_null(strstr(r.body, "server shutting down"));
         char v[32];
-        assert_true(header(&r, "Retry-After", v, sizeof(v)));
-        response_done(&r);
+        assert_true(http_raw_header(&r, "Retry-After", v, sizeof(v)));
+        http_raw_response_done(&r);
         close(fds[i]);
     }
     /* The owners let go after the server is gone: callbacks run detached, once each. */
@@ -756,10 +605,10 @@ static void stop_owner_resumes_during_abandon(void **state)
     atomic_store(&resume_in_hook, true);
     ward_http_stop(s);
     for (size_t i = 0; i < N; i++) {
-        struct response r;
-        assert_int_equal(read_response(fds[i], &r, false), 0);
+        struct http_raw_response r;
+        assert_int_equal(http_raw_read_response(fds[i], &r, false), 0);
         assert_int_equal(r.status, 503);
-        response_done(&r);
+        http_raw_response_done(&r);
         close(fds[i]);
         assert_null(parked[i]);
     }
@@ -797,8 +646,8 @@ static void stop_races_resume(void **state)
 
     int ok = 0, unavailable = 0;
     for (size_t i = 0; i < N; i++) {
-        struct response r;
-        assert_int_equal(read_response(fds[i], &r, false), 0);
+        struct http_raw_response r;
+        assert_int_equal(http_raw_read_response(fds[i], &r, false), 0);
         if (r.status == 200) {
             char want[32];
             snprintf(want, sizeof(want), "resumed:p%02zu", i);
@@ -808,7 +657,7 @@ static void stop_races_resume(void **state)
             assert_int_equal(r.status, 503);
             unavailable++;
         }
-        response_done(&r);
+        http_raw_response_done(&r);
         close(fds[i]);
     }
     /* Every callback ran exactly once, and answered exactly the 200s. */
@@ -838,31 +687,31 @@ static void quiesce_refuses_new_requests(void **state)
     (void)state;
     struct ward_http_config cfg = base_config();
     struct ward_http_server *s = start(&cfg);
-    int fd = connect_to(ward_http_port(s));
+    int fd = http_raw_connect(ward_http_port(s));
     assert_true(fd >= 0);
-    struct response r;
+    struct http_raw_response r;
     assert_int_equal(request(fd, "GET", "/hello", NULL, NULL, 0, &r), 0);
     char v[32];
-    assert_false(header(&r, "Connection", v, sizeof(v)) && strcasecmp(v, "close") == 0);
-    response_done(&r);
+    assert_false(http_raw_header(&r, "Connection", v, sizeof(v)) && strcasecmp(v, "close") == 0);
+    http_raw_response_done(&r);
 
     assert_int_equal(ward_http_quiesce(s), 0);
     assert_int_equal(ward_http_quiesce(s), 0);
     /* A request on the open connection is refused, and the connection closed. */
     assert_int_equal(request(fd, "GET", "/hello", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 503);
-    assert_true(header(&r, "Retry-After", v, sizeof(v)));
-    assert_true(header(&r, "Connection", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Retry-After", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Connection", v, sizeof(v)));
     assert_string_equal(v, "close");
-    response_done(&r);
-    assert_true(closed_by_peer(fd));
+    http_raw_response_done(&r);
+    assert_true(http_raw_closed_by_peer(fd));
     close(fd);
     /* So is one on a new connection. */
-    fd = connect_to(ward_http_port(s));
+    fd = http_raw_connect(ward_http_port(s));
     assert_true(fd >= 0);
     assert_int_equal(request(fd, "GET", "/hello", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 503);
-    response_done(&r);
+    http_raw_response_done(&r);
     close(fd);
     assert_true(ward_http_drain(s, SAFETY_S * 1000));
     ward_http_stop(s);
@@ -871,7 +720,7 @@ static void quiesce_refuses_new_requests(void **state)
 static void expect_error(int fd, const char *method, const char *path, const char *extra,
                          const void *body, size_t len, int status, const char *words)
 {
-    struct response r;
+    struct http_raw_response r;
     assert_int_equal(request(fd, method, path, extra, body, len, &r), 0);
     if (r.status != status)
         fprintf(stderr, "%s %.80s: %d %s\n", method, path, r.status, r.body);
@@ -881,7 +730,7 @@ static void expect_error(int fd, const char *method, const char *path, const cha
     assert_non_null(j);
     assert_int_equal(json_object_size(j), 2);
     char id[128];
-    assert_true(header(&r, "X-Request-Id", id, sizeof(id)));
+    assert_true(http_raw_header(&r, "X-Request-Id", id, sizeof(id)));
     assert_string_equal(json_string_value(json_object_get(j, "request_id")), id);
     const char *msg = json_string_value(json_object_get(j, "error"));
     assert_non_null(msg);
@@ -889,7 +738,7 @@ static void expect_error(int fd, const char *method, const char *path, const cha
         fprintf(stderr, "error '%s' lacks '%s'\n", msg, words);
     assert_non_null(strstr(msg, words));
     json_decref(j);
-    response_done(&r);
+    http_raw_response_done(&r);
 }
 
 static void errors(void **state)
@@ -898,7 +747,7 @@ static void errors(void **state)
     struct ward_http_config cfg = base_config();
     struct ward_http_server *s = start(&cfg);
     uint16_t port = ward_http_port(s);
-    int fd = connect_to(port);
+    int fd = http_raw_connect(port);
     assert_true(fd >= 0);
     expect_error(fd, "GET", "/nope", NULL, NULL, 0, 404, "no route");
     expect_error(fd, "GET", "/%FF%FE/x", NULL, NULL, 0, 404, "no route");
@@ -923,42 +772,45 @@ static void errors(void **state)
     close(fd);
 
     /* Too large by Content-Length: refused before any body is sent. */
-    fd = connect_to(port);
-    struct response r;
+    fd = http_raw_connect(port);
+    struct http_raw_response r;
     assert_int_equal(
-        send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 999999\r\n\r\n"), 0);
-    assert_int_equal(read_response(fd, &r, false), 0);
+        http_raw_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 999999\r\n\r\n"),
+        0);
+    assert_int_equal(http_raw_read_response(fd, &r, false), 0);
     assert_int_equal(r.status, 413);
     assert_non_null(strstr(r.body, "999999"));
-    response_done(&r);
+    http_raw_response_done(&r);
     close(fd);
 
     /* Too large as a chunked body: read to its end, then refused. */
-    fd = connect_to(port);
+    fd = http_raw_connect(port);
     assert_int_equal(
-        send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"), 0);
+        http_raw_send_str(fd,
+                          "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        0);
     char chunk[4096 + 16];
     int n = snprintf(chunk, sizeof(chunk), "1000\r\n");
     memset(chunk + n, 'x', 4096);
     memcpy(chunk + n + 4096, "\r\n", 2);
     for (int i = 0; i < 8; i++)
-        assert_int_equal(send_all(fd, chunk, (size_t)n + 4096 + 2), 0);
-    assert_int_equal(send_str(fd, "0\r\n\r\n"), 0);
-    assert_int_equal(read_response(fd, &r, false), 0);
+        assert_int_equal(http_raw_send(fd, chunk, (size_t)n + 4096 + 2), 0);
+    assert_int_equal(http_raw_send_str(fd, "0\r\n\r\n"), 0);
+    assert_int_equal(http_raw_read_response(fd, &r, false), 0);
     assert_int_equal(r.status, 413);
     assert_non_null(strstr(r.body, "exceeds the limit"));
-    response_done(&r);
+    http_raw_response_done(&r);
     close(fd);
 
     /* A chunked body within the limit still works. */
-    fd = connect_to(port);
-    assert_int_equal(send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
-                                  "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"),
+    fd = http_raw_connect(port);
+    assert_int_equal(http_raw_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+                                           "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"),
                      0);
-    assert_int_equal(read_response(fd, &r, false), 0);
+    assert_int_equal(http_raw_read_response(fd, &r, false), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "abcde");
-    response_done(&r);
+    http_raw_response_done(&r);
     close(fd);
     ward_http_stop(s);
 }
@@ -973,9 +825,9 @@ static void gzip_cors_and_hooks(void **state)
     cfg.before_send = before_send;
     cfg.on_complete = on_complete;
     struct ward_http_server *s = start(&cfg);
-    int fd = connect_to(ward_http_port(s));
+    int fd = http_raw_connect(ward_http_port(s));
     assert_true(fd >= 0);
-    struct response r, h;
+    struct http_raw_response r, h;
     char v[256], cl[32];
     int requests = 0;
 
@@ -983,62 +835,62 @@ static void gzip_cors_and_hooks(void **state)
     assert_int_equal(request(fd, "GET", "/big", "Accept-Encoding: br, gzip\r\n", NULL, 0, &r), 0);
     requests++;
     assert_int_equal(r.status, 200);
-    assert_true(header(&r, "Content-Encoding", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Content-Encoding", v, sizeof(v)));
     assert_string_equal(v, "gzip");
-    assert_true(header(&r, "Vary", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Vary", v, sizeof(v)));
     assert_non_null(strstr(v, "Accept-Encoding"));
-    assert_true(header(&r, "HashSHA256", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "HashSHA256", v, sizeof(v)));
     assert_string_equal(v, "len-4096"); /* before_send sees the uncompressed body */
     struct ward_buf plain = WARD_BUF_INIT;
     assert_int_equal(ward_gzip_decompress(r.body, r.body_len, r.body_len, 1 << 20, &plain), 0);
     assert_int_equal(plain.len, 4096);
     assert_int_equal(plain.data[8], 'a' + 8 % 7);
     ward_buf_done(&plain);
-    assert_true(header(&r, "Content-Length", cl, sizeof(cl)));
+    assert_true(http_raw_header(&r, "Content-Length", cl, sizeof(cl)));
     assert_int_equal(request(fd, "HEAD", "/big", "Accept-Encoding: gzip\r\n", NULL, 0, &h), 0);
     requests++;
     assert_int_equal(h.status, 200);
-    assert_true(header(&h, "Content-Length", v, sizeof(v)));
+    assert_true(http_raw_header(&h, "Content-Length", v, sizeof(v)));
     assert_string_equal(v, cl);
-    assert_true(header(&h, "Content-Encoding", v, sizeof(v)));
+    assert_true(http_raw_header(&h, "Content-Encoding", v, sizeof(v)));
     assert_string_equal(v, "gzip");
-    response_done(&r);
-    response_done(&h);
+    http_raw_response_done(&r);
+    http_raw_response_done(&h);
     /* The connection is still in step: HEAD sent no body. */
     assert_int_equal(request(fd, "GET", "/big", "Accept-Encoding: gzip;q=0\r\n", NULL, 0, &r), 0);
     requests++;
-    assert_false(header(&r, "Content-Encoding", v, sizeof(v)));
+    assert_false(http_raw_header(&r, "Content-Encoding", v, sizeof(v)));
     assert_int_equal(r.body_len, 4096);
-    response_done(&r);
+    http_raw_response_done(&r);
     /* Small bodies are never compressed. */
     assert_int_equal(request(fd, "GET", "/hello", "Accept-Encoding: gzip\r\n", NULL, 0, &r), 0);
     requests++;
-    assert_false(header(&r, "Content-Encoding", v, sizeof(v)));
+    assert_false(http_raw_header(&r, "Content-Encoding", v, sizeof(v)));
     assert_string_equal(r.body, "hello");
-    response_done(&r);
+    http_raw_response_done(&r);
 
     /* CORS for an allowed origin, on answers and errors alike. */
     assert_int_equal(request(fd, "GET", "/hello", "Origin: https://ok.example\r\n", NULL, 0, &r),
                      0);
     requests++;
-    assert_true(header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
     assert_string_equal(v, "https://ok.example");
-    assert_true(header(&r, "Access-Control-Expose-Headers", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Access-Control-Expose-Headers", v, sizeof(v)));
     assert_non_null(strstr(v, "X-Request-Id"));
-    assert_true(header(&r, "Vary", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Vary", v, sizeof(v)));
     assert_non_null(strstr(v, "Origin"));
-    response_done(&r);
+    http_raw_response_done(&r);
     assert_int_equal(request(fd, "GET", "/nope", "Origin: https://ok.example\r\n", NULL, 0, &r), 0);
     requests++;
     assert_int_equal(r.status, 404);
-    assert_true(header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
-    assert_true(header(&r, "HashSHA256", v, sizeof(v)));
-    response_done(&r);
+    assert_true(http_raw_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "HashSHA256", v, sizeof(v)));
+    http_raw_response_done(&r);
     assert_int_equal(request(fd, "GET", "/hello", "Origin: https://evil.example\r\n", NULL, 0, &r),
                      0);
     requests++;
-    assert_false(header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
-    response_done(&r);
+    assert_false(http_raw_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    http_raw_response_done(&r);
 
     /* Preflight: 204 with Allow, plus CORS only for an allowed origin. */
     assert_int_equal(request(fd, "OPTIONS", "/echo",
@@ -1047,27 +899,27 @@ static void gzip_cors_and_hooks(void **state)
                      0);
     requests++;
     assert_int_equal(r.status, 204);
-    assert_true(header(&r, "Allow", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Allow", v, sizeof(v)));
     assert_string_equal(v, "POST, PUT, OPTIONS");
-    assert_true(header(&r, "Access-Control-Allow-Methods", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Access-Control-Allow-Methods", v, sizeof(v)));
     assert_string_equal(v, "POST, PUT, OPTIONS");
-    assert_true(header(&r, "Access-Control-Allow-Headers", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Access-Control-Allow-Headers", v, sizeof(v)));
     assert_non_null(strstr(v, "X-Ward-Signature"));
-    assert_true(header(&r, "Access-Control-Max-Age", v, sizeof(v)));
+    assert_true(http_raw_header(&r, "Access-Control-Max-Age", v, sizeof(v)));
     assert_string_equal(v, "600");
-    assert_true(header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
-    response_done(&r);
+    assert_true(http_raw_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    http_raw_response_done(&r);
     assert_int_equal(request(fd, "OPTIONS", "/echo", NULL, NULL, 0, &r), 0);
     requests++;
     assert_int_equal(r.status, 204);
-    assert_true(header(&r, "Allow", v, sizeof(v)));
-    assert_false(header(&r, "Access-Control-Allow-Methods", v, sizeof(v)));
-    assert_false(header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
-    response_done(&r);
+    assert_true(http_raw_header(&r, "Allow", v, sizeof(v)));
+    assert_false(http_raw_header(&r, "Access-Control-Allow-Methods", v, sizeof(v)));
+    assert_false(http_raw_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    http_raw_response_done(&r);
     assert_int_equal(request(fd, "OPTIONS", "/nope", NULL, NULL, 0, &r), 0);
     requests++;
     assert_int_equal(r.status, 404);
-    response_done(&r);
+    http_raw_response_done(&r);
 
     /* A gzip request body is decoded before the handler sees it. */
     struct ward_buf z = WARD_BUF_INIT;
@@ -1076,12 +928,12 @@ static void gzip_cors_and_hooks(void **state)
                      0);
     requests++;
     assert_string_equal(r.body, "squeezed");
-    response_done(&r);
+    http_raw_response_done(&r);
     ward_buf_done(&z);
 
     assert_int_equal(request(fd, "GET", "/hello", NULL, NULL, 0, &r), 0);
     requests++;
-    response_done(&r);
+    http_raw_response_done(&r);
     close(fd);
     ward_http_stop(s);
     /* Once per request, after all went out; the last one was routed to /hello. */
@@ -1100,13 +952,13 @@ static void access_log_file(void **state)
     struct ward_http_config cfg = base_config();
     cfg.access_log = path;
     struct ward_http_server *s = start(&cfg);
-    int fd = connect_to(ward_http_port(s));
-    struct response r;
+    int fd = http_raw_connect(ward_http_port(s));
+    struct http_raw_response r;
     assert_int_equal(
         request(fd, "POST", "/echo?token=secret", "User-Agent: t\"ua\r\n", "12345", 5, &r), 0);
-    response_done(&r);
+    http_raw_response_done(&r);
     assert_int_equal(request(fd, "GET", "/nope", NULL, NULL, 0, &r), 0);
-    response_done(&r);
+    http_raw_response_done(&r);
     close(fd);
     ward_http_stop(s);
 

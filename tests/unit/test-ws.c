@@ -24,11 +24,10 @@
 #include "server/http/ws-internal.h"
 #include "server/http/ws.h"
 
-#include <arpa/inet.h>
+#include "http-raw.h"
+
 #include <errno.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -284,14 +282,7 @@ static struct ward_http_config base_config(void)
 static struct ward_http_server *start(const struct ward_http_config *cfg)
 {
     reset_state();
-    struct ward_http_server *s = NULL;
-    struct ward_buf err = WARD_BUF_INIT;
-    int r = ward_http_start(cfg, &s, &err);
-    if (r < 0)
-        fprintf(stderr, "ward_http_start: %s\n", err.data ? err.data : "?");
-    ward_buf_done(&err);
-    assert_int_equal(r, 0);
-    return s;
+    return http_raw_start(cfg);
 }
 
 /* Stops the server and checks that every upgrade got exactly one on_close. */
@@ -332,106 +323,12 @@ static bool opens_reach(void *arg)
 
 /* ---- A raw WebSocket client ---- */
 
+/* Connects to the server under test; a failure fails the test. */
 static int connect_to(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = http_raw_connect(port);
     assert_true(fd >= 0);
-    struct timeval tv = {.tv_sec = SAFETY_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     return fd;
-}
-
-static int send_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int recv_exact(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len) {
-        ssize_t n = recv(fd, p, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-struct head {
-    int status;
-    char text[4096];
-};
-
-/* Finds a header of the head and copies its value; false when absent. */
-static bool header(const struct head *h, const char *name, char *out, size_t n)
-{
-    size_t nl = strlen(name);
-    for (const char *p = strstr(h->text, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
-        const char *l = p + 2;
-        if (strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
-            const char *v = l + nl + 1;
-            while (*v == ' ')
-                v++;
-            const char *e = strstr(v, "\r\n");
-            size_t len = e ? (size_t)(e - v) : strlen(v);
-            if (len >= n)
-                len = n - 1;
-            memcpy(out, v, len);
-            out[len] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
-
-/*
- * Reads a response head byte by byte (so no frame byte after it is taken),
- * and its body when Content-Length says so. Returns 0 or -1.
- */
-static int read_head(int fd, struct head *h)
-{
-    memset(h, 0, sizeof(*h));
-    size_t n = 0;
-    while (n < sizeof(h->text) - 1) {
-        if (recv_exact(fd, h->text + n, 1) < 0)
-            return -1;
-        n++;
-        if (n >= 4 && memcmp(h->text + n - 4, "\r\n\r\n", 4) == 0)
-            break;
-    }
-    if (sscanf(h->text, "HTTP/1.1 %d", &h->status) != 1)
-        return -1;
-    char cl[32];
-    if (header(h, "Content-Length", cl, sizeof(cl))) {
-        size_t len = strtoul(cl, NULL, 10);
-        char body[4096];
-        if (len >= sizeof(body) || recv_exact(fd, body, len) < 0)
-            return -1;
-        body[len] = '\0';
-        if (n + len < sizeof(h->text) - 1)
-            memcpy(h->text + n, body, len + 1);
-    }
-    return 0;
 }
 
 /* Builds a masked client frame into out; returns its length. */
@@ -464,7 +361,7 @@ static int send_frame(int fd, int fin, int opcode, const void *payload, size_t l
     uint8_t *buf = malloc(len + 14);
     assert_non_null(buf);
     size_t n = make_frame(buf, fin, opcode, payload, len);
-    int r = send_all(fd, buf, n);
+    int r = http_raw_send(fd, buf, n);
     free(buf);
     return r;
 }
@@ -485,7 +382,7 @@ struct frame {
 static int read_frame(int fd, struct frame *f)
 {
     uint8_t hdr[2];
-    if (recv_exact(fd, hdr, 2) < 0)
+    if (http_raw_recv_exact(fd, hdr, 2) < 0)
         return -1;
     f->fin = hdr[0] & 0x80;
     f->opcode = hdr[0] & 0x0f;
@@ -494,12 +391,12 @@ static int read_frame(int fd, struct frame *f)
     uint64_t len = hdr[1] & 0x7f;
     if (len == 126) {
         uint8_t e[2];
-        if (recv_exact(fd, e, 2) < 0)
+        if (http_raw_recv_exact(fd, e, 2) < 0)
             return -1;
         len = (uint64_t)e[0] << 8 | e[1];
     } else if (len == 127) {
         uint8_t e[8];
-        if (recv_exact(fd, e, 8) < 0)
+        if (http_raw_recv_exact(fd, e, 8) < 0)
             return -1;
         len = 0;
         for (int i = 0; i < 8; i++)
@@ -508,7 +405,7 @@ static int read_frame(int fd, struct frame *f)
     if (len >= sizeof(f->data))
         return -1;
     f->len = (size_t)len;
-    if (recv_exact(fd, f->data, f->len) < 0)
+    if (http_raw_recv_exact(fd, f->data, f->len) < 0)
         return -1;
     f->data[f->len] = '\0';
     return 0;
@@ -548,14 +445,6 @@ static int read_close(int fd, char *reason, size_t n)
     return code;
 }
 
-/* True when the server closed the connection: EOF (or a reset) before any more bytes. */
-static bool eof_next(int fd)
-{
-    char c;
-    ssize_t n = recv(fd, &c, 1, 0);
-    return n == 0 || (n < 0 && errno == ECONNRESET);
-}
-
 /* Sends a handshake with extra header lines; the key defaults to the RFC's. */
 static int send_handshake(int fd, const char *extra)
 {
@@ -564,26 +453,44 @@ static int send_handshake(int fd, const char *extra)
              "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
              "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
              extra ? extra : "Sec-WebSocket-Key: " RFC_KEY "\r\n");
-    return send_all(fd, req, strlen(req));
+    return http_raw_send_str(fd, req);
+}
+
+/* Completes a handshake on fd; asserts the 101. */
+static void handshake_ok(int fd)
+{
+    assert_int_equal(send_handshake(fd, NULL), 0);
+    struct http_raw_response h;
+    assert_int_equal(http_raw_read_response(fd, &h, false), 0);
+    assert_int_equal(h.status, 101);
+    http_raw_response_done(&h);
 }
 
 /* Connects and completes a handshake; asserts the 101. */
 static int ws_open(uint16_t port)
 {
     int fd = connect_to(port);
-    assert_int_equal(send_handshake(fd, NULL), 0);
-    struct head h;
-    assert_int_equal(read_head(fd, &h), 0);
-    assert_int_equal(h.status, 101);
+    handshake_ok(fd);
     return fd;
 }
 
-/* Sends a handshake with the given extra lines and returns the status. */
-static int handshake_status(uint16_t port, const char *extra, struct head *h)
+/* Opens n WebSockets into fds, and waits until on_open has run for them all. */
+static void ws_open_all(uint16_t port, int *fds, int n)
+{
+    for (int i = 0; i < n; i++)
+        fds[i] = ws_open(port);
+    assert_true(wait_for(opens_reach, &n));
+}
+
+/*
+ * Sends a handshake with the given extra lines and returns the status; the
+ * caller frees h with http_raw_response_done().
+ */
+static int handshake_status(uint16_t port, const char *extra, struct http_raw_response *h)
 {
     int fd = connect_to(port);
     assert_int_equal(send_handshake(fd, extra), 0);
-    assert_int_equal(read_head(fd, h), 0);
+    assert_int_equal(http_raw_read_response(fd, h, false), 0);
     close(fd);
     return h->status;
 }
@@ -632,18 +539,19 @@ static void handshake_and_echo(void **state)
     int fd = connect_to(port);
     assert_int_equal(send_handshake(fd, "Sec-WebSocket-Key: " RFC_KEY "\r\nX-Request-Id: ws-1\r\n"),
                      0);
-    struct head h;
-    assert_int_equal(read_head(fd, &h), 0);
+    struct http_raw_response h;
+    assert_int_equal(http_raw_read_response(fd, &h, false), 0);
     assert_int_equal(h.status, 101);
     char v[256];
-    assert_true(header(&h, "Sec-WebSocket-Accept", v, sizeof(v)));
+    assert_true(http_raw_header(&h, "Sec-WebSocket-Accept", v, sizeof(v)));
     assert_string_equal(v, RFC_ACCEPT);
-    assert_true(header(&h, "Upgrade", v, sizeof(v)));
+    assert_true(http_raw_header(&h, "Upgrade", v, sizeof(v)));
     assert_string_equal(v, "websocket");
-    assert_true(header(&h, "Connection", v, sizeof(v)));
+    assert_true(http_raw_header(&h, "Connection", v, sizeof(v)));
     assert_true(ward_http_has_token(v, "upgrade"));
-    assert_true(header(&h, "X-Request-Id", v, sizeof(v)));
+    assert_true(http_raw_header(&h, "X-Request-Id", v, sizeof(v)));
     assert_string_equal(v, "ws-1");
+    http_raw_response_done(&h);
 
     struct frame *f = malloc(sizeof(*f));
     assert_non_null(f);
@@ -686,7 +594,7 @@ static void handshake_and_echo(void **state)
     char reason[128];
     assert_int_equal(read_close(fd, reason, sizeof(reason)), 1000);
     assert_string_equal(reason, "ok");
-    assert_true(eof_next(fd));
+    assert_true(http_raw_closed_by_peer(fd));
     close(fd);
     int one = 1;
     assert_true(wait_for(closes_reach, &one));
@@ -696,7 +604,7 @@ static void handshake_and_echo(void **state)
     assert_int_equal(send_text(fd, "close:4001"), 0);
     assert_int_equal(read_close(fd, reason, sizeof(reason)), 4001);
     assert_string_equal(reason, "bye");
-    assert_true(eof_next(fd));
+    assert_true(http_raw_closed_by_peer(fd));
     close(fd);
     fd = ws_open(port);
     assert_int_equal(send_text(fd, "close:1005"), 0);
@@ -732,10 +640,11 @@ static void frame_with_handshake(void **state)
         size_t len = (size_t)n;
         len += make_frame((uint8_t *)buf + len, 1, 0x1, "early", 5);
         len += make_frame((uint8_t *)buf + len, 1, 0x1, "bird", 4);
-        assert_int_equal(send_all(fd, buf, len), 0);
-        struct head h;
-        assert_int_equal(read_head(fd, &h), 0);
+        assert_int_equal(http_raw_send(fd, buf, len), 0);
+        struct http_raw_response h;
+        assert_int_equal(http_raw_read_response(fd, &h, false), 0);
         assert_int_equal(h.status, 101);
+        http_raw_response_done(&h);
         assert_int_equal(read_message(fd, f), 0x1);
         assert_string_equal(f->data, "early");
         assert_int_equal(read_message(fd, f), 0x1);
@@ -763,7 +672,7 @@ static void bad_messages(void **state)
     big[199999] = '\0';
     assert_int_equal(send_text(fd, big), 0);
     assert_int_equal(read_close(fd, NULL, 0), 1009);
-    assert_true(eof_next(fd));
+    assert_true(http_raw_closed_by_peer(fd));
     close(fd);
 
     /* Over the limit only in total, across fragments. */
@@ -778,7 +687,7 @@ static void bad_messages(void **state)
     assert_int_equal(send_frame(fd, 1, 0x2, "\x01\x02\x03", 3), 0);
     assert_int_equal(read_close(fd, reason, sizeof(reason)), 1003);
     assert_string_equal(reason, "binary messages are not accepted");
-    assert_true(eof_next(fd));
+    assert_true(http_raw_closed_by_peer(fd));
     close(fd);
 
     fd = ws_open(port);
@@ -789,7 +698,7 @@ static void bad_messages(void **state)
     /* An unmasked frame is a protocol error. */
     fd = ws_open(port);
     uint8_t raw[] = {0x81, 0x02, 'h', 'i'};
-    assert_int_equal(send_all(fd, raw, sizeof(raw)), 0);
+    assert_int_equal(http_raw_send(fd, raw, sizeof(raw)), 0);
     assert_int_equal(read_close(fd, NULL, 0), 1002);
     close(fd);
 
@@ -797,7 +706,7 @@ static void bad_messages(void **state)
     fd = ws_open(port);
     assert_int_equal(send_frame(fd, 0, 0x9, "p", 1), 0);
     assert_int_equal(read_close(fd, NULL, 0), 0);
-    assert_true(eof_next(fd));
+    assert_true(http_raw_closed_by_peer(fd));
     close(fd);
 
     /* A peer that just goes away. */
@@ -822,7 +731,7 @@ static void handshake_refusals(void **state)
     cfg.ws_max_connections = 2;
     struct ward_http_server *s = start(&cfg);
     uint16_t port = ward_http_port(s);
-    struct head h;
+    struct http_raw_response h;
     char v[256];
 
     assert_int_equal(handshake_status(port,
@@ -830,35 +739,41 @@ static void handshake_refusals(void **state)
                                       "Origin: https://evil.example\r\n",
                                       &h),
                      403);
-    assert_non_null(strstr(h.text, "evil.example"));
-    assert_true(header(&h, "X-Request-Id", v, sizeof(v)));
+    assert_non_null(strstr(h.body, "evil.example"));
+    assert_true(http_raw_header(&h, "X-Request-Id", v, sizeof(v)));
+    http_raw_response_done(&h);
     assert_int_equal(handshake_status(port, "Origin: http://127.0.0.1\r\n", &h), 400);
-    assert_non_null(strstr(h.text, "Sec-WebSocket-Key"));
+    assert_non_null(strstr(h.body, "Sec-WebSocket-Key"));
+    http_raw_response_done(&h);
     assert_int_equal(handshake_status(port, "Sec-WebSocket-Key: short==\r\n", &h), 400);
+    http_raw_response_done(&h);
 
     /* A version other than 13. */
     int fd = connect_to(port);
     const char *v8 = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Version: 8\r\n"
                      "Sec-WebSocket-Key: " RFC_KEY "\r\n\r\n";
-    assert_int_equal(send_all(fd, v8, strlen(v8)), 0);
-    assert_int_equal(read_head(fd, &h), 0);
+    assert_int_equal(http_raw_send_str(fd, v8), 0);
+    assert_int_equal(http_raw_read_response(fd, &h, false), 0);
     assert_int_equal(h.status, 426);
-    assert_true(header(&h, "Sec-WebSocket-Version", v, sizeof(v)));
+    assert_true(http_raw_header(&h, "Sec-WebSocket-Version", v, sizeof(v)));
     assert_string_equal(v, "13");
+    http_raw_response_done(&h);
     close(fd);
 
     /* Not a handshake at all. */
     fd = connect_to(port);
     const char *plain = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    assert_int_equal(send_all(fd, plain, strlen(plain)), 0);
-    assert_int_equal(read_head(fd, &h), 0);
+    assert_int_equal(http_raw_send_str(fd, plain), 0);
+    assert_int_equal(http_raw_read_response(fd, &h, false), 0);
     assert_int_equal(h.status, 400);
+    http_raw_response_done(&h);
     /* The connection stays usable for HTTP. */
     const char *hello = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    assert_int_equal(send_all(fd, hello, strlen(hello)), 0);
-    assert_int_equal(read_head(fd, &h), 0);
+    assert_int_equal(http_raw_send_str(fd, hello), 0);
+    assert_int_equal(http_raw_read_response(fd, &h, false), 0);
     assert_int_equal(h.status, 200);
+    http_raw_response_done(&h);
     close(fd);
     assert_int_equal(atomic_load(&upgrades_ok), 0);
 
@@ -867,18 +782,21 @@ static void handshake_refusals(void **state)
     assert_int_equal(send_handshake(fd, "Sec-WebSocket-Key: " RFC_KEY "\r\n"
                                         "Origin: http://127.0.0.1\r\n"),
                      0);
-    assert_int_equal(read_head(fd, &h), 0);
+    assert_int_equal(http_raw_read_response(fd, &h, false), 0);
     assert_int_equal(h.status, 101);
+    http_raw_response_done(&h);
     int fd2 = connect_to(port);
     assert_int_equal(send_handshake(fd2, "Sec-WebSocket-Key: " RFC_KEY "\r\n"
                                          "Origin: https://DASH.example\r\n"),
                      0);
-    assert_int_equal(read_head(fd2, &h), 0);
+    assert_int_equal(http_raw_read_response(fd2, &h, false), 0);
     assert_int_equal(h.status, 101);
+    http_raw_response_done(&h);
 
     /* Two are open: the third is refused. */
     assert_int_equal(handshake_status(port, NULL, &h), 503);
-    assert_true(header(&h, "Retry-After", v, sizeof(v)));
+    assert_true(http_raw_header(&h, "Retry-After", v, sizeof(v)));
+    http_raw_response_done(&h);
     struct ward_ws_stats st;
     ward_ws_stats(s, &st);
     assert_int_equal(st.refused, 1);
@@ -911,18 +829,9 @@ static void slow_reader(void **state)
     (void)state;
     struct ward_http_config cfg = base_config();
     struct ward_http_server *s = start(&cfg);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    struct timeval tv = {.tv_sec = SAFETY_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(ward_http_port(s))};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(send_handshake(fd, NULL), 0);
-    struct head h;
-    assert_int_equal(read_head(fd, &h), 0);
-    assert_int_equal(h.status, 101);
+    int fd = http_raw_connect_rcvbuf(ward_http_port(s), 4096);
+    assert_true(fd >= 0);
+    handshake_ok(fd);
     assert_int_equal(send_text(fd, "flood"), 0);
     assert_true(wait_for(flood_started, NULL));
 
@@ -975,18 +884,9 @@ static void burst(void **state)
     (void)state;
     struct ward_http_config cfg = base_config();
     struct ward_http_server *s = start(&cfg);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int big = 1 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-    struct timeval tv = {.tv_sec = SAFETY_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(ward_http_port(s))};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(send_handshake(fd, NULL), 0);
-    struct head h;
-    assert_int_equal(read_head(fd, &h), 0);
-    assert_int_equal(h.status, 101);
+    int fd = http_raw_connect_rcvbuf(ward_http_port(s), 1 << 20);
+    assert_true(fd >= 0);
+    handshake_ok(fd);
     struct frame *f = malloc(sizeof(*f));
     assert_non_null(f);
     for (int round = 0; round < 3; round++) {
@@ -1086,10 +986,7 @@ static void quiesce_closes_websockets(void **state)
         N = 4
     };
     int fds[N];
-    for (int i = 0; i < N; i++)
-        fds[i] = ws_open(port);
-    int n = N;
-    assert_true(wait_for(opens_reach, &n));
+    ws_open_all(port, fds, N);
 
     int64_t t0 = ward_mono_ms();
     assert_int_equal(ward_http_quiesce(s), 0);
@@ -1098,19 +995,20 @@ static void quiesce_closes_websockets(void **state)
         assert_int_equal(read_close(fds[i], reason, sizeof(reason)), 1001);
         assert_string_equal(reason, "server shutting down");
     }
-    struct head h;
+    struct http_raw_response h;
     assert_int_equal(handshake_status(port, NULL, &h), 503);
+    http_raw_response_done(&h);
     /* Two answer the close, one just goes, one does nothing: the drain still ends soon. */
     uint8_t payload[] = {0x03, 0xE9};
     assert_int_equal(send_frame(fds[0], 1, 0x8, payload, 2), 0);
-    assert_true(eof_next(fds[0]));
+    assert_true(http_raw_closed_by_peer(fds[0]));
     assert_int_equal(send_frame(fds[1], 1, 0x8, payload, 2), 0);
     close(fds[2]);
     assert_true(ward_http_drain(s, SAFETY_S * 1000));
     ward_http_stop(s);
     int64_t took = ward_mono_ms() - t0;
     assert_true(took < WARD_HTTP_STOP_DRAIN_MS - 2000);
-    assert_true(eof_next(fds[3]));
+    assert_true(http_raw_closed_by_peer(fds[3]));
     for (int i = 0; i < N; i++)
         if (i != 2)
             close(fds[i]);
@@ -1149,10 +1047,7 @@ static void stop_with_open_websockets(void **state)
         N = 8
     };
     int fds[N];
-    for (int i = 0; i < N; i++)
-        fds[i] = ws_open(port);
-    int n = N;
-    assert_true(wait_for(opens_reach, &n));
+    ws_open_all(port, fds, N);
     /* Upgrades and plain requests racing the stop. */
     int late[4];
     for (int i = 0; i < 4; i++) {
@@ -1208,7 +1103,7 @@ static void client_gone_before_upgrade(void **state)
     const char *req = "GET /ws-later HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                       "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                       "Sec-WebSocket-Key: " RFC_KEY "\r\n\r\n";
-    assert_int_equal(send_all(fd, req, strlen(req)), 0);
+    assert_int_equal(http_raw_send_str(fd, req), 0);
     assert_true(wait_for(is_parked, NULL));
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));

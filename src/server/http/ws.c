@@ -134,7 +134,7 @@ struct ward_ws_hub {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     struct ward_ws *incoming, *incoming_tail; /* handed over, not yet taken by the thread */
-    unsigned reserved;                        /* connections not yet freed */
+    unsigned reserved;                        /* slots taken: released as on_close starts */
     enum hub_phase phase;
     bool closed_all; /* the thread gave every socket back in HUB_CLOSE_ALL */
 
@@ -504,12 +504,13 @@ static void conn_free(struct ward_ws *ws)
         atomic_fetch_add(&hub->closed, 1);
     }
     ws->state = WS_DEAD;
+    /* The slot is free before on_close, which may let a waiting client retry at once. */
+    release(hub);
     ws->h->on_close(ws, hub->server->cfg.app);
     if (ws->ctx)
         wslay_event_context_free(ws->ctx);
     free(ws->extra);
     free(ws);
-    release(hub);
 }
 
 /*
