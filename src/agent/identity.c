@@ -35,52 +35,6 @@ static int state_path(const char *dir, const char *prefix, const char *name, con
     return 0;
 }
 
-int ward_state_file_read(const char *state_dir, const char *name, char *out, size_t size,
-                         struct ward_buf *err)
-{
-    char path[4096];
-    int r = state_path(state_dir, "", name, "", path, err);
-    if (r < 0)
-        return r;
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        r = -errno;
-        if (r != -ENOENT)
-            ward_buf_printf(err, "%s: %s", path, strerror(-r));
-        return r;
-    }
-    char text[STATE_FILE_MAX];
-    size_t n = 0;
-    for (;;) {
-        ssize_t got = read(fd, text + n, sizeof(text) - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            r = -errno;
-            ward_buf_printf(err, "%s: %s", path, strerror(-r));
-            explicit_bzero(text, sizeof(text));
-            return r;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-        if (n == sizeof(text))
-            break;
-    }
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' ||
-                     text[n - 1] == '\t'))
-        n--;
-    if (n >= size) {
-        ward_buf_printf(err, "%s: longer than %zu bytes", path, size - 1);
-        explicit_bzero(text, sizeof(text));
-        return -EFBIG;
-    }
-    memcpy(out, text, n);
-    out[n] = '\0';
-    explicit_bzero(text, sizeof(text));
-    return (int)n;
-}
-
 int ward_state_file_load(const char *state_dir, const char *name, size_t max, struct ward_buf *out,
                          struct ward_buf *err)
 {
@@ -122,6 +76,32 @@ int ward_state_file_load(const char *state_dir, const char *name, size_t max, st
         }
     }
     return out->len > INT_MAX ? -EFBIG : (int)out->len;
+}
+
+int ward_state_file_read(const char *state_dir, const char *name, char *out, size_t size,
+                         struct ward_buf *err)
+{
+    /* One read of up to STATE_FILE_MAX bytes: the buffer never moves, so one wipe clears it. */
+    struct ward_buf text = WARD_BUF_INIT;
+    int r = ward_buf_reserve(&text, STATE_FILE_MAX + 1);
+    if (r == 0)
+        r = ward_state_file_load(state_dir, name, STATE_FILE_MAX, &text, err);
+    size_t n = r > 0 ? (size_t)r : 0;
+    while (n > 0 && (text.data[n - 1] == '\n' || text.data[n - 1] == '\r' ||
+                     text.data[n - 1] == ' ' || text.data[n - 1] == '\t'))
+        n--;
+    if (r >= 0 && n >= size) {
+        ward_buf_printf(err, "%s/%s: longer than %zu bytes", state_dir, name, size - 1);
+        r = -EFBIG;
+    } else if (r >= 0) {
+        memcpy(out, text.data, n);
+        out[n] = '\0';
+        r = (int)n;
+    }
+    if (text.data)
+        explicit_bzero(text.data, text.cap);
+    ward_buf_done(&text);
+    return r;
 }
 
 int ward_state_file_write(const char *state_dir, const char *name, const char *text,

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/time-util.h"
 #include "common/uuid.h"
+#include "server/http/http-util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -148,11 +149,7 @@ bool ward_auth_cookie(const struct ward_http_request *req, const char *name, cha
 bool ward_auth_same_origin(const struct ward_http_request *req)
 {
     const char *origin = ward_http_header(req, "Origin");
-    if (!origin)
-        return true;
-    const char *host = ward_http_header(req, "Host");
-    const char *sep = strstr(origin, "://");
-    return host && sep && strcasecmp(sep + 3, host) == 0;
+    return !origin || ward_http_same_origin(origin, ward_http_header(req, "Host"));
 }
 
 /* True for methods that only read. */
