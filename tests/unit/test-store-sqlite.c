@@ -141,7 +141,7 @@ static void test_sqlite_wal_and_version(void **state)
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 4);
+    assert_int_equal(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT count(*) FROM hosts WHERE id = ?1"
@@ -313,7 +313,7 @@ static void test_sqlite_migrates_v1(void **state)
 
     struct ward_store *s = open_ok(e->dsn);
     db = raw_open(e);
-    assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
                                  " AND name IN ('hosts_hostname', 'batches_received_at')"),
                      2);
@@ -406,7 +406,7 @@ static void test_sqlite_migrates_v3(void **state)
 
     struct ward_store *s = open_ok(e->dsn);
     db = raw_open(e);
-    assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM tenants WHERE id = '" WARD_DEFAULT_TENANT
                                  "' AND name = 'default'"),
                      1);
@@ -445,7 +445,7 @@ static void test_sqlite_migrates_v3(void **state)
     assert_int_equal(ward_store_host_enroll(s, &en, status), -EEXIST);
     ward_store_close(s);
 
-    /* Opening again finds version 4 and changes nothing. */
+    /* Opening again finds version 5 and changes nothing. */
     s = open_ok(e->dsn);
     assert_int_equal(count(s, ids[0]), 2);
     db = raw_open(e);

@@ -6,8 +6,9 @@
  * runs against every backend: SQLite in memory, SQLite in a file, and one
  * more DSN when WARD_TEST_STORE_DSN names one (PostgreSQL, once that backend
  * exists). The other methods of ward_store_ops are tested in
- * test-store-methods.c and test-store-reads.c; main() below runs all three
- * parts against each backend.
+ * test-store-methods.c, test-store-reads.c, test-store-registry.c and
+ * test-store-commands.c; main() below runs all five parts against each
+ * backend.
  * Tests that need a property a backend lacks (data that survives a reopen,
  * reads that run during a write) skip themselves there. SQLite's own
  * behaviour (DSN forms, WAL, schema versions, the series cache) is tested
@@ -778,17 +779,24 @@ int main(void)
         T(test_non_finite),
     };
     size_t n_ingest = sizeof(ingest_tests) / sizeof(ingest_tests[0]);
-    size_t n =
-        n_ingest + store_method_tests_count + store_read_tests_count + store_registry_tests_count;
+    const struct {
+        const struct CMUnitTest *v;
+        size_t n;
+    } parts[] = {
+        {ingest_tests, n_ingest},
+        {store_method_tests, store_method_tests_count},
+        {store_read_tests, store_read_tests_count},
+        {store_registry_tests, store_registry_tests_count},
+        {store_command_tests, store_command_tests_count},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        n += parts[i].n;
     struct CMUnitTest *all = calloc(n, sizeof(*all));
     if (!all)
         return 1;
-    memcpy(all, ingest_tests, sizeof(ingest_tests));
-    memcpy(all + n_ingest, store_method_tests, store_method_tests_count * sizeof(*all));
-    memcpy(all + n_ingest + store_method_tests_count, store_read_tests,
-           store_read_tests_count * sizeof(*all));
-    memcpy(all + n_ingest + store_method_tests_count + store_read_tests_count, store_registry_tests,
-           store_registry_tests_count * sizeof(*all));
+    for (size_t i = 0, at = 0; i < sizeof(parts) / sizeof(parts[0]); at += parts[i].n, i++)
+        memcpy(all + at, parts[i].v, parts[i].n * sizeof(*all));
 
     const struct store_backend *backends[3] = {&store_sqlite_memory, &store_sqlite_file};
     size_t nbackends = 2;

@@ -1,7 +1,7 @@
 /*
  * Harness of the store tests: backends, fixtures and helpers shared by the
  * conformance suite (test-store.c, test-store-methods.c, test-store-reads.c,
- * test-store-registry.c) and the SQLite tests (test-store-sqlite.c). The
+ * test-store-registry.c, test-store-commands.c) and the SQLite tests (test-store-sqlite.c). The
  * helpers are in test-store-util.c.
  *
  * A test gets a struct store_env as its cmocka state: a DSN to open, and
@@ -106,8 +106,8 @@ int64_t series_id_of(struct ward_store *s, const char *host, const char *cat, co
                      const char *labels);
 
 /*
- * Parts two to four of the conformance suite, in test-store-methods.c,
- * test-store-reads.c and test-store-registry.c.
+ * Parts two to five of the conformance suite, in test-store-methods.c,
+ * test-store-reads.c, test-store-registry.c and test-store-commands.c.
  */
 extern const struct CMUnitTest store_method_tests[];
 extern const size_t store_method_tests_count;
@@ -115,6 +115,8 @@ extern const struct CMUnitTest store_registry_tests[];
 extern const size_t store_registry_tests_count;
 extern const struct CMUnitTest store_read_tests[];
 extern const size_t store_read_tests_count;
+extern const struct CMUnitTest store_command_tests[];
+extern const size_t store_command_tests_count;
 
 /* Removes a directory and the files and empty directories in it. */
 void remove_tree(const char *dir);

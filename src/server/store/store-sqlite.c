@@ -1,10 +1,11 @@
 /*
  * SQLite backend of the store: connections, schema and statements.
  *
- * One database file in WAL mode holds hosts, series, samples and the keys of
- * the batches already delivered; docs/storage.md describes the schema, the
- * DSN forms and what each synchronous setting guarantees. The schema is
- * versioned by PRAGMA user_version and migrated in one transaction at open.
+ * One database file in WAL mode holds hosts, series, samples, the keys of
+ * the batches already delivered, the registry and the command queue;
+ * docs/storage.md describes the schema, the DSN forms and what each
+ * synchronous setting guarantees. The schema is versioned by PRAGMA
+ * user_version and migrated in one transaction at open.
  *
  * Threads. All writes go through one connection guarded by a mutex: SQLite
  * admits one writer at a time anyway, and a single writer lets the series
@@ -39,7 +40,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SCHEMA_VERSION  4
+#define SCHEMA_VERSION  5
 #define BUSY_TIMEOUT_MS 5000
 
 /* Page cache per connection, in KiB; the writer keeps the indexes it appends to hot. */
@@ -154,6 +155,50 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (scope, id)"
     ") WITHOUT ROWID;",
+
+    /*
+     * Version 5: the command queue and its audit log. A command goes with
+     * its host (a purge deletes the host row, and ON DELETE CASCADE its
+     * commands); audit entries have no foreign key and outlive both.
+     * commands_host serves the dispatch (the oldest queued command of a
+     * host is one seek), the count of a host's pending commands and the
+     * cascade; commands_created the list, newest first; commands_state
+     * expiry and pruning. AUTOINCREMENT keeps audit ids growing after a
+     * prune has deleted the newest entries.
+     */
+    "CREATE TABLE commands ("
+    "  id TEXT PRIMARY KEY,"
+    "  host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  type TEXT NOT NULL,"
+    "  args TEXT NOT NULL,"
+    "  state TEXT NOT NULL"
+    "    CHECK (state IN ('queued', 'dispatched', 'done', 'failed', 'expired')),"
+    "  requested_by TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  dispatched_ms INTEGER NOT NULL DEFAULT 0,"
+    "  finished_ms INTEGER NOT NULL DEFAULT 0,"
+    "  exit_code INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT,"
+    "  output TEXT,"
+    "  output_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  truncated INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX commands_host ON commands (host_id, state, created_ms, id);"
+    "CREATE INDEX commands_created ON commands (created_ms, id);"
+    "CREATE INDEX commands_state ON commands (state, finished_ms);"
+    "CREATE TABLE command_audit ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  command_id TEXT NOT NULL,"
+    "  host_id TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  detail TEXT NOT NULL"
+    ");"
+    "CREATE INDEX command_audit_command ON command_audit (command_id);"
+    "CREATE INDEX command_audit_host ON command_audit (host_id);"
+    "CREATE INDEX command_audit_ts ON command_audit (ts_ms);",
 };
 
 _Static_assert(WARD_ARRAY_SIZE(migrations) == SCHEMA_VERSION, "one migration per version");
@@ -182,6 +227,39 @@ _Static_assert(sizeof(ROWS64) == SAMPLE_INSERT_WIDE * 8, "wide insert width");
 #define QUERY_SERIES_COLUMNS                                                                       \
     "SELECT id, category, name, labels, kind FROM series WHERE host_id = ?1"
 #define QUERY_SERIES_ORDER " ORDER BY category, name, labels"
+
+#define COMMAND_COLUMNS                                                                            \
+    "SELECT c.id, c.host_id, c.type, c.args, c.state, c.requested_by, c.created_ms,"               \
+    " c.expires_ms, c.dispatched_ms, c.finished_ms, c.exit_code, c.error, c.output,"               \
+    " c.output_bytes, c.truncated FROM commands AS c"
+
+/* The hosts of tenant ?2: hosts has no index on section_id, so this is one scan of it. */
+#define TENANT_HOSTS                                                                               \
+    "(SELECT h.id FROM hosts AS h JOIN sections AS s ON s.id = h.section_id"                       \
+    " WHERE s.tenant_id = ?2)"
+
+/*
+ * The filters of the command list, each of which may be NULL but since
+ * (?5), which store-sqlite-commands.c binds as INT64_MIN for "any". The
+ * host filter is written out in front in ST_CMD_LIST_HOST, so that it
+ * searches commands_host instead of walking all commands newest first.
+ */
+#define COMMAND_FILTER                                                                             \
+    " (?2 IS NULL OR c.host_id IN " TENANT_HOSTS ")"                                               \
+    " AND (?3 IS NULL OR c.state = ?3) AND (?4 IS NULL OR c.type = ?4)"                            \
+    " AND c.created_ms >= ?5 ORDER BY c.created_ms DESC, c.id DESC LIMIT ?6"
+
+#define AUDIT_COLUMNS                                                                              \
+    "SELECT a.id, a.ts_ms, a.command_id, a.host_id, a.actor, a.event, a.detail"                    \
+    " FROM command_audit AS a WHERE "
+
+/*
+ * The filters of the audit log: host ?1, tenant ?2, command ?3. An entry
+ * of a host that is gone matches no tenant: its id is in no tenant's hosts.
+ */
+#define AUDIT_FILTER                                                                               \
+    " (?1 IS NULL OR a.host_id = ?1) AND (?2 IS NULL OR a.host_id IN " TENANT_HOSTS ")"            \
+    " AND (?3 IS NULL OR a.command_id = ?3) ORDER BY a.id DESC LIMIT ?4"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT batch",
@@ -267,6 +345,57 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_QUERY_SAMPLES] = "SELECT ts, value FROM samples"
                          " WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3"
                          " ORDER BY ts DESC LIMIT ?4",
+
+    /*
+     * The command queue. Every change of a command's state is followed by
+     * ST_CMD_AUDIT, which writes the entry from the row as it now is: the
+     * event is its new state, and the time, actor and detail follow from
+     * it. json_patch() with {"error": null} adds nothing, so "error" is in
+     * the detail only when there is one.
+     */
+    [ST_CMD_PENDING] = "SELECT (SELECT count(*) FROM commands WHERE host_id = ?1"
+                       " AND state IN ('queued', 'dispatched')),"
+                       " CASE WHEN json_valid(?2) THEN json_type(?2) = 'object' ELSE 0 END"
+                       " FROM hosts WHERE id = ?1",
+    [ST_CMD_INSERT] = "INSERT INTO commands (id, host_id, type, args, state, requested_by,"
+                      " created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+    [ST_CMD_AUDIT] =
+        "INSERT INTO command_audit (ts_ms, command_id, host_id, actor, event, detail)"
+        " SELECT CASE state WHEN 'queued' THEN created_ms WHEN 'dispatched' THEN dispatched_ms"
+        " ELSE finished_ms END, id, host_id,"
+        " CASE state WHEN 'queued' THEN requested_by WHEN 'expired' THEN 'server'"
+        " ELSE 'agent' END, state,"
+        " CASE state WHEN 'queued' THEN json_object('type', type, 'args', json(args))"
+        " WHEN 'dispatched' THEN '{}' WHEN 'expired' THEN json_object('reason', error)"
+        " ELSE json_patch(json_object('exit_code', exit_code, 'output_bytes', output_bytes,"
+        " 'truncated', json(CASE WHEN truncated THEN 'true' ELSE 'false' END)),"
+        " json_object('error', error)) END"
+        " FROM commands WHERE id = ?1",
+    [ST_CMD_NEXT] = "SELECT id FROM commands WHERE host_id = ?1 AND state = 'queued'"
+                    " AND expires_ms > ?2 ORDER BY created_ms, id LIMIT 1",
+    [ST_CMD_DISPATCH] = "UPDATE commands SET state = 'dispatched', dispatched_ms = ?2"
+                        " WHERE id = ?1 AND state = 'queued'",
+    [ST_CMD_FINISH] = "UPDATE commands SET state = ?3, exit_code = ?4, error = ?5, output = ?6,"
+                      " output_bytes = ?7, truncated = ?8, finished_ms = ?9"
+                      " WHERE id = ?1 AND host_id = ?2 AND state = 'dispatched'",
+    [ST_CMD_STATE] = "SELECT state FROM commands WHERE id = ?1 AND host_id = ?2",
+    [ST_CMD_EXPIRING] = "SELECT id FROM commands"
+                        " WHERE (state = 'queued' AND expires_ms <= ?1)"
+                        " OR (state = 'dispatched' AND dispatched_ms < ?2)"
+                        " ORDER BY created_ms, id",
+    [ST_CMD_EXPIRE] = "UPDATE commands SET state = 'expired', finished_ms = ?2,"
+                      " error = CASE state WHEN 'queued' THEN 'not picked up before it expired'"
+                      " ELSE 'no result in time' END"
+                      " WHERE id = ?1 AND state IN ('queued', 'dispatched')",
+    [ST_CMD_GET] = COMMAND_COLUMNS " WHERE c.id = ?1",
+    [ST_CMD_LIST] = COMMAND_COLUMNS " WHERE" COMMAND_FILTER,
+    [ST_CMD_LIST_HOST] = COMMAND_COLUMNS " WHERE c.host_id = ?1 AND" COMMAND_FILTER,
+    [ST_CMD_PRUNE] = "DELETE FROM commands WHERE state IN ('done', 'failed', 'expired')"
+                     " AND finished_ms < ?1",
+    [ST_AUDIT_PRUNE] = "DELETE FROM command_audit WHERE ts_ms < ?1",
+    [ST_AUDIT_LIST] = AUDIT_COLUMNS AUDIT_FILTER,
+    [ST_AUDIT_LIST_HOST] = AUDIT_COLUMNS "a.host_id = ?1 AND" AUDIT_FILTER,
+    [ST_AUDIT_LIST_COMMAND] = AUDIT_COLUMNS "a.command_id = ?3 AND" AUDIT_FILTER,
 };
 
 int64_t ward_sqlite_now_ms(void)
@@ -736,4 +865,12 @@ const struct ward_store_ops ward_store_sqlite_ops = {
     .group_list = ward_sqlite_group_list,
     .config_get = ward_sqlite_config_get,
     .config_set = ward_sqlite_config_set,
+    .command_add = ward_sqlite_command_add,
+    .command_dispatch = ward_sqlite_command_dispatch,
+    .command_finish = ward_sqlite_command_finish,
+    .command_get = ward_sqlite_command_get,
+    .command_list = ward_sqlite_command_list,
+    .command_expire = ward_sqlite_command_expire,
+    .command_prune = ward_sqlite_command_prune,
+    .audit_list = ward_sqlite_audit_list,
 };

@@ -6,12 +6,14 @@
  * connection to each call. The other files each implement a group of
  * methods on a borrowed connection:
  *
- *   store-sqlite-write.c   group writes and retention (the writer connection)
- *   store-sqlite-cache.c   the writer's series-id cache
- *   store-sqlite-head.c    samples not yet in the samples table, and their flush
- *   store-sqlite-hosts.c   host registration and listing
- *   store-sqlite-read.c    series listing, reads by series id, latest values
- *   store-sqlite-query.c   the range query of one host
+ *   store-sqlite-write.c     group writes and retention (the writer connection)
+ *   store-sqlite-cache.c     the writer's series-id cache
+ *   store-sqlite-head.c      samples not yet in the samples table, and their flush
+ *   store-sqlite-hosts.c     host registration and listing
+ *   store-sqlite-read.c      series listing, reads by series id, latest values
+ *   store-sqlite-query.c     the range query of one host
+ *   store-sqlite-registry.c  enrollment, credentials, tenants, sections, configuration
+ *   store-sqlite-commands.c  the command queue and its audit log
  *
  * This header is not part of the store interface (that is store.h): only
  * the files above include it.
@@ -89,6 +91,24 @@ enum stmt_id {
     ST_QUERY_SERIES_NAME,
     ST_QUERY_SERIES_CATEGORY_NAME,
     ST_QUERY_SAMPLES,
+    /* The command queue (store-sqlite-commands.c). */
+    ST_CMD_PENDING,
+    ST_CMD_INSERT,
+    ST_CMD_AUDIT,
+    ST_CMD_NEXT,
+    ST_CMD_DISPATCH,
+    ST_CMD_FINISH,
+    ST_CMD_STATE,
+    ST_CMD_EXPIRING,
+    ST_CMD_EXPIRE,
+    ST_CMD_GET,
+    ST_CMD_LIST,
+    ST_CMD_LIST_HOST,
+    ST_CMD_PRUNE,
+    ST_AUDIT_PRUNE,
+    ST_AUDIT_LIST,
+    ST_AUDIT_LIST_HOST,
+    ST_AUDIT_LIST_COMMAND,
     ST_COUNT
 };
 
@@ -449,6 +469,24 @@ int ward_sqlite_config_get(struct ward_store *s, const char *scope, const char *
                            ward_store_config_fn fn, void *userdata);
 int ward_sqlite_config_set(struct ward_store *s, const char *scope, const char *id,
                            const char *body, int64_t *version);
+
+/* ---- store-sqlite-commands.c ---- */
+
+/* See the ward_store_ops methods of the same names; they go into the method table as they are. */
+int ward_sqlite_command_add(struct ward_store *s, const struct ward_command *c, size_t max_pending);
+int ward_sqlite_command_dispatch(struct ward_store *s, const char *host_id, int64_t now_ms,
+                                 ward_store_command_fn fn, void *userdata);
+int ward_sqlite_command_finish(struct ward_store *s, const char *id, const char *host_id,
+                               const struct ward_command_result *res);
+int ward_sqlite_command_get(struct ward_store *s, const char *id, ward_store_command_fn fn,
+                            void *userdata);
+int ward_sqlite_command_list(struct ward_store *s, const struct ward_command_filter *f,
+                             ward_store_command_fn fn, void *userdata);
+int ward_sqlite_command_expire(struct ward_store *s, int64_t now_ms, int64_t result_before_ms,
+                               ward_store_command_fn fn, void *userdata);
+int ward_sqlite_command_prune(struct ward_store *s, int64_t before_ms, int64_t audit_before_ms);
+int ward_sqlite_audit_list(struct ward_store *s, const struct ward_audit_filter *f,
+                           ward_store_audit_fn fn, void *userdata);
 
 /* ---- store-sqlite-read.c ---- */
 

@@ -306,3 +306,64 @@ int ward_store_config_set(struct ward_store *s, const char *scope, const char *i
     FORWARD(s, is_scope(scope) && is_text(id) && is_text(body) && version, config_set, scope, id,
             body, version);
 }
+
+/* ---- The command queue ---- */
+
+static bool is_result_state(const char *state)
+{
+    return state && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0);
+}
+
+int ward_store_command_add(struct ward_store *s, const struct ward_command *c, size_t max_pending)
+{
+    FORWARD(s,
+            c && is_text(c->id) && is_text(c->host_id) && is_text(c->type) && is_text(c->args) &&
+                is_text(c->requested_by),
+            command_add, c, max_pending);
+}
+
+int ward_store_command_dispatch(struct ward_store *s, const char *host_id, int64_t now_ms,
+                                ward_store_command_fn fn, void *userdata)
+{
+    FORWARD(s, is_text(host_id) && fn, command_dispatch, host_id, now_ms, fn, userdata);
+}
+
+int ward_store_command_finish(struct ward_store *s, const char *id, const char *host_id,
+                              const struct ward_command_result *res)
+{
+    FORWARD(s,
+            is_text(id) && is_text(host_id) && res && is_result_state(res->state) &&
+                (res->output || res->output_len == 0),
+            command_finish, id, host_id, res);
+}
+
+int ward_store_command_get(struct ward_store *s, const char *id, ward_store_command_fn fn,
+                           void *userdata)
+{
+    FORWARD(s, is_text(id) && fn, command_get, id, fn, userdata);
+}
+
+int ward_store_command_list(struct ward_store *s, const struct ward_command_filter *f,
+                            ward_store_command_fn fn, void *userdata)
+{
+    static const struct ward_command_filter all = {0};
+    FORWARD(s, fn != NULL, command_list, f ? f : &all, fn, userdata);
+}
+
+int ward_store_command_expire(struct ward_store *s, int64_t now_ms, int64_t result_before_ms,
+                              ward_store_command_fn fn, void *userdata)
+{
+    FORWARD(s, true, command_expire, now_ms, result_before_ms, fn, userdata);
+}
+
+int ward_store_command_prune(struct ward_store *s, int64_t before_ms, int64_t audit_before_ms)
+{
+    FORWARD(s, true, command_prune, before_ms, audit_before_ms);
+}
+
+int ward_store_audit_list(struct ward_store *s, const struct ward_audit_filter *f,
+                          ward_store_audit_fn fn, void *userdata)
+{
+    static const struct ward_audit_filter all = {0};
+    FORWARD(s, fn != NULL, audit_list, f ? f : &all, fn, userdata);
+}

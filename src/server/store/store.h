@@ -188,6 +188,75 @@ struct ward_sample_row {
 /* Receives query rows. Returning a negative value stops the query with that value. */
 typedef int (*ward_store_row_fn)(const struct ward_sample_row *row, void *userdata);
 
+/*
+ * A diagnostic command of the queue. States: "queued" (waiting for its
+ * agent), "dispatched" (handed to the agent), "done" (its result came
+ * back), "failed" (the agent could not run it, or refused it) and
+ * "expired" (not dispatched before expires_ms, or no result in time).
+ * Strings are valid only during a callback; absent ones are NULL.
+ */
+struct ward_command {
+    const char *id;           /* UUIDv7 */
+    const char *host_id;      /* the agent that runs it */
+    const char *type;         /* the diagnostic's name (common/diag.h) */
+    const char *args;         /* canonical JSON object of its arguments, every value a string */
+    const char *state;        /* see above */
+    const char *requested_by; /* who asked: the caller's credential name (or id) */
+    int64_t created_ms;
+    int64_t expires_ms;    /* a queued command expires at this time */
+    int64_t dispatched_ms; /* 0 until dispatched */
+    int64_t finished_ms;   /* 0 until done, failed or expired */
+    int64_t exit_code;     /* done, failed: the diagnostic's exit status or negative error */
+    const char *error;     /* failed, expired: why */
+    const char *output;    /* done, failed: the text that came back */
+    int64_t output_bytes;  /* length of output */
+    bool truncated;        /* the agent cut the output at its cap */
+};
+
+typedef int (*ward_store_command_fn)(const struct ward_command *c, void *userdata);
+
+/* The result of a command, as its agent reports it (ward_store_command_finish()). */
+struct ward_command_result {
+    const char *state; /* "done" or "failed" */
+    int64_t exit_code;
+    const char *error;  /* NULL for none */
+    const char *output; /* may be NULL */
+    size_t output_len;
+    bool truncated;
+    int64_t finished_ms;
+};
+
+/* Selects commands for ward_store_command_list(); NULL fields match any. */
+struct ward_command_filter {
+    const char *host_id;
+    const char *tenant_id; /* only hosts of this tenant */
+    const char *state;
+    const char *type;
+    int64_t since_ms; /* created at or after; 0 for any */
+    size_t limit;     /* newest first; 0 means 100 */
+};
+
+/* One entry of the audit log of commands. Strings as in ward_command. */
+struct ward_audit_entry {
+    int64_t id; /* grows with every entry */
+    int64_t ts_ms;
+    const char *command_id;
+    const char *host_id;
+    const char *actor;  /* who: the requester for "queued", "agent" or "server" otherwise */
+    const char *event;  /* "queued", "dispatched", "done", "failed", "expired" */
+    const char *detail; /* JSON object: type and args when queued; sizes, exit status after */
+};
+
+typedef int (*ward_store_audit_fn)(const struct ward_audit_entry *e, void *userdata);
+
+/* Selects audit entries; NULL fields match any. */
+struct ward_audit_filter {
+    const char *host_id;
+    const char *command_id;
+    const char *tenant_id;
+    size_t limit; /* newest first; 0 means 100 */
+};
+
 struct ward_store_options {
     bool synchronous_full; /* fsync on every commit instead of at checkpoints */
 };
@@ -328,8 +397,9 @@ struct ward_store_ops {
     int (*host_change)(struct ward_store *s, const struct ward_host_change *c);
 
     /*
-     * Deletes host id with its series, samples, batch keys, credentials and
-     * configuration. Returns 0, WARD_E_NOT_FOUND or a negative error.
+     * Deletes host id with its series, samples, batch keys, credentials,
+     * configuration and commands; the audit entries of its commands stay.
+     * Returns 0, WARD_E_NOT_FOUND or a negative error.
      */
     int (*host_purge)(struct ward_store *s, const char *id);
 
@@ -381,6 +451,66 @@ struct ward_store_ops {
      */
     int (*config_set)(struct ward_store *s, const char *scope, const char *id, const char *body,
                       int64_t *version);
+    /*
+     * The command queue. Every change of a command's state appends an entry
+     * to the audit log in the same transaction; entries outlive their
+     * commands.
+     */
+
+    /*
+     * Queues command c (id, host_id, type, args, requested_by, created_ms
+     * and expires_ms set; state is taken as "queued") unless its host has
+     * max_pending commands queued or dispatched already: WARD_E_LIMIT. An
+     * unknown host is WARD_E_NOT_FOUND. Returns 0 or a negative error.
+     */
+    int (*command_add)(struct ward_store *s, const struct ward_command *c, size_t max_pending);
+
+    /*
+     * Hands out the oldest queued command of host_id that has not expired
+     * by now_ms: marks it dispatched at now_ms and calls fn with it.
+     * Returns 0, WARD_E_NOT_FOUND when there is none, fn's negative value
+     * (the change stands) or an error.
+     */
+    int (*command_dispatch)(struct ward_store *s, const char *host_id, int64_t now_ms,
+                            ward_store_command_fn fn, void *userdata);
+
+    /*
+     * Stores the result of command id, which must be a dispatched command
+     * of host_id: it becomes res->state. Returns 0, WARD_E_NOT_FOUND (no
+     * such command of that host), -EALREADY (it is not dispatched:
+     * finished or expired already) or an error.
+     */
+    int (*command_finish)(struct ward_store *s, const char *id, const char *host_id,
+                          const struct ward_command_result *res);
+
+    /* Calls fn once with command id. Returns 0, WARD_E_NOT_FOUND, fn's value or an error. */
+    int (*command_get)(struct ward_store *s, const char *id, ward_store_command_fn fn,
+                       void *userdata);
+
+    /* Calls fn for every command matching f, newest first. */
+    int (*command_list)(struct ward_store *s, const struct ward_command_filter *f,
+                        ward_store_command_fn fn, void *userdata);
+
+    /*
+     * Expires queued commands whose expires_ms <= now_ms ("not picked up
+     * in time") and dispatched ones dispatched before result_before_ms
+     * ("no result in time"), calling fn (may be NULL) with each after the
+     * change. Returns the number expired, fn's negative value (which stops
+     * the calls; the changes stand) or a negative error.
+     */
+    int (*command_expire)(struct ward_store *s, int64_t now_ms, int64_t result_before_ms,
+                          ward_store_command_fn fn, void *userdata);
+
+    /*
+     * Deletes commands that finished before before_ms, and audit entries
+     * older than audit_before_ms. Returns the number of commands deleted,
+     * or a negative error.
+     */
+    int (*command_prune)(struct ward_store *s, int64_t before_ms, int64_t audit_before_ms);
+
+    /* Calls fn for every audit entry matching f, newest first. */
+    int (*audit_list)(struct ward_store *s, const struct ward_audit_filter *f,
+                      ward_store_audit_fn fn, void *userdata);
 };
 
 /* Ids of the tenant and section that exist in every store; hosts start in the section. */
@@ -447,6 +577,20 @@ int ward_store_config_get(struct ward_store *s, const char *scope, const char *i
                           ward_store_config_fn fn, void *userdata);
 int ward_store_config_set(struct ward_store *s, const char *scope, const char *id, const char *body,
                           int64_t *version);
+int ward_store_command_add(struct ward_store *s, const struct ward_command *c, size_t max_pending);
+int ward_store_command_dispatch(struct ward_store *s, const char *host_id, int64_t now_ms,
+                                ward_store_command_fn fn, void *userdata);
+int ward_store_command_finish(struct ward_store *s, const char *id, const char *host_id,
+                              const struct ward_command_result *res);
+int ward_store_command_get(struct ward_store *s, const char *id, ward_store_command_fn fn,
+                           void *userdata);
+int ward_store_command_list(struct ward_store *s, const struct ward_command_filter *f,
+                            ward_store_command_fn fn, void *userdata);
+int ward_store_command_expire(struct ward_store *s, int64_t now_ms, int64_t result_before_ms,
+                              ward_store_command_fn fn, void *userdata);
+int ward_store_command_prune(struct ward_store *s, int64_t before_ms, int64_t audit_before_ms);
+int ward_store_audit_list(struct ward_store *s, const struct ward_audit_filter *f,
+                          ward_store_audit_fn fn, void *userdata);
 
 /* Length of a host status buffer (ward_store_host_enroll()). */
 #define WARD_STORE_STATUS_LEN 16
