@@ -26,6 +26,7 @@ test_pkgs=(
   libcmocka-dev libjansson-dev clang-format
   python3 python3-pytest python3-requests python3-yaml prometheus
   prometheus-node-exporter victoria-metrics curl jq xxd openssl chromium
+  iputils-ping
 )
 fuzz_pkgs=(clang libclang-rt-14-dev libjansson-dev)
 

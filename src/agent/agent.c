@@ -30,6 +30,7 @@
 
 #include "agent/batch.h"
 #include "agent/central-config.h"
+#include "agent/command-runner.h"
 #include "agent/delivery.h"
 #include "agent/enroll.h"
 #include "agent/exposition.h"
@@ -70,6 +71,7 @@ struct agent {
     struct ward_delivery *delivery;
     struct ward_enroll *enroll;
     struct ward_central *central;
+    struct ward_runner *runner; /* diagnostics the server asks for */
     struct ward_health *health;
     size_t dropped_samples; /* of the batch, as last reported */
 };
@@ -207,6 +209,8 @@ static void enroll(struct agent *a)
         int r = ward_delivery_set_api_key(a->delivery, ward_enroll_key(a->enroll));
         if (r == 0)
             r = ward_central_set_api_key(a->central, ward_enroll_key(a->enroll));
+        if (r == 0)
+            r = ward_runner_set_api_key(a->runner, ward_enroll_key(a->enroll));
         if (r < 0)
             ward_log_error(NULL, "cannot use the new API key", "error", ward_strerror(r));
     }
@@ -346,6 +350,23 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
                        err.data && *err.data ? err.data : ward_strerror(r));
         goto out;
     }
+    struct ward_runner_config rc = {
+        .address = cfg->address,
+        .tls_ca = cfg->tls_ca,
+        .api_key = ward_enroll_key(a->enroll),
+        .root = cfg->root,
+        .enabled = cfg->diagnostics,
+        .run_timeout_ms = cfg->diagnostics_timeout_ms,
+        .request_timeout_ms = cfg->timeout_ms,
+        .backoff_max_ms = cfg->backoff_max_ms,
+    };
+    memcpy(rc.allowed, cfg->diagnostic, sizeof(rc.allowed));
+    r = ward_runner_start(&rc, &a->runner, &err);
+    if (r < 0) {
+        ward_log_error(NULL, "cannot start the command runner", "error",
+                       err.data && *err.data ? err.data : ward_strerror(r));
+        goto out;
+    }
     if (cfg->listen && *cfg->listen) {
         r = ward_listener_start(cfg->listen, sched, a->health, &listener, &err);
         if (r < 0) {
@@ -365,6 +386,7 @@ int ward_agent_run(const struct agent_config *cfg, const sigset_t *stop)
 
 out:
     ward_listener_stop(listener);
+    ward_runner_stop(a->runner);
     ward_central_free(a->central);
     ward_scheduler_free(sched);
     ward_batch_done(&a->batch);

@@ -10,6 +10,19 @@
 
 #include "agent/collector.h"
 #include "agent/scheduler.h"
+#include "common/diag.h"
+
+/* Diagnostics with a configuration key (diagnostics.NAME.enabled), named as in common/diag.h. */
+/* clang-format off */
+#define WARD_AGENT_DIAGNOSTICS(D) \
+    D(logs, LOGS)                 \
+    D(disk_usage, DISK_USAGE)     \
+    D(mounts, MOUNTS)             \
+    D(ping, PING)                 \
+    D(connect, CONNECT)           \
+    D(netstat, NETSTAT)           \
+    D(traceroute, TRACEROUTE)
+/* clang-format on */
 
 /* Collector names that have configuration keys (collectors.NAME.enabled and .interval). */
 /* clang-format off */
@@ -68,6 +81,9 @@ struct agent_config {
         bool enabled;
         int64_t interval_ms;
     } collectors[WARD_AGENT_N_COLLECTORS];
+    bool diagnostics;             /* run diagnostics the server asks for */
+    bool diagnostic[WARD_DIAG_N]; /* each one, when diagnostics is on */
+    int64_t diagnostics_timeout_ms;
 };
 
 /*

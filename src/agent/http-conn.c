@@ -106,9 +106,17 @@ static int left_ms(int64_t deadline)
     return left > 60000 ? 60000 : (int)left;
 }
 
+/* The calling thread's interrupt (ward_http_conn_set_interrupt()); -1 for none. */
+static __thread int interrupt_fd = -1;
+
+void ward_http_conn_set_interrupt(int fd)
+{
+    interrupt_fd = fd;
+}
+
 /*
  * Waits until fd is ready for events or deadline passes. Returns 0, or
- * WARD_E_HTTP with "timeout after N ms" in err.
+ * WARD_E_HTTP with "timeout after N ms" (or "interrupted") in err.
  */
 static int wait_fd(int fd, short events, int64_t deadline, int64_t timeout_ms, struct ward_buf *err)
 {
@@ -116,8 +124,12 @@ static int wait_fd(int fd, short events, int64_t deadline, int64_t timeout_ms, s
         int ms = left_ms(deadline);
         if (ms == 0)
             break;
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, ms);
+        struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = interrupt_fd, .events = POLLIN}};
+        int n = poll(p, interrupt_fd >= 0 ? 2 : 1, ms);
+        if (n > 0 && p[1].revents) {
+            ward_buf_puts(err, "interrupted");
+            return WARD_E_HTTP;
+        }
         if (n > 0)
             return 0;
         if (n < 0 && errno != EINTR) {

@@ -65,4 +65,12 @@ ssize_t ward_http_conn_read(struct ward_http_conn *c, void *p, size_t n, int64_t
  */
 bool ward_http_conn_stale(struct ward_http_conn *c);
 
+/*
+ * Makes every later wait on a connection by the calling thread end early,
+ * failing with WARD_E_HTTP ("interrupted"), once fd is readable: another
+ * thread writes to it (an eventfd) to stop this one promptly, even in a
+ * long-poll. -1 for none.
+ */
+void ward_http_conn_set_interrupt(int fd);
+
 #endif

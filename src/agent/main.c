@@ -35,6 +35,12 @@
             collectors[WARD_COLLECTOR_CFG_##name].interval_ms, "0", 0, DAY_MS, NULL,               \
             "how often the " #name " collector runs (0: --poll-interval, else its own default)"),
 
+/* diagnostics.NAME.enabled for one diagnostic. */
+#define DIAGNOSTIC(name, NAME)                                                                     \
+    OPT("diagnostics." #name ".enabled", 0, NULL, WARD_OPT_BOOL, diagnostic[WARD_DIAG_##NAME],     \
+        "true", 0, 0, NULL,                                                                        \
+        "run the " #name " diagnostic when the server asks (and diagnostics.enabled)"),
+
 static const char *const format_choices[] = {"json", "prom", "vm", NULL};
 
 static const struct ward_option options[] = {
@@ -75,7 +81,8 @@ static const struct ward_option options[] = {
         "how often to ask the server for the agent's central configuration (at least 1s; 0: "
         "never, and the stored one is not applied)"),
     OPT("root", 0, "WARD_ROOT", WARD_OPT_STRING, root, "", 0, 0, "DIR",
-        "read /proc and /sys under this directory (for containers and tests)"),
+        "read /proc, /sys and the logs of the logs diagnostic under this directory (for "
+        "containers and tests)"),
     OPT("timeout", 0, "WARD_TIMEOUT", WARD_OPT_DURATION, timeout_ms, "10s", 100, 600000, "DURATION",
         "time limit of one upload"),
     OPT("listen", 0, "WARD_LISTEN", WARD_OPT_STRING, listen, "127.0.0.1:9100", 0, 0, "ADDR",
@@ -98,8 +105,15 @@ static const struct ward_option options[] = {
         "processes listed by CPU and by memory"),
     OPT("disk.timeout", 0, NULL, WARD_OPT_DURATION, statvfs_timeout_ms, "2s", 10, 60000, "DURATION",
         "how long a filesystem may take to report its size"),
-    WARD_AGENT_COLLECTORS};
+    OPT("diagnostics.enabled", 0, "WARD_DIAGNOSTICS", WARD_OPT_BOOL, diagnostics, "true", 0, 0,
+        NULL,
+        "run the diagnostics an admin asks for through the server (logs, disk usage, "
+        "mounts, ping, connect, netstat, traceroute); false refuses them all"),
+    OPT("diagnostics.timeout", 0, NULL, WARD_OPT_DURATION, diagnostics_timeout_ms, "30s", 1000,
+        120000, "DURATION", "longest run of one diagnostic"),
+    WARD_AGENT_DIAGNOSTICS(DIAGNOSTIC) WARD_AGENT_COLLECTORS};
 #undef X
+#undef DIAGNOSTIC
 
 static const struct ward_program program = {
     .name = "ward-agent",

@@ -1,0 +1,103 @@
+/*
+ * The diagnostics ward-agent runs when the server asks (one file each in
+ * this directory), and what they share: a deadline, a capped output, and
+ * exec.c, the one way a diagnostic may start another program.
+ *
+ * A diagnostic gets arguments already checked by common/diag.h. It writes
+ * human-readable text to its output, which keeps at most out->max bytes
+ * and notes that it was cut; it never blocks past ctx->deadline_ms. It
+ * returns an exit status (0: it worked, 1: it ran and found a failure,
+ * such as an unreachable target; a program's own status when it ran one),
+ * or a negative error when it could not run at all, with the reason in
+ * its output.
+ */
+#ifndef WARD_DIAGNOSTICS_H
+#define WARD_DIAGNOSTICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/diag.h"
+
+/* Output kept of one run; more is cut and the result says so. */
+#define WARD_DIAG_OUTPUT_MAX (256 * 1024)
+
+/* Longest run of any diagnostic, and the default. */
+#define WARD_DIAG_TIMEOUT_MAX_MS     120000
+#define WARD_DIAG_TIMEOUT_DEFAULT_MS 30000
+
+/* The directories searched for a program, in order; also the PATH it runs with. */
+#define WARD_DIAG_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct ward_diag_ctx {
+    int64_t deadline_ms; /* monotonic (ward_mono_ms()): stop by then */
+    const char *root;    /* read /proc, /sys and logs under this prefix; "" for / */
+};
+
+/* Capped text output of a run. */
+struct ward_diag_out {
+    struct ward_buf text;
+    size_t max;     /* bytes kept at most */
+    bool truncated; /* something was cut */
+};
+
+void ward_diag_out_init(struct ward_diag_out *o, size_t max);
+void ward_diag_out_done(struct ward_diag_out *o);
+
+/* Appends text, keeping at most o->max bytes in all (then truncated is set). */
+void ward_diag_out_append(struct ward_diag_out *o, const char *s, size_t n);
+void ward_diag_out_printf(struct ward_diag_out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* True when no more output would be kept. */
+bool ward_diag_out_full(const struct ward_diag_out *o);
+
+/*
+ * Appends n bytes of s to b with every byte that could break a line or
+ * mislead a reader written as \xNN: control characters (C1 too), DEL, the
+ * backslash itself, and bytes that are not UTF-8. What others control
+ * (file names, log messages, process names) is shown this way.
+ */
+void ward_diag_escape(struct ward_buf *b, const char *s, size_t n);
+
+/* Formats bytes as "512 B" or "1.2 GiB" into buf (size bytes). */
+void ward_diag_human_bytes(double bytes, char *buf, size_t size);
+
+/*
+ * Runs a program found in WARD_DIAG_PATH (name has no '/') with argv
+ * (argv[0] is name; NULL-terminated) through fork and execve, never a
+ * shell: stdin from /dev/null, stdout and stderr into out, the
+ * environment just PATH=WARD_DIAG_PATH and LC_ALL=C, in a process group
+ * of its own that is killed (SIGKILL) at ctx->deadline_ms or once out is
+ * full. Returns the program's exit status (128 + signal when killed by
+ * one), -ENOENT when name is in none of the directories, -ETIMEDOUT when
+ * it was killed at the deadline, or another negative error.
+ */
+int ward_diag_exec(const char *name, const char *const argv[], const struct ward_diag_ctx *ctx,
+                   struct ward_diag_out *out);
+
+typedef int (*ward_diag_fn)(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                            struct ward_diag_out *out);
+
+/* The diagnostics, one per file. */
+int ward_diag_logs(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                   struct ward_diag_out *out);
+int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                         struct ward_diag_out *out);
+int ward_diag_mounts(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                     struct ward_diag_out *out);
+int ward_diag_ping(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                   struct ward_diag_out *out);
+int ward_diag_connect(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                      struct ward_diag_out *out);
+int ward_diag_netstat(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                      struct ward_diag_out *out);
+int ward_diag_traceroute(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                         struct ward_diag_out *out);
+
+/* The function of type; NULL outside the enum. */
+ward_diag_fn ward_diag_function(enum ward_diag_type type);
+
+#endif

@@ -1,0 +1,748 @@
+/*
+ * Tests of the diagnostics that read the filesystem and the socket tables:
+ * disk_usage over a tree made here (files of known sizes, symbolic links
+ * to a big file, to a directory and in a loop, odd names, a directory
+ * without permission), mounts and netstat over fixture roots written
+ * here, netstat and connect on the live loopback, and the output cap.
+ */
+#include "agent/diagnostics/diagnostics.h"
+
+#include "common/error.h"
+#include "common/time-util.h"
+#include "loopback.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#define KIB 1024
+
+/* ---- helpers ---- */
+
+static void make_dir(const char *base, const char *rel)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/%s", base, rel);
+    assert_int_equal(mkdir(p, 0755), 0);
+}
+
+/* Writes size bytes of incompressible data, so the file has its blocks. */
+static void write_file(const char *base, const char *rel, size_t size)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/%s", base, rel);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    uint64_t x = 0x9E3779B97F4A7C15u ^ size;
+    char chunk[4096];
+    for (size_t done = 0; done < size;) {
+        for (size_t i = 0; i < sizeof(chunk); i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            chunk[i] = (char)x;
+        }
+        size_t n = size - done < sizeof(chunk) ? size - done : sizeof(chunk);
+        assert_int_equal(write(fd, chunk, n), (ssize_t)n);
+        done += n;
+    }
+    close(fd);
+}
+
+static void write_text(const char *base, const char *rel, const char *text)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/%s", base, rel);
+    FILE *f = fopen(p, "we");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void make_link(const char *base, const char *rel, const char *target)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/%s", base, rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+static int remove_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(p);
+    return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_one, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+static uint64_t oracle_total;
+
+static int add_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)p;
+    (void)flag;
+    (void)ftw;
+    oracle_total += (uint64_t)st->st_blocks * 512;
+    return 0;
+}
+
+/* What du -s -B1 would say: every entry once, links not followed, one filesystem. */
+static uint64_t du_of(const char *dir)
+{
+    oracle_total = 0;
+    assert_int_equal(nftw(dir, add_one, 32, FTW_PHYS | FTW_MOUNT), 0);
+    return oracle_total;
+}
+
+static struct ward_diag_ctx ctx_of(const char *root, int64_t ms)
+{
+    return (struct ward_diag_ctx){.deadline_ms = ward_mono_ms() + ms, .root = root};
+}
+
+static void args_of(struct ward_diag_args *a, enum ward_diag_type t, const char *k1, const char *v1,
+                    const char *k2, const char *v2)
+{
+    assert_int_equal(ward_diag_init(t, a), 0);
+    if (k1)
+        assert_int_equal(ward_diag_set(a, k1, v1, NULL), 0);
+    if (k2)
+        assert_int_equal(ward_diag_set(a, k2, v2, NULL), 0);
+}
+
+/* The lines of the section after title, up to a blank line; n at most max. */
+static size_t section(const char *text, const char *title, char lines[][512], size_t max)
+{
+    const char *p = strstr(text, title);
+    assert_non_null(p);
+    p = strchr(p, '\n') + 1;
+    size_t n = 0;
+    while (*p && *p != '\n' && n < max) {
+        const char *end = strchr(p, '\n');
+        assert_non_null(end);
+        snprintf(lines[n++], 512, "%.*s", (int)(end - p), p);
+        p = end + 1;
+    }
+    return n;
+}
+
+/* The line of text holding needle, or "" (in a static buffer). */
+static const char *line_with(const char *text, const char *needle)
+{
+    static char line[1024];
+    const char *hit = strstr(text, needle);
+    if (!hit)
+        return "";
+    const char *start = hit;
+    while (start > text && start[-1] != '\n')
+        start--;
+    size_t len = strcspn(start, "\n");
+    snprintf(line, sizeof(line), "%.*s", (int)len, start);
+    return line;
+}
+
+/* ---- disk_usage ---- */
+
+struct tree {
+    char dir[64];
+};
+
+static int tree_setup(void **state)
+{
+    struct tree *t = calloc(1, sizeof(*t));
+    snprintf(t->dir, sizeof(t->dir), "/tmp/ward-du-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    make_dir(t->dir, "a");
+    make_dir(t->dir, "a/b");
+    make_dir(t->dir, "a/b/c");
+    make_dir(t->dir, "a/b/c/d");
+    make_dir(t->dir, "with space");
+    make_dir(t->dir, "locked");
+    write_file(t->dir, "small.txt", 4 * KIB);
+    write_file(t->dir, "a/big.bin", 1024 * KIB);
+    write_file(t->dir, "a/b/mid.bin", 256 * KIB);
+    write_file(t->dir, "with space/x.bin", 64 * KIB);
+    write_file(t->dir, "new\nline.bin", 8 * KIB);
+    write_file(t->dir, "locked/secret.bin", 16 * KIB);
+    make_link(t->dir, "link-to-big", "a/big.bin");
+    make_link(t->dir, "dirlink", "a");
+    make_link(t->dir, "loop1", "loop2");
+    make_link(t->dir, "loop2", "loop1");
+    char p[128];
+    snprintf(p, sizeof(p), "%s/locked", t->dir);
+    assert_int_equal(chmod(p, 0), 0);
+    *state = t;
+    return 0;
+}
+
+static int tree_teardown(void **state)
+{
+    struct tree *t = *state;
+    char p[128];
+    snprintf(p, sizeof(p), "%s/locked", t->dir);
+    chmod(p, 0755);
+    remove_tree(t->dir);
+    free(t);
+    return 0;
+}
+
+static int run_du(const char *path, const char *top_n, int64_t ms, struct ward_diag_out *out)
+{
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_DISK_USAGE, "path", path, "top_n", top_n);
+    struct ward_diag_ctx ctx = ctx_of("", ms);
+    ward_diag_out_init(out, WARD_DIAG_OUTPUT_MAX);
+    return ward_diag_disk_usage(&a, &ctx, out);
+}
+
+static void test_du_totals_and_links(void **state)
+{
+    struct tree *t = *state;
+    struct ward_diag_out out;
+    assert_int_equal(run_du(t->dir, "100", 30000, &out), 0);
+    const char *text = out.text.data;
+
+    /* The total is du's: the link to the big file counts for itself only. */
+    char want[64];
+    snprintf(want, sizeof(want), "(%llu bytes)", (unsigned long long)du_of(t->dir));
+    assert_non_null(strstr(text, want));
+    assert_null(strstr(text, "partial"));
+
+    /* Neither the link to a directory nor the loop is entered. */
+    assert_null(strstr(text, "dirlink/"));
+    assert_null(strstr(text, "loop1/"));
+    char lines[100][512];
+    size_t n = section(text, "Largest files:", lines, 100);
+    size_t big = 0;
+    for (size_t i = 0; i < n; i++)
+        big += strstr(lines[i], "big.bin") && !strstr(lines[i], "link-to-big");
+    assert_int_equal(big, 1);
+    assert_true(strstr(line_with(text, "/link-to-big"), "MiB") == NULL);
+
+    /* Odd names stay on one line. */
+    assert_non_null(strstr(text, "/with space/x.bin"));
+    assert_non_null(strstr(text, "/new\\x0aline.bin"));
+    assert_null(strstr(text, "new\nline"));
+
+    /* The directory without permission. */
+    if (geteuid() == 0) {
+        print_message("skipped: running as root, chmod 000 does not keep root out\n");
+        assert_non_null(strstr(text, "0 unreadable directories"));
+    } else {
+        assert_non_null(strstr(text, "1 unreadable directories"));
+        assert_null(strstr(text, "secret.bin"));
+    }
+    ward_diag_out_done(&out);
+}
+
+static void test_du_top_n_and_order(void **state)
+{
+    struct tree *t = *state;
+    struct ward_diag_out out;
+    assert_int_equal(run_du(t->dir, "3", 30000, &out), 0);
+    const char *text = out.text.data;
+    char lines[10][512], want[128];
+
+    size_t n = section(text, "Largest files:", lines, 10);
+    assert_int_equal(n, 3);
+    assert_non_null(strstr(lines[0], "/a/big.bin"));
+    assert_non_null(strstr(lines[0], "1.0 MiB"));
+    assert_non_null(strstr(lines[1], "/a/b/mid.bin"));
+    assert_non_null(strstr(lines[1], "256.0 KiB"));
+    assert_non_null(strstr(lines[2], "/with space/x.bin"));
+
+    n = section(text, "Largest directories:", lines, 10);
+    assert_int_equal(n, 3);
+    snprintf(want, sizeof(want), "  %s", t->dir);
+    assert_non_null(strstr(lines[0], want));
+    assert_true(strstr(lines[0], "/a") == NULL);
+    snprintf(want, sizeof(want), "%s/a", t->dir);
+    assert_non_null(strstr(lines[1], want));
+    assert_null(strstr(lines[1], "/a/b"));
+    snprintf(want, sizeof(want), "%s/a/b", t->dir);
+    assert_non_null(strstr(lines[2], want));
+    ward_diag_out_done(&out);
+
+    assert_int_equal(run_du(t->dir, "1", 30000, &out), 0);
+    assert_int_equal(section(out.text.data, "Largest files:", lines, 10), 1);
+    assert_int_equal(section(out.text.data, "Largest directories:", lines, 10), 1);
+    ward_diag_out_done(&out);
+}
+
+static void test_du_deadline(void **state)
+{
+    struct tree *t = *state;
+    struct ward_diag_out out;
+    assert_int_equal(run_du(t->dir, "10", -1, &out), 0);
+    assert_non_null(strstr(out.text.data, "partial: the deadline"));
+    assert_non_null(strstr(out.text.data, " in 0 entries"));
+    ward_diag_out_done(&out);
+}
+
+static void test_du_errors(void **state)
+{
+    struct tree *t = *state;
+    struct ward_diag_out out;
+    char p[128];
+    snprintf(p, sizeof(p), "%s/nope", t->dir);
+    assert_int_equal(run_du(p, "10", 30000, &out), -ENOENT);
+    assert_non_null(strstr(out.text.data, "cannot open"));
+    assert_non_null(strstr(out.text.data, ward_strerror(-ENOENT)));
+    ward_diag_out_done(&out);
+
+    snprintf(p, sizeof(p), "%s/dirlink", t->dir);
+    assert_int_equal(run_du(p, "10", 30000, &out), -ELOOP);
+    assert_non_null(strstr(out.text.data, "symbolic link"));
+    ward_diag_out_done(&out);
+
+    snprintf(p, sizeof(p), "%s/small.txt", t->dir);
+    assert_int_equal(run_du(p, "10", 30000, &out), -ENOTDIR);
+    ward_diag_out_done(&out);
+}
+
+/* A filesystem mounted inside the tree is not entered (needs a mount namespace). */
+static void test_du_mount_point(void **state)
+{
+    struct tree *t = *state;
+    char p[128];
+    snprintf(p, sizeof(p), "%s/mnt", t->dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("tmpfs", p, "tmpfs", 0, "size=4m") < 0) {
+        print_message("skipped: cannot mount a tmpfs here (%s)\n", strerror(errno));
+        rmdir(p);
+        return;
+    }
+    write_file(p, "hidden.bin", 512 * KIB);
+    struct ward_diag_out out;
+    assert_int_equal(run_du(t->dir, "100", 30000, &out), 0);
+    assert_non_null(strstr(out.text.data, "1 mount points not entered"));
+    assert_null(strstr(out.text.data, "hidden.bin"));
+    ward_diag_out_done(&out);
+    assert_int_equal(umount(p), 0);
+    rmdir(p);
+}
+
+static void test_du_truncated(void **state)
+{
+    struct tree *t = *state;
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_DISK_USAGE, "path", t->dir, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of("", 30000);
+    struct ward_diag_out out;
+    ward_diag_out_init(&out, 20);
+    assert_int_equal(ward_diag_disk_usage(&a, &ctx, &out), 0);
+    assert_true(out.truncated);
+    assert_true(out.text.len <= 20);
+    ward_diag_out_done(&out);
+}
+
+/* ---- fixture roots ---- */
+
+struct fixture {
+    char dir[64];
+};
+
+static int fixture_setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/ward-diag-root-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+    struct fixture *f = *state;
+    remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- mounts ---- */
+
+static void test_mounts_fixture(void **state)
+{
+    struct fixture *f = *state;
+    make_dir(f->dir, "proc");
+    make_dir(f->dir, "proc/self");
+    make_dir(f->dir, "mnt");
+    make_dir(f->dir, "mnt/my disk");
+    write_text(f->dir, "proc/self/mountinfo",
+               "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro\n"
+               "23 22 0:5 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
+               "24 22 8:17 / /mnt/my\\040disk rw,relatime shared:2 - xfs /dev/sdb1 rw,noquota\n"
+               "25 22 0:40 / /mnt/missing rw,relatime - nfs4 server:/export rw,vers=4.2\n"
+               "26 22 0:41 / /mnt/new\\012line ro - tmpfs tmpfs rw\n"
+               "this line is not a mount\n");
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of(f->dir, 30000);
+    struct ward_diag_out out;
+    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
+    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    const char *text = out.text.data;
+
+    /* The root of the fixture exists: sized. */
+    const char *root = line_with(text, "/dev/sda1");
+    assert_non_null(strstr(root, "ext4"));
+    assert_non_null(strstr(root, "rw,relatime"));
+    assert_non_null(strstr(root, "%"));
+    assert_null(strstr(root, "error"));
+    /* An escaped space, decoded. */
+    const char *disk = line_with(text, "/dev/sdb1");
+    assert_non_null(strstr(disk, "/mnt/my disk "));
+    assert_non_null(strstr(disk, "xfs"));
+    assert_non_null(strstr(disk, "%"));
+    /* A mount point that is not there. */
+    const char *missing = line_with(text, "server:/export");
+    assert_non_null(strstr(missing, "/mnt/missing"));
+    assert_non_null(strstr(missing, "error"));
+    assert_non_null(strstr(missing, ward_strerror(-ENOENT)));
+    /* A pseudo filesystem is not sized. */
+    const char *proc = line_with(text, "/proc ");
+    assert_non_null(strstr(proc, "noexec"));
+    assert_null(strstr(proc, "error"));
+    assert_null(strstr(proc, "%"));
+    /* A newline in a mount point stays on its line. */
+    assert_non_null(strstr(text, "/mnt/new\\x0aline"));
+    assert_non_null(strstr(text, "5 mounts\n"));
+    assert_non_null(strstr(text, "1 malformed lines skipped"));
+    ward_diag_out_done(&out);
+}
+
+/* With no time left, nothing is sized, and the rows say so. */
+static void test_mounts_deadline(void **state)
+{
+    struct fixture *f = *state;
+    make_dir(f->dir, "proc");
+    make_dir(f->dir, "proc/self");
+    write_text(f->dir, "proc/self/mountinfo",
+               "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+               "23 22 0:5 / /proc rw,relatime shared:12 - proc proc rw\n");
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of(f->dir, -1);
+    struct ward_diag_out out;
+    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
+    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    const char *root = line_with(out.text.data, "/dev/sda1");
+    assert_non_null(strstr(root, "skipped"));
+    assert_non_null(strstr(root, "the deadline came first"));
+    assert_null(strstr(line_with(out.text.data, "/proc "), "skipped"));
+    ward_diag_out_done(&out);
+}
+
+/*
+ * A FUSE mount whose daemon never answers: statvfs on it blocks until the
+ * connection is closed, as on a dead NFS server. The row says "timeout"
+ * and the run ends after the call's bound, not never. Needs /dev/fuse and
+ * a mount namespace of its own, so it runs before any thread starts.
+ */
+static void test_mounts_hung_statvfs(void **state)
+{
+    struct fixture *f = *state;
+    make_dir(f->dir, "proc");
+    make_dir(f->dir, "proc/self");
+    make_dir(f->dir, "hung");
+    write_text(f->dir, "proc/self/mountinfo",
+               "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+               "40 22 0:99 / /hung rw,relatime - fuse.dead dead rw\n");
+    char p[128], opts[128];
+    snprintf(p, sizeof(p), "%s/hung", f->dir);
+    int fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse);
+    if (fuse < 0 || unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("dead", p, "fuse.dead", MS_NOSUID | MS_NODEV, opts) < 0) {
+        print_message("skipped: cannot mount a FUSE filesystem here (%s)\n", strerror(errno));
+        if (fuse >= 0)
+            close(fuse);
+        return;
+    }
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of(f->dir, 30000);
+    struct ward_diag_out out;
+    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
+    int64_t start = ward_mono_ms();
+    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    assert_true(ward_mono_ms() - start < 20000);
+    assert_non_null(strstr(line_with(out.text.data, "fuse.dead"), "timeout"));
+    assert_non_null(strstr(line_with(out.text.data, "/dev/sda1"), "%"));
+    ward_diag_out_done(&out);
+    close(fuse); /* aborts the connection: the blocked call returns */
+    assert_int_equal(umount2(p, MNT_DETACH), 0);
+}
+
+static void test_mounts_missing_table(void **state)
+{
+    struct fixture *f = *state;
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of(f->dir, 30000);
+    struct ward_diag_out out;
+    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
+    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), -ENOENT);
+    assert_non_null(strstr(out.text.data, "cannot read"));
+    ward_diag_out_done(&out);
+}
+
+static void test_mounts_live(void **state)
+{
+    (void)state;
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of("", 30000);
+    struct ward_diag_out out;
+    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
+    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    assert_non_null(strstr(out.text.data, "Mounted on"));
+    assert_non_null(strstr(out.text.data, " / "));
+    ward_diag_out_done(&out);
+}
+
+/* ---- netstat ---- */
+
+static void write_netstat_fixture(const char *dir)
+{
+    make_dir(dir, "proc");
+    make_dir(dir, "proc/net");
+    make_dir(dir, "proc/123");
+    make_dir(dir, "proc/123/fd");
+    make_dir(dir, "proc/124");
+    make_dir(dir, "proc/124/fd");
+    write_text(dir, "proc/net/tcp",
+               "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   "
+               "uid  timeout inode\n"
+               "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     "
+               "0        0 4242 1 0000000000000000 100 0 0 10 0\n"
+               "   1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000  "
+               "1000        0 4243 1 0000000000000000 20 4 30 10 -1\n"
+               "   2: 0100007F:D432 0100007F:1F90 06 00000000:00000000 03:00000F7A 00000000     "
+               "0        0 0 3 0000000000000000\n");
+    write_text(dir, "proc/net/tcp6",
+               "  sl  local_address                         remote_address                        "
+               "st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+               "   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 "
+               "0A 00000000:00000000 00:00000000 00000000     0        0 5555 1 "
+               "0000000000000000 100 0 0 10 0\n");
+    write_text(dir, "proc/net/udp",
+               "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   "
+               "uid  timeout inode ref pointer drops\n"
+               "  133: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     "
+               "0        0 6666 2 0000000000000000 0\n"
+               "  134: 0100007F:A000 0101A8C0:0035 01 00000000:00000000 00:00000000 00000000     "
+               "0        0 6667 2 0000000000000000 0\n");
+    char p[256];
+    snprintf(p, sizeof(p), "%s/proc/123/fd/3", dir);
+    assert_int_equal(symlink("socket:[4242]", p), 0);
+    snprintf(p, sizeof(p), "%s/proc/123/fd/4", dir);
+    assert_int_equal(symlink("/dev/null", p), 0);
+    snprintf(p, sizeof(p), "%s/proc/124/fd/0", dir);
+    assert_int_equal(symlink("socket:[6666]", p), 0);
+    write_text(dir, "proc/123/comm", "nginx\n");
+    write_text(dir, "proc/124/comm", "dh\001cp\n");
+}
+
+static int run_netstat(const char *root, const char *proto, const char *state, size_t max,
+                       struct ward_diag_out *out)
+{
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_NETSTAT, "proto", proto, "state", state);
+    struct ward_diag_ctx ctx = ctx_of(root, 30000);
+    ward_diag_out_init(out, max);
+    return ward_diag_netstat(&a, &ctx, out);
+}
+
+static void test_netstat_fixture(void **state)
+{
+    struct fixture *f = *state;
+    write_netstat_fixture(f->dir);
+    struct ward_diag_out out;
+    assert_int_equal(run_netstat(f->dir, "all", "all", WARD_DIAG_OUTPUT_MAX, &out), 0);
+    const char *text = out.text.data;
+
+    const char *l = line_with(text, "127.0.0.1:8080 ");
+    assert_true(strncmp(l, "tcp ", 4) == 0);
+    assert_non_null(strstr(l, "0.0.0.0:*"));
+    assert_non_null(strstr(l, "LISTEN"));
+    assert_non_null(strstr(l, "123/nginx"));
+    l = line_with(text, "127.0.0.1:54321");
+    assert_non_null(strstr(l, "ESTABLISHED"));
+    assert_true(l[strlen(l) - 1] == '-');
+    l = line_with(text, "TIME_WAIT");
+    assert_non_null(strstr(l, "127.0.0.1:54322"));
+    l = line_with(text, "[::1]:22");
+    assert_true(strncmp(l, "tcp6", 4) == 0);
+    assert_non_null(strstr(l, "[::]:*"));
+    assert_non_null(strstr(l, "LISTEN"));
+    l = line_with(text, "0.0.0.0:68");
+    assert_true(strncmp(l, "udp ", 4) == 0);
+    assert_non_null(strstr(l, "UNCONN"));
+    assert_non_null(strstr(l, "124/dh\\x01cp"));
+    l = line_with(text, "192.168.1.1:53");
+    assert_non_null(strstr(l, "ESTABLISHED"));
+    assert_non_null(strstr(text, "6 sockets\n"));
+    ward_diag_out_done(&out);
+
+    /* Filters. */
+    assert_int_equal(run_netstat(f->dir, "udp", "all", WARD_DIAG_OUTPUT_MAX, &out), 0);
+    assert_null(strstr(out.text.data, "\ntcp"));
+    assert_non_null(strstr(out.text.data, "2 sockets\n"));
+    ward_diag_out_done(&out);
+    assert_int_equal(run_netstat(f->dir, "all", "listen", WARD_DIAG_OUTPUT_MAX, &out), 0);
+    assert_null(strstr(out.text.data, "ESTABLISHED"));
+    assert_null(strstr(out.text.data, "TIME_WAIT"));
+    assert_non_null(strstr(out.text.data, "UNCONN"));
+    assert_non_null(strstr(out.text.data, "3 sockets\n"));
+    ward_diag_out_done(&out);
+    assert_int_equal(run_netstat(f->dir, "tcp", "established", WARD_DIAG_OUTPUT_MAX, &out), 0);
+    assert_non_null(strstr(out.text.data, "127.0.0.1:54321"));
+    assert_null(strstr(out.text.data, "LISTEN"));
+    assert_null(strstr(out.text.data, "\nudp"));
+    assert_non_null(strstr(out.text.data, "1 sockets\n"));
+    ward_diag_out_done(&out);
+
+    /* The output cap. */
+    assert_int_equal(run_netstat(f->dir, "all", "all", 10, &out), 0);
+    assert_true(out.truncated);
+    assert_int_equal(out.text.len, 10);
+    ward_diag_out_done(&out);
+}
+
+static void test_netstat_empty_root(void **state)
+{
+    struct fixture *f = *state;
+    struct ward_diag_out out;
+    assert_int_equal(run_netstat(f->dir, "all", "all", WARD_DIAG_OUTPUT_MAX, &out), 0);
+    assert_non_null(strstr(out.text.data, "0 sockets\n"));
+    ward_diag_out_done(&out);
+}
+
+static void test_netstat_live(void **state)
+{
+    (void)state;
+    int port;
+    int fd = loopback_socket(AF_INET, true, &port);
+    struct ward_diag_out out;
+    assert_int_equal(run_netstat("", "tcp", "listen", WARD_DIAG_OUTPUT_MAX, &out), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "127.0.0.1:%d ", port);
+    const char *l = line_with(out.text.data, want);
+    assert_non_null(strstr(l, "LISTEN"));
+    snprintf(want, sizeof(want), " %d/", (int)getpid());
+    assert_non_null(strstr(l, want));
+    ward_diag_out_done(&out);
+    close(fd);
+}
+
+/* ---- connect ---- */
+
+static int run_connect(const char *target, int64_t ms, struct ward_diag_out *out)
+{
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_CONNECT, "target", target, "timeout", "5");
+    struct ward_diag_ctx ctx = ctx_of("", ms);
+    ward_diag_out_init(out, WARD_DIAG_OUTPUT_MAX);
+    return ward_diag_connect(&a, &ctx, out);
+}
+
+static void test_connect_loopback(void **state)
+{
+    (void)state;
+    int port, closed_port;
+    int fd = loopback_socket(AF_INET, true, &port);
+    int closed = loopback_socket(AF_INET, false, &closed_port); /* bound, never listening */
+    char target[64], want[96];
+    struct ward_diag_out out;
+
+    snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+    assert_int_equal(run_connect(target, 30000, &out), 0);
+    snprintf(want, sizeof(want), "connected to %s in ", target);
+    assert_non_null(strstr(out.text.data, want));
+    ward_diag_out_done(&out);
+
+    snprintf(target, sizeof(target), "127.0.0.1:%d", closed_port);
+    assert_int_equal(run_connect(target, 30000, &out), 1);
+    snprintf(want, sizeof(want), "cannot connect to %s: %s", target, ward_strerror(-ECONNREFUSED));
+    assert_non_null(strstr(out.text.data, want));
+    ward_diag_out_done(&out);
+
+    /* No time left: the probe does not start. */
+    snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+    assert_int_equal(run_connect(target, -1, &out), -ETIMEDOUT);
+    assert_non_null(strstr(out.text.data, "deadline"));
+    ward_diag_out_done(&out);
+    close(closed);
+    close(fd);
+}
+
+static void test_connect_ipv6(void **state)
+{
+    (void)state;
+    int s = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        print_message("skipped: no IPv6 loopback here (%s)\n", strerror(errno));
+        if (s >= 0)
+            close(s);
+        return;
+    }
+    close(s);
+    int port;
+    int fd = loopback_socket(AF_INET6, true, &port);
+    char target[64];
+    snprintf(target, sizeof(target), "[::1]:%d", port);
+    struct ward_diag_out out;
+    assert_int_equal(run_connect(target, 30000, &out), 0);
+    assert_non_null(strstr(out.text.data, "connected to [::1]:"));
+    ward_diag_out_done(&out);
+    close(fd);
+    assert_int_equal(run_connect(target, 30000, &out), 1);
+    assert_non_null(strstr(out.text.data, "cannot connect to [::1]:"));
+    ward_diag_out_done(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        /* First: the tests that mount need a single-threaded process. */
+        cmocka_unit_test_setup_teardown(test_du_mount_point, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_mounts_hung_statvfs, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_du_totals_and_links, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_top_n_and_order, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_deadline, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_errors, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_truncated, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_mounts_fixture, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_mounts_deadline, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_mounts_missing_table, fixture_setup, fixture_teardown),
+        cmocka_unit_test(test_mounts_live),
+        cmocka_unit_test_setup_teardown(test_netstat_fixture, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_netstat_empty_root, fixture_setup, fixture_teardown),
+        cmocka_unit_test(test_netstat_live),
+        cmocka_unit_test(test_connect_loopback),
+        cmocka_unit_test(test_connect_ipv6),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
