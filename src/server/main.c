@@ -15,6 +15,7 @@
 #include "server/api/api.h"
 #include "server/auth.h"
 #include "server/claims.h"
+#include "server/commands.h"
 #include "server/http/http.h"
 #include "server/latest.h"
 #include "server/metrics.h"
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 struct server_config {
     char *address;
@@ -58,6 +60,11 @@ struct server_config {
     int64_t stale_after_ms;
     int64_t offline_after_ms;
     int64_t shutdown_timeout_ms;
+    int64_t command_ttl_ms;
+    int64_t command_queue;
+    int64_t command_result_timeout_ms;
+    int64_t command_retention_ms;
+    int64_t command_waiters;
     char *file_storage_path;
     int64_t store_interval_ms;
     bool restore;
@@ -153,6 +160,19 @@ static const struct ward_option options[] = {
     OPT("stream-queue", 0, "WARD_STREAM_QUEUE", WARD_OPT_INT, stream_queue, "4194304", 65536,
         1LL << 30, "BYTES",
         "bytes a live-stream client may fall behind before it is closed as too slow"),
+    OPT("command-ttl", 0, "WARD_COMMAND_TTL", WARD_OPT_DURATION, command_ttl_ms, "5m", 1000,
+        86400000, "DURATION",
+        "how long a diagnostic command waits for its agent before it expires"),
+    OPT("command-queue", 0, "WARD_COMMAND_QUEUE", WARD_OPT_INT, command_queue, "16", 1, 1000, "N",
+        "diagnostic commands queued or running per host at most"),
+    OPT("command-result-timeout", 0, "WARD_COMMAND_RESULT_TIMEOUT", WARD_OPT_DURATION,
+        command_result_timeout_ms, "3m", 1000, 86400000, "DURATION",
+        "how long a dispatched command may take to report its result before it expires"),
+    OPT("command-retention", 0, "WARD_COMMAND_RETENTION", WARD_OPT_DURATION, command_retention_ms,
+        "7d", 60000, 3650LL * 86400000, "DURATION",
+        "how long finished commands are kept (the audit log: ten times as long)"),
+    OPT("command-waiters", 0, "WARD_COMMAND_WAITERS", WARD_OPT_INT, command_waiters, "20000", 1,
+        1000000, "N", "long-polls (agents waiting for commands, admins for results) held at once"),
     OPT("stream-clients", 0, "WARD_STREAM_CLIENTS", WARD_OPT_INT, stream_clients, "512", 1, 65536,
         "N", "most live-stream (WebSocket) clients at once; they count against --max-connections"),
 };
@@ -171,6 +191,7 @@ static void state_close(struct ward_api *api)
     /* Nothing may be serving now: the HTTP server is stopped. */
     ward_golectra_free(api->golectra);
     ward_stream_free(api->stream);
+    ward_commands_free(api->commands);
     ward_sessions_free(api->sessions);
     ward_claims_free(api->claims);
     ward_writer_free(api->writer);
@@ -225,6 +246,8 @@ static int state_open(const struct server_config *cfg, struct ward_api *api)
                    .open_ingest = cfg->open_ingest,
                    .shared_key = cfg->key && *cfg->key},
         .enroll_token = cfg->enroll_token,
+        .command_ttl_ms = cfg->command_ttl_ms,
+        .command_queue = (size_t)cfg->command_queue,
     };
     struct ward_store_options sopt = {.synchronous_full = cfg->synchronous_full};
     int r = ward_store_open(cfg->database, &sopt, &api->store);
@@ -240,6 +263,14 @@ static int state_open(const struct server_config *cfg, struct ward_api *api)
         r = ward_sessions_new(cfg->session_ttl_ms, &api->sessions);
     if (r == 0)
         r = ward_stream_new(api->store, api->sessions, api->claims, &api->stream);
+    if (r == 0) {
+        struct ward_commands_config ccfg = {
+            .result_timeout_ms = cfg->command_result_timeout_ms,
+            .retention_ms = cfg->command_retention_ms,
+            .max_waiters = (size_t)cfg->command_waiters,
+        };
+        r = ward_commands_new(&ccfg, api->store, &api->commands);
+    }
     if (r == 0)
         r = ward_server_metrics_new(ward_api_routes, ward_api_n_routes, &api->metrics);
     if (r == 0)
@@ -347,6 +378,7 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
      * connection meanwhile gets 503 from the stopped writer.
      */
     ward_http_quiesce(http);
+    ward_commands_release(api->commands);
     if (!ward_http_drain(http, cfg->shutdown_timeout_ms))
         ward_log_warn(NULL, "requests still in flight at the shutdown timeout");
     ward_writer_stop(api->writer);
@@ -355,6 +387,21 @@ static int serve(const struct server_config *cfg, const sigset_t *stop)
     state_close(api);
     ward_log_info(NULL, "stopped");
     return 0;
+}
+
+/*
+ * Every connection is a descriptor, and long-polling agents keep theirs
+ * open: lift the soft limit to the hard one (often 1024 against 524288),
+ * as servers do, so --max-connections is the limit that counts.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            ward_log_warn(NULL, "cannot raise the open file limit", "error", strerror(errno));
+    }
 }
 
 int main(int argc, char **argv)
@@ -383,6 +430,7 @@ int main(int argc, char **argv)
     if (r >= 0)
         return r;
     ward_log_setup_named(cfg.log_level, cfg.log_format, NULL);
+    raise_fd_limit();
     r = serve(&cfg, &stop);
     ward_config_done(&program, &cfg);
     return r;

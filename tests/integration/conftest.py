@@ -168,3 +168,15 @@ def agent_factory(workdir):
         code = a.stop()
         a.check_clean()
         assert code == 0 or a.killed, f"ward-agent exited with {code}:\n{a.stderr()[-4000:]}"
+
+
+def enroll_agent(server, hostname="web-1"):
+    """Registers an agent with the enrollment token: active at once. Returns (id, key)."""
+    import uuid
+
+    agent_id = str(uuid.uuid4())
+    body = {"agentId": agent_id, "hostname": hostname}
+    r = requests.post(server.url + "/agent/register", json=body,
+                      headers={"X-Ward-Enroll-Token": ENROLL_TOKEN}, timeout=5)
+    assert r.status_code == 200, r.text
+    return agent_id, r.json()["apiKey"]

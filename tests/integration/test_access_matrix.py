@@ -131,6 +131,8 @@ class World:
         r = self.http.post(f"{self.url}/update/gauge/{GAUGE}/1.5", headers=ADMIN, timeout=5)
         assert r.status_code == 200, r.text
         self.victims = {}
+        # A command of A's, which T2's token must not see in lists or by id.
+        self.a_command = self.post(f"/api/v1/hosts/{self.a}/commands", {"type": "mounts"})["id"]
 
     def post(self, path, body, headers=ADMIN, status=201):
         r = self.http.post(self.url + path, json=body, headers=headers, timeout=5)
@@ -324,6 +326,10 @@ def reaches_own(w, kind, own_id, method):
         f"{method} /api/v1/{kind}/<T2's>/configuration as T2's token: {got.status_code} {got.text}"
 
 
+def blind_to_commands_of_a(w, r, key):
+    assert r.json()[key] == [], f"T2's token sees T1's {key}"
+
+
 def spectra_req(w, caller):
     body = [{"type": "cpu", "timestamp": now_rfc3339(), "hostname": unique("matrix-spectra"),
              "data": {"usage_percent": 3.5}}]
@@ -384,6 +390,38 @@ EXPECT = {
         Expect("ADMIN", victim_req("/rotate-key", "rotate"), 200, limited=404),
     ("POST", "/api/v1/hosts/{id}/revoke-key"):
         Expect("ADMIN", victim_req("/revoke-key", "revoke"), 200, limited=404),
+    # Diagnostics. A global admin token passes the AGENT check, but only an agent has commands;
+    # A's poll gets its command queued when the world was made.
+    ("GET", "/api/v1/agent/command"):
+        Expect("AGENT", simple("/api/v1/agent/command", params={"wait": "0"}), 403,
+               agent_ok=200),
+    ("POST", "/api/v1/agent/command_result"):
+        Expect("AGENT", simple("/api/v1/agent/command_result",
+                               json={"id": str(uuid.uuid4()), "status": "done"}), 403,
+               agent_ok=404),
+    ("POST", "/api/v1/hosts/{id}/commands"):
+        Expect("ADMIN", lambda w, c: Req(f"/api/v1/hosts/{w.a}/commands",
+                                         json={"type": "mounts"}), 201, limited=404),
+    ("GET", "/api/v1/commands"):
+        Expect("ADMIN", simple("/api/v1/commands"), 200, limited=200,
+               limited_check=lambda w, r: blind_to_commands_of_a(w, r, "commands")),
+    ("GET", "/api/v1/commands/{id}"):
+        Expect("ADMIN", lambda w, c: Req(f"/api/v1/commands/{w.a_command}"), 200,
+               limited=404),
+    ("GET", "/api/v1/audit"):
+        Expect("ADMIN", simple("/api/v1/audit"), 200, limited=200,
+               limited_check=lambda w, r: blind_to_commands_of_a(w, r, "entries")),
+    ("POST", "/admin/trigger_logs"):
+        Expect("ADMIN", simple("/admin/trigger_logs", params={"hostname": "matrix-a"}), 202,
+               limited=404),
+    ("POST", "/admin/trigger_disk"):
+        Expect("ADMIN", simple("/admin/trigger_disk",
+                               params={"hostname": "matrix-a", "path": "/tmp", "top_n": "3"}),
+               202, limited=404),
+    ("POST", "/admin/trigger_network"):
+        Expect("ADMIN", simple("/admin/trigger_network",
+                               params={"hostname": "matrix-a", "action": "netstat"}),
+               202, limited=404),
     # Credentials, tenants and sections
     ("GET", "/api/v1/tokens"): Expect("ADMIN", simple("/api/v1/tokens"), 200, limited=403),
     ("POST", "/api/v1/tokens"):

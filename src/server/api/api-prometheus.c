@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "server/commands.h"
 #include "server/latest.h"
 #include "server/metrics.h"
 #include "server/stream.h"
@@ -98,6 +99,28 @@ static int render_store(struct ward_api *api, struct ward_buf *out)
     return r;
 }
 
+static int render_commands(struct ward_api *api, struct ward_buf *out)
+{
+    if (!api->commands)
+        return 0;
+    struct ward_commands_stats st;
+    ward_commands_stats(api->commands, &st);
+    return metric(out, "ward_command_waiters", "gauge",
+                  "Long-polls waiting now (agents for commands, admins for results).",
+                  (double)st.waiting)
+               ?: metric(out, "ward_command_waits_woken_total", "counter",
+                         "Long-polls answered because what they waited for happened.",
+                         (double)st.woken)
+               ?: metric(out, "ward_command_waits_timed_out_total", "counter",
+                         "Long-polls that waited their whole time.", (double)st.timed_out)
+               ?: metric(out, "ward_command_waits_refused_total", "counter",
+                         "Long-polls refused (503) because --command-waiters were waiting.",
+                         (double)st.refused)
+               ?: metric(out, "ward_commands_expired_total", "counter",
+                         "Diagnostic commands expired: not picked up, or no result, in time.",
+                         (double)st.expired);
+}
+
 static int render_stream(struct ward_api *api, struct ward_buf *out)
 {
     if (!api->stream)
@@ -159,6 +182,7 @@ void ward_api_prometheus(struct ward_http_request *req, void *app)
     r = r ?: render_writer(api, &out);
     r = r ?: render_store(api, &out);
     r = r ?: render_stream(api, &out);
+    r = r ?: render_commands(api, &out);
     r = r ?: render_process(api, &out);
     if (r < 0) {
         ward_buf_done(&out);

@@ -29,6 +29,7 @@ struct ward_server_metrics;
 struct ward_claims;
 struct ward_sessions;
 struct ward_stream;
+struct ward_commands;
 
 struct ward_api {
     struct ward_store *store;
@@ -54,6 +55,10 @@ struct ward_api {
     struct ward_claims *claims;     /* keys waiting for delivery, claim attempt limits */
     struct ward_sessions *sessions; /* dashboard logins (session.h) */
     struct ward_stream *stream;     /* live subscribers (stream.h) */
+    /* The command queue: waiting requests (commands.h), and its bounds. */
+    struct ward_commands *commands;
+    int64_t command_ttl_ms; /* a queued command expires after this unless the request says */
+    size_t command_queue;   /* commands queued or dispatched per host at most */
 };
 
 extern const struct ward_route ward_api_routes[];
@@ -212,6 +217,25 @@ void ward_api_tenants_list(struct ward_http_request *req, void *app);
 void ward_api_tenants_create(struct ward_http_request *req, void *app);
 void ward_api_sections_list(struct ward_http_request *req, void *app);
 void ward_api_sections_create(struct ward_http_request *req, void *app);
+
+/* Diagnostics for admins (api-commands.c), spectra's triggers among them. */
+void ward_api_commands_create(struct ward_http_request *req, void *app);
+void ward_api_commands_get(struct ward_http_request *req, void *app);
+void ward_api_commands_list(struct ward_http_request *req, void *app);
+void ward_api_audit_list(struct ward_http_request *req, void *app);
+void ward_api_trigger_logs(struct ward_http_request *req, void *app);
+void ward_api_trigger_disk(struct ward_http_request *req, void *app);
+void ward_api_trigger_network(struct ward_http_request *req, void *app);
+
+/*
+ * Reads ?wait= (seconds, 0 to 30; def_s when absent) into a monotonic
+ * deadline. Answers 400 and returns false for anything else.
+ */
+bool ward_api_wait_param(struct ward_http_request *req, int64_t def_s, int64_t *deadline);
+
+/* Diagnostics for agents (api-agent-commands.c): the long-poll and the result. */
+void ward_api_agent_command(struct ward_http_request *req, void *app);
+void ward_api_agent_command_result(struct ward_http_request *req, void *app);
 
 /* POST /api/v1/metrics: spectra envelopes (seed 002, api-spectra.c). */
 void ward_api_spectra_metrics(struct ward_http_request *req, void *app);

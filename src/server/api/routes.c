@@ -43,6 +43,16 @@ const struct ward_route ward_api_routes[] = {
     {"DELETE", "/api/v1/hosts/{id}", ward_api_host_delete, ADMIN},
     {"POST", "/api/v1/hosts/{id}/rotate-key", ward_api_host_rotate_key, ADMIN},
     {"POST", "/api/v1/hosts/{id}/revoke-key", ward_api_host_revoke_key, ADMIN},
+    /* Diagnostics: the command queue (canonical, then spectra's triggers). */
+    {"GET", "/api/v1/agent/command", ward_api_agent_command, AGENT},
+    {"POST", "/api/v1/agent/command_result", ward_api_agent_command_result, AGENT},
+    {"POST", "/api/v1/hosts/{id}/commands", ward_api_commands_create, ADMIN},
+    {"GET", "/api/v1/commands", ward_api_commands_list, ADMIN},
+    {"GET", "/api/v1/commands/{id}", ward_api_commands_get, ADMIN},
+    {"GET", "/api/v1/audit", ward_api_audit_list, ADMIN},
+    {"POST", "/admin/trigger_logs", ward_api_trigger_logs, ADMIN},
+    {"POST", "/admin/trigger_disk", ward_api_trigger_disk, ADMIN},
+    {"POST", "/admin/trigger_network", ward_api_trigger_network, ADMIN},
     /* Credentials, tenants and sections. */
     {"GET", "/api/v1/tokens", ward_api_tokens_list, ADMIN},
     {"POST", "/api/v1/tokens", ward_api_tokens_create, ADMIN},

@@ -182,8 +182,10 @@ int ward_http_respond_buf(struct ward_http_request *req, unsigned status, const 
                           struct ward_buf *body)
 {
     int r = ward_http_may_respond(req);
-    if (r < 0)
+    if (r < 0) {
+        ward_buf_done(body); /* the storage is taken whatever happens */
         return r;
+    }
     size_t len = body->len;
     char *data = ward_buf_steal(body);
     if (!data)

@@ -35,6 +35,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,24 @@ static void set_request_id(struct ward_http_request *req)
     if (ward_random_bytes(rnd, sizeof(rnd)) < 0)
         memset(rnd, 0, sizeof(rnd));
     ward_hex_encode(rnd, sizeof(rnd), req->request_id);
+}
+
+bool ward_http_peer_gone(const struct ward_http_request *req)
+{
+    if (req->detached || !req->conn)
+        return true;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return false;
+    struct pollfd p = {.fd = ci->connect_fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+        return true;
+    /* Readable: the next request of the connection, or its end. */
+    char c;
+    return recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 /* Writes the client's address as text; an IPv4-mapped IPv6 address as plain IPv4. */

@@ -161,6 +161,13 @@ const char *ward_http_method(const struct ward_http_request *req);
 /* The path, percent-decoded, without the query string. */
 const char *ward_http_path(const struct ward_http_request *req);
 const char *ward_http_request_id(const struct ward_http_request *req);
+/*
+ * True when the client has closed its side of the connection (or the
+ * request was detached). A request that waited suspended checks this
+ * before it commits to an answer the client would never read.
+ */
+bool ward_http_peer_gone(const struct ward_http_request *req);
+
 /* The client's IP address as text ("192.0.2.1", "2001:db8::1"). */
 const char *ward_http_remote(const struct ward_http_request *req);
 /*
@@ -218,7 +225,7 @@ int ward_http_add_header(struct ward_http_request *req, const char *name, const 
 int ward_http_respond(struct ward_http_request *req, unsigned status, const char *content_type,
                       const void *body, size_t len);
 
-/* Sends body as the response, taking its storage; *body is left empty. */
+/* Sends body as the response, taking its storage; *body is left empty, also on failure. */
 int ward_http_respond_buf(struct ward_http_request *req, unsigned status, const char *content_type,
                           struct ward_buf *body);
 

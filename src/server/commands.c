@@ -1,0 +1,332 @@
+/*
+ * Waiting requests of the command queue, and its timer (commands.h).
+ *
+ * Every waiter is on two lists at once: the chain of its key's bucket, so
+ * a wake finds the waiters of a key without looking at the others, and
+ * one list ordered by deadline, so the timer finds the waits that are over
+ * by looking only at the front. Almost every wait lasts the same 30 s, so
+ * a new waiter belongs at or near the back, and inserting it is a step or
+ * two from there. Buckets also carry the sequence numbers that make a wake
+ * between a look at the store and a wait impossible to lose; two keys in
+ * one bucket share a number, which costs at most a spurious early end.
+ *
+ * Requests are resumed only after the lock is dropped: a resume can run
+ * its callback on the calling thread (when the client is gone), and that
+ * callback comes back here.
+ */
+#include "server/commands.h"
+
+#include "common/error.h"
+#include "common/time-util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define N_BUCKETS       4096
+#define SWEEP_MS        1000
+#define PRUNE_EVERY_MS  (3600 * 1000)
+#define AUDIT_RETENTION 10 /* the audit log is kept this many times the commands' retention */
+
+struct waiter {
+    struct ward_http_request *req;
+    char key[WARD_STORE_ID_LEN];
+    uint32_t bucket;
+    int64_t deadline_ms;
+    enum ward_wait_end end;
+    struct waiter *prev, *next;     /* the deadline list */
+    struct waiter *b_prev, *b_next; /* the bucket's chain; b_next also links a batch to resume */
+};
+
+struct bucket {
+    uint64_t seq;
+    struct waiter *head;
+};
+
+struct ward_commands {
+    struct ward_commands_config cfg;
+    struct ward_store *store;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t thread;
+    bool closing; /* no new waits */
+    bool stop;    /* the timer thread ends */
+    struct waiter *first, *last;
+    struct ward_commands_stats stats;
+    struct bucket buckets[N_BUCKETS];
+};
+
+static uint32_t bucket_of(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % N_BUCKETS;
+}
+
+/* Takes w off both lists. Call with the lock held. */
+static void unlink_waiter(struct ward_commands *c, struct waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        c->first = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        c->last = w->prev;
+    if (w->b_prev)
+        w->b_prev->b_next = w->b_next;
+    else
+        c->buckets[w->bucket].head = w->b_next;
+    if (w->b_next)
+        w->b_next->b_prev = w->b_prev;
+    w->prev = w->next = w->b_prev = w->b_next = NULL;
+    c->stats.waiting--;
+}
+
+/* Unlinks w, records why its wait ends, and puts it on the batch to resume. */
+static void end_wait(struct ward_commands *c, struct waiter *w, enum ward_wait_end end,
+                     struct waiter **batch)
+{
+    unlink_waiter(c, w);
+    w->end = end;
+    w->b_next = *batch;
+    *batch = w;
+}
+
+/* Resumes a batch made by end_wait(). Call without the lock: w may be freed by the resume. */
+static void resume_batch(struct waiter *batch)
+{
+    while (batch) {
+        struct waiter *next = batch->b_next;
+        ward_http_resume(batch->req);
+        batch = next;
+    }
+}
+
+/* An expired command is finished: whoever waits for its result is told. */
+static int on_expired(const struct ward_command *cmd, void *userdata)
+{
+    ward_commands_wake(userdata, cmd->id);
+    return 0;
+}
+
+/* Expires commands, and now and then prunes old ones. Runs without the lock. */
+static void sweep(struct ward_commands *c, int64_t *next_prune)
+{
+    int64_t now = ward_now_ms();
+    int r = ward_store_command_expire(c->store, now, now - c->cfg.result_timeout_ms, on_expired, c);
+    if (r > 0) {
+        pthread_mutex_lock(&c->lock);
+        c->stats.expired += (uint64_t)r;
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (ward_mono_ms() >= *next_prune) {
+        int64_t keep = c->cfg.retention_ms;
+        ward_store_command_prune(c->store, now - keep, now - keep * AUDIT_RETENTION);
+        *next_prune = ward_mono_ms() + PRUNE_EVERY_MS;
+    }
+}
+
+static void *timer_main(void *arg)
+{
+    struct ward_commands *c = arg;
+    int64_t next_sweep = ward_mono_ms();
+    int64_t next_prune = next_sweep;
+    pthread_mutex_lock(&c->lock);
+    while (!c->stop) {
+        int64_t now = ward_mono_ms();
+        struct waiter *batch = NULL;
+        while (c->first && c->first->deadline_ms <= now) {
+            end_wait(c, c->first, WARD_WAIT_TIMEOUT, &batch);
+            c->stats.timed_out++;
+        }
+        bool sweep_due = now >= next_sweep;
+        if (batch || sweep_due) {
+            pthread_mutex_unlock(&c->lock);
+            resume_batch(batch);
+            if (sweep_due) {
+                sweep(c, &next_prune);
+                next_sweep = ward_mono_ms() + c->cfg.sweep_ms;
+            }
+            pthread_mutex_lock(&c->lock);
+            continue;
+        }
+        int64_t until = next_sweep;
+        if (c->first && c->first->deadline_ms < until)
+            until = c->first->deadline_ms;
+        struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
+        pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+int ward_commands_new(const struct ward_commands_config *cfg, struct ward_store *store,
+                      struct ward_commands **out)
+{
+    if (!cfg || !store || !out || cfg->max_waiters == 0 || cfg->result_timeout_ms <= 0 ||
+        cfg->retention_ms <= 0)
+        return -EINVAL;
+    struct ward_commands *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->cfg = *cfg;
+    if (c->cfg.sweep_ms <= 0)
+        c->cfg.sweep_ms = SWEEP_MS;
+    c->store = store;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    int r = pthread_create(&c->thread, NULL, timer_main, c);
+    if (r != 0) {
+        pthread_cond_destroy(&c->cond);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return -r;
+    }
+    *out = c;
+    return 0;
+}
+
+void ward_commands_release(struct ward_commands *c)
+{
+    if (!c)
+        return;
+    struct waiter *batch = NULL;
+    pthread_mutex_lock(&c->lock);
+    c->closing = true;
+    while (c->first)
+        end_wait(c, c->first, WARD_WAIT_STOPPING, &batch);
+    pthread_mutex_unlock(&c->lock);
+    resume_batch(batch);
+}
+
+void ward_commands_free(struct ward_commands *c)
+{
+    if (!c)
+        return;
+    ward_commands_release(c);
+    pthread_mutex_lock(&c->lock);
+    c->stop = true;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+uint64_t ward_commands_seq(struct ward_commands *c, const char *key)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t seq = c->buckets[bucket_of(key)].seq;
+    pthread_mutex_unlock(&c->lock);
+    return seq;
+}
+
+/* Puts w on the deadline list, searching from the back, where a new wait almost always goes. */
+static void insert_by_deadline(struct ward_commands *c, struct waiter *w)
+{
+    struct waiter *after = c->last;
+    while (after && after->deadline_ms > w->deadline_ms)
+        after = after->prev;
+    w->prev = after;
+    w->next = after ? after->next : c->first;
+    if (w->next)
+        w->next->prev = w;
+    else
+        c->last = w;
+    if (after)
+        after->next = w;
+    else
+        c->first = w;
+}
+
+int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, const char *key,
+                       uint64_t seq, int64_t deadline_ms, ward_http_handler_fn resume)
+{
+    if (!key || strlen(key) >= WARD_STORE_ID_LEN)
+        return -EINVAL;
+    struct waiter *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->req = req;
+    memcpy(w->key, key, strlen(key) + 1);
+    w->bucket = bucket_of(key);
+    w->deadline_ms = deadline_ms;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->closing || c->stats.waiting >= c->cfg.max_waiters) {
+        int r = c->closing ? -ESHUTDOWN : WARD_E_LIMIT;
+        if (!c->closing)
+            c->stats.refused++;
+        pthread_mutex_unlock(&c->lock);
+        free(w);
+        return r;
+    }
+    ward_http_set_userdata(req, w);
+    ward_http_suspend(req, resume);
+    struct bucket *b = &c->buckets[w->bucket];
+    if (b->seq != seq) {
+        w->end = WARD_WAIT_WOKEN;
+        c->stats.woken++;
+        pthread_mutex_unlock(&c->lock);
+        ward_http_resume(req);
+        return 0;
+    }
+    w->b_next = b->head;
+    if (b->head)
+        b->head->b_prev = w;
+    b->head = w;
+    insert_by_deadline(c, w);
+    c->stats.waiting++;
+    if (c->first == w)
+        pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+enum ward_wait_end ward_commands_resumed(struct ward_http_request *req, int64_t *deadline_ms)
+{
+    struct waiter *w = ward_http_userdata(req);
+    enum ward_wait_end end = w->end;
+    if (deadline_ms)
+        *deadline_ms = w->deadline_ms;
+    ward_http_set_userdata(req, NULL);
+    free(w);
+    return end;
+}
+
+void ward_commands_wake(struct ward_commands *c, const char *key)
+{
+    struct waiter *batch = NULL;
+    pthread_mutex_lock(&c->lock);
+    struct bucket *b = &c->buckets[bucket_of(key)];
+    b->seq++;
+    struct waiter *w = b->head;
+    while (w) {
+        struct waiter *next = w->b_next;
+        if (strcmp(w->key, key) == 0) {
+            end_wait(c, w, WARD_WAIT_WOKEN, &batch);
+            c->stats.woken++;
+        }
+        w = next;
+    }
+    pthread_mutex_unlock(&c->lock);
+    resume_batch(batch);
+}
+
+void ward_commands_stats(struct ward_commands *c, struct ward_commands_stats *out)
+{
+    pthread_mutex_lock(&c->lock);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->lock);
+}
