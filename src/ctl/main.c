@@ -8,17 +8,22 @@
  * two words looked up in one table, which also yields --help and every
  * usage message; the arguments after it are parsed here against what that
  * table entry accepts, so a command function only gets arguments that fit.
+ * A one-word command may share its word with a group ("commands" lists,
+ * "commands show ID" shows one): the two-word entry wins when its second
+ * word is given.
  *
- * Each command is one HTTP request to the server's API and one rendering of
- * the answer: a table for people, or the raw JSON with --json for scripts
- * (http.c, table.c, cmd-*.c). The exit status is 0 on success, 1 when the
- * server answered with an error or could not be reached, and 2 for bad
- * usage.
+ * Nearly every command is one HTTP request to the server's API and one
+ * rendering of the answer: a table for people, or the raw JSON with --json
+ * for scripts (http.c, table.c, cmd-*.c); run --wait polls until its
+ * command is finished (cmd-run.c). The exit status is 0 on success, 1 when
+ * the server answered with an error or could not be reached, 2 for bad
+ * usage, and 3 when run --wait saw its command expire or stopped waiting.
  */
 #include "ctl/ctl.h"
 
 #include "common/buf.h"
 #include "common/config.h"
+#include "common/diag.h"
 #include "ward-version.h"
 
 #include <curl/curl.h>
@@ -44,9 +49,10 @@ static const struct ward_option options[] = {
     OPT("from", 0, NULL, WARD_OPT_STRING, from, NULL, 0, 0, "TIME",
         "query: start, RFC 3339 or Unix ms (default: an hour before --to)"),
     OPT("to", 0, NULL, WARD_OPT_STRING, to, NULL, 0, 0, "TIME", "query: end (default: now)"),
-    OPT("limit", 'n', NULL, WARD_OPT_INT, limit, "20", 1, 100000, "N", "query: most rows shown"),
+    OPT("limit", 'n', NULL, WARD_OPT_INT, limit, "20", 1, 100000, "N",
+        "query, commands, audit: most rows shown"),
     OPT("timeout", 0, "WARD_TIMEOUT", WARD_OPT_DURATION, timeout_ms, "10s", 100, 600000, "DURATION",
-        "time limit of a request"),
+        "time limit of a request (after run, --timeout is how long --wait waits)"),
     OPT("json", 'j', NULL, WARD_OPT_BOOL, json, "false", 0, 0, NULL,
         "print the server's JSON (also accepted after the command)"),
 };
@@ -61,7 +67,19 @@ static const struct {
     [WARD_CTL_FLAG_TENANT] = {"tenant", "TENANT_ID"},
     [WARD_CTL_FLAG_CLAIM_TOKEN_FILE] = {"claim-token-file", "PATH"},
     [WARD_CTL_FLAG_PURGE] = {"purge", NULL},
+    [WARD_CTL_FLAG_WAIT] = {"wait", NULL},
+    [WARD_CTL_FLAG_WAIT_TIMEOUT] = {"timeout", "DURATION"},
+    [WARD_CTL_FLAG_TTL] = {"ttl", "DURATION"},
+    [WARD_CTL_FLAG_HOST] = {"host", "HOST"},
+    [WARD_CTL_FLAG_COMMAND] = {"command", "ID"},
+    [WARD_CTL_FLAG_STATE] = {"state", "STATE"},
+    [WARD_CTL_FLAG_TYPE] = {"type", "DIAGNOSTIC"},
+    [WARD_CTL_FLAG_LIMIT] = {"limit", "N"},
 };
+
+_Static_assert(WARD_CTL_N_FLAGS <= 32, "a command's flags are bits of an unsigned");
+_Static_assert(2 + WARD_DIAG_MAX_ARGS <= WARD_CTL_MAX_ARGS,
+               "run takes every argument of a diagnostic");
 
 #define FLAG(f) (1u << WARD_CTL_FLAG_##f)
 
@@ -103,6 +121,14 @@ static const struct command commands[] = {
      "the stored configuration document"},
     {"config", "set", "agent|section ID FILE", 3, 3, 0, ward_ctl_config_set,
      "store a configuration document (FILE, or - for stdin)"},
+    {NULL, "run", "HOST DIAGNOSTIC [NAME=VALUE]...", 2, 2 + WARD_DIAG_MAX_ARGS,
+     FLAG(WAIT) | FLAG(WAIT_TIMEOUT) | FLAG(TTL), ward_ctl_run,
+     "run a diagnostic on a host (see Diagnostics below)"},
+    {NULL, "commands", "", 0, 0, FLAG(HOST) | FLAG(STATE) | FLAG(TYPE) | FLAG(LIMIT),
+     ward_ctl_commands_list, "the diagnostic commands, newest first"},
+    {"commands", "show", "ID", 1, 1, 0, ward_ctl_commands_show, "one command with its output"},
+    {NULL, "audit", "", 0, 0, FLAG(HOST) | FLAG(COMMAND) | FLAG(LIMIT), ward_ctl_audit,
+     "who queued which diagnostic, and what came back"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -154,11 +180,13 @@ static int build_summary(struct ward_buf *out)
                             commands[i].help);
     }
     ward_buf_done(&line);
-    return ward_buf_puts(out,
-                         "\nEvery command but health sends the admin token (--token or WARD_TOKEN)"
-                         " as\n\"Authorization: Bearer\". Answers print as tables; --json prints"
-                         " the server's JSON.\nExit status: 0 success, 1 the server refused or"
-                         " could not be reached, 2 bad usage.");
+    int e = ward_buf_puts(out,
+                          "\nEvery command but health sends the admin token (--token or WARD_TOKEN)"
+                          " as\n\"Authorization: Bearer\". Answers print as tables; --json prints"
+                          " the server's JSON.\nExit status: 0 success, 1 the server refused or"
+                          " could not be reached, 2 bad usage,\n3 run --wait: the command expired"
+                          " or --timeout passed (see below).\n\n");
+    return e < 0 ? e : ward_ctl_run_help(out);
 }
 
 /* Appends the names of the commands of group (NULL: the first words) to out, comma-separated. */
@@ -176,20 +204,28 @@ static void put_names(struct ward_buf *out, const char *group)
     }
 }
 
-/* Finds the command named by argv; *words says how many words named it. Prints why not. */
+/*
+ * Finds the command named by argv; *words says how many words named it.
+ * Prints why not. A two-word command wins over a one-word one of the same
+ * first word; a second word that is neither an option nor a command of the
+ * group is an unknown command when the one-word command takes no
+ * arguments.
+ */
 static const struct command *find_command(int argc, char **argv, int *words)
 {
     struct ward_buf names = WARD_BUF_INIT;
-    const struct command *found = NULL;
+    const struct command *found = NULL, *single = NULL;
     bool group = false;
     for (size_t i = 0; i < N_COMMANDS && !found; i++) {
         const struct command *c = &commands[i];
         if (!c->group && strcmp(c->name, argv[0]) == 0)
-            found = c, *words = 1;
+            single = c;
         else if (c->group && strcmp(c->group, argv[0]) == 0 && (group = true) && argc > 1 &&
                  strcmp(c->name, argv[1]) == 0)
             found = c, *words = 2;
     }
+    if (!found && single && !(group && argc > 1 && argv[1][0] != '-' && single->max_args == 0))
+        found = single, *words = 1;
     if (!found && group && argc > 1) {
         fprintf(stderr, "wardctl: unknown command '%s %s'; see --help\n", argv[0], argv[1]);
     } else if (!found && group) {

@@ -10,7 +10,7 @@
  * table is fine.
  *
  * Text from the server may have been chosen by anyone who registered an
- * agent, so put_text() replaces C0 and C1 control characters with '?':
+ * agent, so ward_ctl_put_text() replaces C0 and C1 control characters with '?':
  * printing them raw would let a hostname drive the operator's terminal.
  */
 #include "ctl/table.h"
@@ -24,17 +24,17 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Appends n bytes of server text with control characters replaced. */
-static int put_text(struct ward_buf *out, const char *s, size_t n)
+int ward_ctl_put_text(struct ward_buf *out, const char *s, size_t n, bool lines)
 {
     int e = ward_buf_reserve(out, n);
     for (size_t i = 0; e == 0 && i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         bool c1 = c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
                   (unsigned char)s[i + 1] <= 0x9F;
+        bool kept = lines && (c == '\n' || c == '\t');
         if (c1)
             i++;
-        e = ward_buf_putc(out, c < 0x20 || c == 0x7F || c1 ? '?' : (char)c);
+        e = ward_buf_putc(out, !kept && (c < 0x20 || c == 0x7F || c1) ? '?' : (char)c);
     }
     return e;
 }
@@ -45,7 +45,7 @@ static int render_value(struct ward_json_reader *r, const struct ward_json_token
 {
     switch (t->type) {
     case WARD_JSON_STRING:
-        return put_text(out, t->str, t->len);
+        return ward_ctl_put_text(out, t->str, t->len, false);
     case WARD_JSON_INT:
     case WARD_JSON_DOUBLE:
         return ward_buf_append(out, t->str, t->len);
@@ -69,8 +69,8 @@ static int render_value(struct ward_json_reader *r, const struct ward_json_token
         if (i > 0 && (e = ward_buf_putc(out, ',')) < 0)
             return e;
         if (v.type == WARD_JSON_KEY) {
-            if ((e = put_text(out, v.str, v.len)) < 0 || (e = ward_buf_putc(out, '=')) < 0 ||
-                (e = ward_json_next(r, &v)) < 0)
+            if ((e = ward_ctl_put_text(out, v.str, v.len, false)) < 0 ||
+                (e = ward_buf_putc(out, '=')) < 0 || (e = ward_json_next(r, &v)) < 0)
                 return e;
         }
         if ((e = render_value(r, &v, out)) < 0)
@@ -232,7 +232,7 @@ static int each_member(const struct ward_buf *body, const char *want,
         }
         ward_buf_reset(&key);
         ward_buf_reset(&value);
-        if ((e = put_text(&key, t.str, t.len)) < 0)
+        if ((e = ward_ctl_put_text(&key, t.str, t.len, false)) < 0)
             break;
         if ((e = ward_json_next(&r, &t)) == 0 && (e = render_value(&r, &t, &value)) == 0)
             e = each(key.data ? key.data : "", value.data ? value.data : "", userdata);

@@ -9,6 +9,7 @@
 
 #include "common/buf.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Most columns a table may have. */
@@ -43,6 +44,14 @@ typedef int (*ward_ctl_render_fn)(const struct ward_buf *body, const void *ctx);
  * Returns 0, or a WARD_E_JSON_* code or -ENOMEM after printing
  * "unexpected answer" to stderr.
  */
+/*
+ * Appends n bytes of server text to out with control characters (C0, DEL
+ * and C1) replaced by '?', so nothing a server or an agent sent can drive
+ * the terminal; with lines, newlines and tabs are kept. Returns 0 or the
+ * buffer's error.
+ */
+int ward_ctl_put_text(struct ward_buf *out, const char *s, size_t n, bool lines);
+
 int ward_ctl_render_table(const struct ward_buf *body, const void *ctx);
 
 /*
