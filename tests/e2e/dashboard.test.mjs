@@ -5,8 +5,9 @@
 //   node tests/e2e/dashboard.test.mjs [--build DIR] [--artifacts DIR] [--keep]
 //
 // It logs in, sees the local agent online, watches a live chart grow, zooms
-// the history, claims a pending agent and logs out, saving a screenshot at
-// each step and the binaries' logs into the artifacts directory. It is its
+// the history, runs diagnostics on the agent, claims a pending agent and
+// logs out, saving a screenshot at each step and the binaries' logs into
+// the artifacts directory. It is its
 // own harness: it picks free ports, makes a temporary directory, starts and
 // stops everything, and checks the binaries' stderr for sanitizer reports.
 // Exit status: 0 when every step passed, 1 otherwise. See README.md.
@@ -209,19 +210,33 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** The server's access log: responses with a 5xx status (a server bug in this flow). */
+/**
+ * The server's access log: responses with a 5xx status (a server bug in this
+ * flow), and apart from them the 503s it answered once stopping (documented:
+ * a long poll still waiting at shutdown, such as an agent's GET
+ * /api/v1/agent/command, is told so; a suspended request does not notice
+ * that its client has gone before that).
+ */
 function serverErrors(proc) {
   const out = [];
-  for (const line of (readTrimmed(proc.stderrPath) ?? '').split('\n')) {
+  const atStop = [];
+  const text = readTrimmed(proc.stderrPath) ?? '';
+  const stopping = /^(\S+) level=info msg="stopping"/m.exec(text);
+  const stopMs = stopping ? Date.parse(stopping[1]) : Infinity;
+  for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       const r = JSON.parse(line);
-      if (r.status >= 500) out.push(`${r.status} ${r.method} ${r.path}`);
+      if (r.status < 500) continue;
+      const what = `${r.status} ${r.method} ${r.path}`;
+      // The access log's time is when the request came (to the ms); allow for rounding.
+      if (r.status === 503 && Date.parse(r.time) + r.duration_ms >= stopMs - 50) atStop.push(what);
+      else out.push(what);
     } catch {
       // Not an access-log line.
     }
   }
-  return out;
+  return { out, atStop };
 }
 
 /** Log lines at level error (text or JSON format), for the report. */
@@ -252,10 +267,46 @@ let browser = null;
 let shots = 0;
 let current = null; // the step under way
 
-async function screenshot(name, { fullPage = true } = {}) {
+/**
+ * A screenshot of the page, or of one element's box on the full page when
+ * `locator` is given (so that the sticky top bar does not cover it).
+ */
+async function screenshot(name, { fullPage = true, locator = null } = {}) {
   const file = path.join(opts.artifacts, `${String(++shots).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage });
+  if (locator) {
+    const clip = await locator.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height };
+    });
+    await page.screenshot({ path: file, fullPage: true, clip });
+  } else {
+    await page.screenshot({ path: file, fullPage });
+  }
   return file;
+}
+
+/**
+ * Waits (up to 5 s: charts and sparklines resize on ResizeObserver) for the
+ * page to fit the viewport's width; returns null when it does, else what
+ * sticks out.
+ */
+async function overflow() {
+  const fits = await page
+    .waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth + 1, null, { timeout: 5000 })
+    .then(() => true)
+    .catch(() => false);
+  if (fits) return null;
+  const wide = await page.evaluate(() => {
+    const w = window.innerWidth;
+    const out = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (r.right > w + 1 && out.length < 8)
+        out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(r.right)}`);
+    }
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: w, out };
+  });
+  return `scrollWidth ${wide.scrollWidth} > innerWidth ${wide.innerWidth}; widest: ${wide.out.join(', ')}`;
 }
 
 async function step(n, name, fn) {
@@ -360,8 +411,13 @@ async function main() {
       page.on('console', (msg) => {
         if (msg.type() !== 'error') return;
         const text = `${msg.text()} (${msg.location()?.url ?? '?'})`;
-        // A 401 is how the page learns that nobody is logged in.
-        if (/Failed to load resource: the server responded with a status of 401/.test(msg.text()))
+        // A 401 is how the page learns that nobody is logged in; a 400 to a
+        // command request is the bad argument step 5 sends on purpose.
+        if (
+          /Failed to load resource: the server responded with a status of 401/.test(msg.text()) ||
+          (/Failed to load resource: the server responded with a status of 400/.test(msg.text()) &&
+            /\/api\/v1\/hosts\/[^/]+\/commands$/.test(msg.location()?.url ?? ''))
+        )
           expectedConsole.push(text);
         else consoleErrors.push(text);
       });
@@ -404,30 +460,9 @@ async function main() {
 
       await page.setViewportSize({ width: 360, height: 780 });
       await page.emulateMedia({ colorScheme: 'dark' });
-      // Charts and sparklines resize on ResizeObserver: give the layout a moment to settle.
-      const fits = await page
-        .waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth + 1, null, {
-          timeout: 5000,
-        })
-        .then(() => true)
-        .catch(() => false);
+      const wide = await overflow();
       await screenshot('fleet-360-dark');
-      if (!fits) {
-        const wide = await page.evaluate(() => {
-          const w = window.innerWidth;
-          const out = [];
-          for (const el of document.querySelectorAll('body *')) {
-            const r = el.getBoundingClientRect();
-            if (r.right > w + 1 && out.length < 8)
-              out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(r.right)}`);
-          }
-          return { scrollWidth: document.documentElement.scrollWidth, innerWidth: w, out };
-        });
-        fail(
-          `the fleet overflows at 360 px: scrollWidth ${wide.scrollWidth} > innerWidth ${wide.innerWidth}; ` +
-            `widest: ${wide.out.join(', ')}`,
-        );
-      }
+      if (wide) fail(`the fleet overflows at 360 px: ${wide}`);
       await page.emulateMedia({ colorScheme: 'light' });
       await page.setViewportSize(SCREENS);
     });
@@ -516,9 +551,127 @@ async function main() {
       await screenshot('history-reset');
     });
 
-    // ---- 5: claim a pending agent ----
+    // ---- 5: diagnostics ----
+    await step(5, 'diagnostics: connect, mounts, a bad argument, recent commands', async () => {
+      const panel = page.locator(testid('diag-panel'));
+      await see(panel, 'the diagnostics panel on the host page');
+      const toggle = panel.locator(testid('diag-toggle'));
+      if ((await toggle.getAttribute('aria-expanded')) !== 'false') fail('the diagnostics panel starts open');
+      await toggle.click();
+      await see(panel.locator(testid('diag-form')), 'the diagnostics form once the panel is open');
+      const items = panel.locator(testid('diag-item'));
+      await see(panel.locator(`${testid('diag-history-body')} ${testid('state-empty')}`), 'no recent commands yet');
+
+      const result = panel.locator(testid('diag-result'));
+      const output = result.locator(testid('diag-output'));
+      const commandsRoute = `/api/v1/hosts/${agent1}/commands`;
+      /** Picks a diagnostic, fills its arguments and presses Run; returns the POST's answer. */
+      const run = async (type, args = {}) => {
+        await panel.locator(testid('diag-type')).selectOption(type);
+        for (const [name, value] of Object.entries(args))
+          await panel.locator(testid(`diag-arg-${type}-${name}`)).fill(value);
+        const [res] = await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith(commandsRoute) && r.request().method() === 'POST'),
+          panel.locator(testid('diag-run')).click(),
+        ]);
+        return { status: res.status(), body: await res.json().catch(() => null) };
+      };
+      /** Waits for the result to show command id finished; returns its state. */
+      const finished = async (id, what) => {
+        await page
+          .waitForFunction(
+            (cid) => {
+              const el = document.querySelector('[data-testid="diag-result"]');
+              return el?.dataset.commandId === cid && ['done', 'failed', 'expired'].includes(el.dataset.state);
+            },
+            id,
+            { timeout: DATA_TIMEOUT },
+          )
+          .catch(async () =>
+            fail(`${what} did not finish in the panel: ${(await result.textContent())?.replace(/\s+/g, ' ')}`),
+          );
+        const state = await result.getAttribute('data-state');
+        if (state !== 'done') {
+          const error = await result.locator(testid('diag-command-error')).textContent();
+          fail(`${what} ended ${state}: ${error}`);
+        }
+        const steps = await result.locator('.diag-step').evaluateAll((els) => els.map((e) => e.dataset.status));
+        if (steps.join() !== 'done,done,done') fail(`${what}: the progress reads ${steps.join(' → ')}`);
+        return state;
+      };
+      const runs = async () => (await api(`/api/v1/commands?host_id=${agent1}`)).body?.commands ?? [];
+
+      // connect to the server's own address, from the agent.
+      const target = new URL(base).host;
+      const connect = await run('connect', { target, timeout: '5' });
+      if (connect.status !== 201) fail(`POST ${commandsRoute} (connect) answered ${connect.status}`);
+      await finished(connect.body.id, `connect ${target}`);
+      const connected = await output.textContent();
+      if (!/connected/.test(connected ?? '')) fail(`connect's output does not say connected: ${connected}`);
+      const facts = await result.locator(testid('diag-facts')).textContent();
+      if (!/Exit code\s*0/.test(facts) || !/Duration/.test(facts)) fail(`connect's facts are "${facts}"`);
+      log(`connect: ${connected.trim()}`);
+
+      // mounts: no arguments.
+      const mounts = await run('mounts');
+      if (mounts.status !== 201) fail(`POST ${commandsRoute} (mounts) answered ${mounts.status}`);
+      await finished(mounts.body.id, 'mounts');
+      const mounted = (await output.textContent()) ?? '';
+      if (!mounted.includes('/')) fail(`the mounts output holds no "/": ${mounted.slice(0, 200)}`);
+      const scroll = await output.evaluate((el) => getComputedStyle(el).overflow);
+      if (scroll !== 'auto') fail(`the output box does not scroll (overflow: ${scroll})`);
+      log(`mounts: ${mounted.split('\n').length} lines`);
+
+      // A bad argument: the server's 400, word for word, and nothing queued.
+      const before = (await runs()).length;
+      const bad = await run('ping', { target: 'a;b' });
+      if (bad.status !== 400) fail(`ping target "a;b" answered ${bad.status}, not 400`);
+      const error = panel.locator(testid('diag-error'));
+      await see(error, 'the server’s error for ping target "a;b"');
+      const shownError = (await error.textContent())?.trim();
+      if (shownError !== bad.body?.error) fail(`the panel says "${shownError}", the server said "${bad.body?.error}"`);
+      if (!/target/.test(shownError)) fail(`the 400 for ping target "a;b" does not name target: ${shownError}`);
+      log(`ping a;b: ${shownError}`);
+      const after = (await runs()).length;
+      if (after !== before) fail(`a refused ping left ${after - before} command(s) queued`);
+      if ((await result.getAttribute('data-command-id')) !== mounts.body.id)
+        fail('the result no longer shows the mounts command after a refused request');
+
+      // The recent commands, newest first; one of them shown again on a click.
+      await waitFor(async () => (await items.count()) === 2, { what: 'two recent commands in the list' });
+      const listed = await items.evaluateAll((els) => els.map((e) => `${e.dataset.type}:${e.dataset.state}`));
+      if (listed.join() !== 'mounts:done,connect:done') fail(`the recent commands read ${listed.join(', ')}`);
+      await items.nth(1).click();
+      await page
+        .waitForFunction(
+          (cid) => {
+            const el = document.querySelector('[data-testid="diag-result"]');
+            return el?.dataset.commandId === cid && el.dataset.state === 'done';
+          },
+          connect.body.id,
+        )
+        .catch(() => fail('clicking the connect command did not show it'));
+      if (!/connected/.test((await output.textContent()) ?? '')) fail('the connect command shows without its output');
+      if ((await items.nth(1).getAttribute('aria-current')) !== 'true') fail('the list does not mark the shown command');
+      await items.nth(0).click(); // mounts again: the longer output for the screenshots
+      await page.waitForFunction(
+        (cid) => document.querySelector('[data-testid="diag-result"]')?.dataset.commandId === cid,
+        mounts.body.id,
+      );
+      await screenshot('diagnostics', { locator: panel });
+
+      await page.setViewportSize({ width: 360, height: 780 });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      const wide = await overflow();
+      await screenshot('diagnostics-360-dark', { locator: panel });
+      if (wide) fail(`the host page with diagnostics overflows at 360 px: ${wide}`);
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize(SCREENS);
+    });
+
+    // ---- 6: claim a pending agent ----
     let agent2 = null;
-    await step(5, 'claim the pending agent 2', async () => {
+    await step(6, 'claim the pending agent 2', async () => {
       // Agent 2 starts now, so that its claim-status back-off (2 s doubling to
       // 60 s) is still short when the claim is made.
       new Proc('agent2', bins.agent, [...agentArgs(state2), '--hostname', 'pending-box']);
@@ -582,8 +735,8 @@ async function main() {
       await screenshot('fleet-claimed');
     });
 
-    // ---- 6: logout ----
-    await step(6, 'log out', async () => {
+    // ---- 7: logout ----
+    await step(7, 'log out', async () => {
       await page.locator(testid('logout')).click();
       await see(page.locator(testid('login-form')), 'the login form after logout');
       if (await page.locator(testid('logout')).count()) fail('the logout button is still there');
@@ -631,8 +784,11 @@ async function main() {
     const errors = errorLines(p);
     if (errors.length) console.log(`${p.name} logged errors:\n  ${errors.slice(0, 10).join('\n  ')}`);
   }
-  const fiveHundreds = server ? serverErrors(server) : [];
-  if (fiveHundreds.length) problems.push(`ward-server answered 5xx: ${fiveHundreds.slice(0, 10).join(', ')}`);
+  const fiveHundreds = server ? serverErrors(server) : { out: [], atStop: [] };
+  if (fiveHundreds.out.length)
+    problems.push(`ward-server answered 5xx: ${fiveHundreds.out.slice(0, 10).join(', ')}`);
+  if (fiveHundreds.atStop.length)
+    console.log(`ward-server answered while stopping (not counted): ${fiveHundreds.atStop.slice(0, 10).join(', ')}`);
 
   if (consoleErrors.length) console.log(`console errors in the page:\n  ${consoleErrors.join('\n  ')}`);
   fs.writeFileSync(

@@ -73,4 +73,11 @@ export const api = {
   latest: (id) => request('GET', `/api/v1/metrics?${qs({ server_id: id, limit: 100000 })}`),
   query: (params, signal) => request('GET', `/api/v1/query?${qs(params)}`, { signal }),
   claim: (body) => request('POST', '/agents/claim', { body, allow401: true }),
+
+  // Diagnostics (admin): queue one, follow it, list a host's.
+  runCommand: (hostId, body) => request('POST', `/api/v1/hosts/${encodeURIComponent(hostId)}/commands`, { body }),
+  command: (id, { wait = 0, signal } = {}) =>
+    request('GET', `/api/v1/commands/${encodeURIComponent(id)}${wait ? `?${qs({ wait })}` : ''}`, { signal }),
+  commands: async (params, signal) =>
+    (await request('GET', `/api/v1/commands?${qs(params)}`, { signal })).commands ?? [],
 };

@@ -74,4 +74,6 @@ export const ICONS = {
   retry: 'M20 11a8 8 0 1 0-2.3 5.7M20 5v6h-6',
   server: 'M4 4h16v6H4zM4 14h16v6H4zM8 7h.01M8 17h.01',
   table: 'M4 5h16v14H4zM4 10h16M10 10v9',
+  terminal: 'M4 5h16v14H4zM8 10l3 2-3 2M13 15h3',
+  chevron: 'M6 9l6 6 6-6',
 };

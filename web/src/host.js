@@ -1,7 +1,9 @@
-// The host page: what the host is, its charts (host-charts.js) and the
-// table of its latest metrics, kept live by the stream.
+// The host page: what the host is, its charts (host-charts.js), the
+// table of its latest metrics, kept live by the stream, and the panel that
+// runs diagnostics on it (diagnostics-panel.js).
 
 import { api } from './api.js';
+import { createDiagnostics } from './diagnostics-panel.js';
 import { h, icon, ICONS, replace, setText } from './dom.js';
 import * as fmt from './format.js';
 import { createHostCharts } from './host-charts.js';
@@ -79,6 +81,7 @@ function skeleton() {
 export function mountHost(root, ctx, routeId) {
   let host = null;
   let charts = null;
+  let diagnostics = null;
   let stream = null;
   let frame = 0;
   let timer = 0;
@@ -124,6 +127,7 @@ export function mountHost(root, ctx, routeId) {
     try {
       host = await api.host(host.id);
       header.render(host, table.latest);
+      diagnostics?.setHost(host);
     } catch {
       // Keep what is shown; the live indicator tells about the connection.
     }
@@ -152,6 +156,7 @@ export function mountHost(root, ctx, routeId) {
     table.update(latest);
     charts = createHostCharts(host.id, { latest: () => table.latest, online: () => hostState(host) === 'online' });
     header.render(host, table.latest);
+    diagnostics = createDiagnostics(host, ctx);
     replace(
       page,
       header.el,
@@ -164,6 +169,7 @@ export function mountHost(root, ctx, routeId) {
       charts.rangeBar,
       charts.grid,
       table.el,
+      diagnostics.el,
     );
     table.render();
     charts.draw(rates);
@@ -177,6 +183,7 @@ export function mountHost(root, ctx, routeId) {
     stopped = true;
     stream?.close();
     charts?.destroy();
+    diagnostics?.destroy();
     cancelAnimationFrame(frame);
     clearInterval(timer);
     document.title = 'ward';
