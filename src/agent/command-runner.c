@@ -117,8 +117,10 @@ static int parse_command(const char *json, size_t len, struct command *c)
                 c->id[0] = '\0';
         } else if (ward_json_key_is(&t, "type")) {
             e = ward_json_expect(&rd, WARD_JSON_STRING, &t);
-            if (e == 0 && t.len < sizeof(c->type) && !memchr(t.str, '\0', t.len)) {
-                memcpy(c->type, t.str, t.len);
+            if (e == 0 && t.len < sizeof(c->type)) {
+                /* Printable only: the name goes into the result's error and the log. */
+                for (size_t i = 0; i < t.len; i++)
+                    c->type[i] = t.str[i] >= 0x20 && t.str[i] < 0x7f ? t.str[i] : '?';
                 c->type[t.len] = '\0';
                 enum ward_diag_type type;
                 c->typed =

@@ -75,6 +75,7 @@ static void emit_newest(struct ward_diag_out *out, const struct ward_buf *text)
         while (start < text->len && start > 0 && text->data[start - 1] != '\n')
             start++;
         ward_diag_out_printf(out, "%s", note);
+        out->truncated = true;
     }
     if (text->len > start)
         ward_diag_out_append(out, text->data + start, text->len - start);

@@ -421,8 +421,9 @@ static void trigger(struct ward_http_request *req, struct ward_api *api, enum wa
     struct ward_buf err = WARD_BUF_INIT;
     bool ok = true;
     for (size_t i = 0; ok && i < spec->n_args; i++) {
+        /* An empty value is a value, checked like any other: it does not mean the default. */
         const char *v = ward_http_query(req, spec->args[i].name);
-        if (v && *v)
+        if (v)
             ok = ward_diag_set(&a, spec->args[i].name, v, &err) == 0;
     }
     ok = ok && ward_diag_complete(&a, &err) == 0;
