@@ -245,6 +245,21 @@ int ward_http_read_response(int fd, struct ward_buf *in, struct ward_http_respon
     return 0;
 }
 
+int ward_http_parse_response(const char *data, size_t len, struct ward_http_response *resp)
+{
+    const char *eoh = len ? memmem(data, len, "\r\n\r\n", 4) : NULL;
+    if (!eoh)
+        return len > WARD_HTTP_HEAD_MAX ? -EPROTO : -EAGAIN;
+    struct ward_http_response a;
+    int r = parse_head(data, (size_t)(eoh - data) + 4, &a);
+    if (r < 0)
+        return r;
+    if (len < a.head_len + a.content_length)
+        return -EAGAIN;
+    *resp = a;
+    return 0;
+}
+
 void ward_http_drop_response(struct ward_buf *in, const struct ward_http_response *resp)
 {
     size_t n = resp->head_len + resp->content_length;

@@ -1,10 +1,12 @@
 /*
  * The little HTTP/1.1 the benchmarks speak over plain sockets: the server's
  * address, a blocking connection to it, a POST /api/v1/ingest request, sending it
- * whole, reading one whole answer (head and Content-Length body), and
- * finding a header in a response head. bench-ingest and the paced ingest of
+ * whole, reading one whole answer (head and Content-Length body) or parsing
+ * one that a caller read itself from a non-blocking socket, and finding a
+ * header in a response head. bench-ingest and the paced ingest of
  * bench-stream post batches with it; the WebSocket client of bench-stream
- * checks its handshake answer with the header lookup.
+ * checks its handshake answer with the header lookup; bench-commands
+ * parses the answers on its long-polls in place.
  */
 #ifndef WARD_BENCH_HTTP_IO_H
 #define WARD_BENCH_HTTP_IO_H
@@ -72,6 +74,16 @@ int ward_http_ingest_request(struct ward_buf *req, const char *host, const char 
  * another -errno; resp is written only on success.
  */
 int ward_http_read_response(int fd, struct ward_buf *in, struct ward_http_response *resp);
+
+/*
+ * Parses the answer at the front of the len bytes at data without reading
+ * anything, for a caller that reads a non-blocking socket itself. The same
+ * bounds as ward_http_read_response() hold. Returns 0 when a whole answer
+ * (head and body) is there, and fills resp as that function does; -EAGAIN
+ * when more bytes are needed; -EPROTO for an answer outside the bounds.
+ * resp is written only on success.
+ */
+int ward_http_parse_response(const char *data, size_t len, struct ward_http_response *resp);
 
 /* Removes the answer resp, as read by ward_http_read_response(), from the front of in. */
 void ward_http_drop_response(struct ward_buf *in, const struct ward_http_response *resp);

@@ -41,14 +41,20 @@
  * MHD's per-connection memory pool holds the request head, the read buffer
  * and the response head; bodies never stay in it, since every chunk is
  * copied into our own buffer as it arrives. MHD gives half the pool to the
- * read buffer at first, so 64 KiB takes a request head of up to 32 KiB
+ * read buffer at first, so 32 KiB takes a request head of up to 16 KiB
  * (paths are bounded by WARD_ROUTE_MAX_PATH, and browsers' headers stay
- * well below 16 KiB) and reads bodies in chunks of up to 32 KiB. A head
+ * well below that) and reads bodies in chunks of up to 16 KiB. A head
  * that outgrows the first buffer grows it in 8 KiB steps instead of MHD's
- * 1 KiB, so a big head costs a few steps, not dozens. At the default of
- * 1024 connections that is at most 64 MiB, touched only as used.
+ * 1 KiB, so a big head costs a few steps, not dozens.
+ *
+ * The pool is the memory of an idle connection: once a connection has
+ * answered, MHD's reset between requests touches all of it, so every
+ * kept-alive connection (every waiting long-poll, above all) holds the
+ * whole pool. 32 KiB is MHD's own default; 64 KiB doubled what 2000
+ * long-polling agents cost the server (bench/commands.sh) for nothing a
+ * request needs.
  */
-#define CONNECTION_MEMORY_LIMIT     ((size_t)64 * 1024)
+#define CONNECTION_MEMORY_LIMIT     ((size_t)32 * 1024)
 #define CONNECTION_MEMORY_INCREMENT ((size_t)8 * 1024)
 
 /* Connections when the configuration says 0. */
