@@ -106,8 +106,17 @@ static int parse_command(const char *json, size_t len, struct command *c)
     char names[WARD_DIAG_MAX_ARGS * 2][WARD_DIAG_ARG_MAX + 1];
     char values[WARD_DIAG_MAX_ARGS * 2][WARD_DIAG_ARG_MAX + 1];
     size_t n = 0;
+    bool seen_id = false, seen_type = false, seen_args = false, repeated = false;
     int e = ward_json_expect(&rd, WARD_JSON_OBJECT_BEGIN, &t);
     while (e == 0 && (e = ward_json_next(&rd, &t)) == 0 && t.type == WARD_JSON_KEY) {
+        bool *seen = ward_json_key_is(&t, "id")     ? &seen_id
+                     : ward_json_key_is(&t, "type") ? &seen_type
+                     : ward_json_key_is(&t, "args") ? &seen_args
+                                                    : NULL;
+        if (seen && *seen)
+            repeated = true;
+        if (seen)
+            *seen = true;
         if (ward_json_key_is(&t, "id")) {
             e = ward_json_expect(&rd, WARD_JSON_STRING, &t);
             char id[WARD_UUID_STR_LEN] = "";
@@ -147,8 +156,13 @@ static int parse_command(const char *json, size_t len, struct command *c)
             e = ward_json_skip(&rd);
         }
     }
-    if (c->err.len == 0 && (e != 0 || t.type != WARD_JSON_OBJECT_END))
+    /* The object, and the document with it, must end here: nothing may follow. */
+    if (e == 0 && t.type == WARD_JSON_OBJECT_END)
+        e = ward_json_expect(&rd, WARD_JSON_END, &t);
+    if (c->err.len == 0 && e != 0)
         ward_buf_printf(&c->err, "not a command: %s", ward_json_error_message(&rd));
+    if (c->err.len == 0 && repeated)
+        ward_buf_puts(&c->err, "not a command: a key is given twice");
     ward_json_reader_done(&rd);
     if (!c->id[0])
         return -EINVAL;
@@ -161,10 +175,35 @@ static int parse_command(const char *json, size_t len, struct command *c)
     return 0;
 }
 
+/*
+ * Makes text valid UTF-8 in place without making it longer: a byte that
+ * starts no valid sequence becomes '?', and a sequence cut at the end (the
+ * output cap cuts anywhere) is dropped. JSON would turn each such byte into
+ * a 3-byte U+FFFD, and a result past the server's cap would be refused.
+ */
+static void make_utf8(struct ward_buf *text)
+{
+    unsigned char *p = (unsigned char *)text->data;
+    size_t n = text->len;
+    for (size_t i = 0; i < n;) {
+        int k = p[i] < 0x80 ? 1 : ward_json_utf8_sequence(p + i, n - i);
+        if (k > 0) {
+            i += (size_t)k;
+        } else if (i + (size_t)-k == n && p[i] >= 0xc2 && p[i] <= 0xf4) {
+            text->len = i; /* a character cut by the cap */
+            p[i] = '\0';
+            break;
+        } else {
+            p[i++] = '?';
+        }
+    }
+}
+
 static void write_result(struct ward_buf *out, const char *id, const char *status,
-                         int64_t exit_code, const struct ward_diag_out *o, const char *error,
+                         int64_t exit_code, struct ward_diag_out *o, const char *error,
                          int64_t duration_ms)
 {
+    make_utf8(&o->text);
     struct ward_json_writer w;
     ward_json_writer_init(&w, out);
     ward_json_write_object_begin(&w);

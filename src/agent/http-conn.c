@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,7 +286,9 @@ static int tls_start(struct ward_http_conn *c, struct ward_tls *tls, const char 
  * lookup still running then is cancelled, or, if it cannot be, abandoned:
  * it is kept on a short list and freed once it has finished. While that list
  * is full no new lookup starts, so a dead resolver costs a bounded amount.
- * Only the uploader's thread resolves names, so the list needs no lock.
+ * Several threads resolve names (delivery's, its wave threads, the command
+ * runner's), so the list is under a lock, and a lookup reserves its slot
+ * before it starts: one that must be parked always finds one.
  */
 struct lookup {
     struct gaicb cb;
@@ -296,9 +299,11 @@ struct lookup {
 
 #define MAX_ABANDONED 8
 
-static struct lookup *abandoned[MAX_ABANDONED];
+static pthread_mutex_t lookups_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lookup *abandoned[MAX_ABANDONED]; /* under lookups_lock */
+static size_t reserved;                         /* lookups in flight, under lookups_lock */
 
-/* Frees the abandoned lookups that have finished. Returns how many are still running. */
+/* Frees the abandoned lookups that have finished. Returns how many are still running. Locked. */
 static size_t reap_lookups(void)
 {
     size_t running = 0;
@@ -318,19 +323,45 @@ static size_t reap_lookups(void)
     return running;
 }
 
+/* True once the calling thread's interrupt fd is readable. */
+static bool interrupted(void)
+{
+    struct pollfd p = {.fd = interrupt_fd, .events = POLLIN};
+    return interrupt_fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* Ends a lookup: frees it, or parks it in the slot it reserved when it is still running. */
+static void end_lookup(struct lookup *l, bool running)
+{
+    pthread_mutex_lock(&lookups_lock);
+    reserved--;
+    for (size_t i = 0; running && i < MAX_ABANDONED && l; i++)
+        if (!abandoned[i])
+            abandoned[i] = WARD_TAKE_PTR(l);
+    pthread_mutex_unlock(&lookups_lock);
+    free(l);
+}
+
 static int resolve(const char *host, const char *port, int64_t deadline, struct addrinfo **res,
                    struct ward_buf *err)
 {
-    if (reap_lookups() == MAX_ABANDONED) {
+    pthread_mutex_lock(&lookups_lock);
+    bool full = reap_lookups() + reserved >= MAX_ABANDONED;
+    if (!full)
+        reserved++;
+    pthread_mutex_unlock(&lookups_lock);
+    if (full) {
         ward_buf_printf(err, "resolve %s: earlier lookups are still hanging", host);
         return WARD_E_HTTP;
     }
     struct lookup *l = calloc(1, sizeof(*l));
-    if (!l)
+    if (!l) {
+        end_lookup(NULL, false);
         return -ENOMEM;
+    }
     if (snprintf(l->host, sizeof(l->host), "%s", host) >= (int)sizeof(l->host) ||
         snprintf(l->port, sizeof(l->port), "%s", port) >= (int)sizeof(l->port)) {
-        free(l);
+        end_lookup(l, false);
         ward_buf_printf(err, "resolve %s: name too long", host);
         return WARD_E_HTTP;
     }
@@ -339,26 +370,24 @@ static int resolve(const char *host, const char *port, int64_t deadline, struct 
     struct gaicb *list[1] = {&l->cb};
     struct sigevent none = {.sigev_notify = SIGEV_NONE};
     int g = getaddrinfo_a(GAI_NOWAIT, list, 1, &none);
-    while (g == 0 && gai_error(&l->cb) == EAI_INPROGRESS) {
+    /* Short slices, so that an interrupt (a stop) is noticed while the resolver hangs. */
+    bool stop = false;
+    while (g == 0 && gai_error(&l->cb) == EAI_INPROGRESS && !(stop = interrupted())) {
         int left = left_ms(deadline);
         if (left <= 0)
             break;
-        struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (long)(left % 1000) * 1000000};
+        if (left > 100)
+            left = 100;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left * 1000000};
         const struct gaicb *wait[1] = {&l->cb};
         gai_suspend(wait, 1, &ts);
     }
     if (g == 0)
         g = gai_error(&l->cb);
     if (g == EAI_INPROGRESS) {
-        if (gai_cancel(&l->cb) == EAI_CANCELED) {
-            free(l);
-        } else {
-            /* Still running on glibc's thread: park it; reap_lookups() left a slot free. */
-            for (size_t i = 0; i < MAX_ABANDONED && l; i++)
-                if (!abandoned[i])
-                    abandoned[i] = WARD_TAKE_PTR(l);
-        }
-        ward_buf_printf(err, "resolve %s: timeout", host);
+        /* Still running on glibc's thread unless cancelled: then it is parked. */
+        end_lookup(l, gai_cancel(&l->cb) != EAI_CANCELED);
+        ward_buf_printf(err, "resolve %s: %s", host, stop ? "interrupted" : "timeout");
         return WARD_E_HTTP;
     }
     if (g != 0) {
@@ -366,11 +395,11 @@ static int resolve(const char *host, const char *port, int64_t deadline, struct 
                         g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
         if (l->cb.ar_result)
             freeaddrinfo(l->cb.ar_result);
-        free(l);
+        end_lookup(l, false);
         return WARD_E_HTTP;
     }
     *res = l->cb.ar_result;
-    free(l);
+    end_lookup(l, false);
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "server/commands.h"
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/time-util.h"
 
 #include <errno.h>
@@ -120,6 +121,8 @@ static void sweep(struct ward_commands *c, int64_t *next_prune)
 {
     int64_t now = ward_now_ms();
     int r = ward_store_command_expire(c->store, now, now - c->cfg.result_timeout_ms, on_expired, c);
+    if (r < 0)
+        ward_log_error(NULL, "cannot expire commands", "error", ward_strerror(r));
     if (r > 0) {
         pthread_mutex_lock(&c->lock);
         c->stats.expired += (uint64_t)r;
@@ -127,7 +130,9 @@ static void sweep(struct ward_commands *c, int64_t *next_prune)
     }
     if (ward_mono_ms() >= *next_prune) {
         int64_t keep = c->cfg.retention_ms;
-        ward_store_command_prune(c->store, now - keep, now - keep * AUDIT_RETENTION);
+        r = ward_store_command_prune(c->store, now - keep, now - keep * AUDIT_RETENTION);
+        if (r < 0)
+            ward_log_error(NULL, "cannot prune old commands", "error", ward_strerror(r));
         *next_prune = ward_mono_ms() + PRUNE_EVERY_MS;
     }
 }
@@ -251,7 +256,8 @@ static void insert_by_deadline(struct ward_commands *c, struct waiter *w)
 }
 
 int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, const char *key,
-                       uint64_t seq, int64_t deadline_ms, ward_http_handler_fn resume)
+                       uint64_t seq, int64_t deadline_ms, bool exclusive,
+                       ward_http_handler_fn resume)
 {
     if (!key || strlen(key) >= WARD_STORE_ID_LEN)
         return -EINVAL;
@@ -263,12 +269,23 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
     w->bucket = bucket_of(key);
     w->deadline_ms = deadline_ms;
 
+    struct waiter *batch = NULL;
     pthread_mutex_lock(&c->lock);
+    if (exclusive) {
+        for (struct waiter *o = c->buckets[w->bucket].head, *next; o; o = next) {
+            next = o->b_next;
+            if (strcmp(o->key, key) == 0) {
+                end_wait(c, o, WARD_WAIT_REPLACED, &batch);
+                c->stats.replaced++;
+            }
+        }
+    }
     if (c->closing || c->stats.waiting >= c->cfg.max_waiters) {
         int r = c->closing ? -ESHUTDOWN : WARD_E_LIMIT;
         if (!c->closing)
             c->stats.refused++;
         pthread_mutex_unlock(&c->lock);
+        resume_batch(batch);
         free(w);
         return r;
     }
@@ -279,6 +296,7 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
         w->end = WARD_WAIT_WOKEN;
         c->stats.woken++;
         pthread_mutex_unlock(&c->lock);
+        resume_batch(batch);
         ward_http_resume(req);
         return 0;
     }
@@ -291,6 +309,7 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
     if (c->first == w)
         pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->lock);
+    resume_batch(batch);
     return 0;
 }
 

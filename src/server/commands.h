@@ -18,6 +18,7 @@
 #ifndef WARD_COMMANDS_H
 #define WARD_COMMANDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,7 @@ struct ward_commands_stats {
     uint64_t woken;     /* waits ended by a wake */
     uint64_t timed_out; /* waits ended by their deadline */
     uint64_t refused;   /* waits refused: too many waiting */
+    uint64_t replaced;  /* waits ended by a newer one on the same key */
     uint64_t expired;   /* commands expired by the sweep */
 };
 
@@ -50,6 +52,7 @@ enum ward_wait_end {
     WARD_WAIT_WOKEN,    /* ward_commands_wake() named its key, or the sequence number was stale */
     WARD_WAIT_TIMEOUT,  /* its deadline passed */
     WARD_WAIT_STOPPING, /* the server is stopping */
+    WARD_WAIT_REPLACED, /* a newer exclusive wait on its key took its place */
 };
 
 /*
@@ -76,13 +79,16 @@ uint64_t ward_commands_seq(struct ward_commands *c, const char *key);
  * Suspends req until key is woken, deadline_ms (monotonic) passes, or the
  * server stops; then resume runs on an HTTP thread and must call
  * ward_commands_resumed() first. When the sequence number of key is no
- * longer seq, the wait ends at once as woken. Returns 0 when req was
- * suspended (the handler returns without responding), WARD_E_LIMIT when
- * max_waiters wait already, or -ESHUTDOWN after ward_commands_release();
- * then req is not suspended and the caller answers it.
+ * longer seq, the wait ends at once as woken. An exclusive wait ends the
+ * other waits on its key (WARD_WAIT_REPLACED): an agent waits once, so one
+ * key cannot hold many slots. Returns 0 when req was suspended (the
+ * handler returns without responding), WARD_E_LIMIT when max_waiters wait
+ * already, or -ESHUTDOWN after ward_commands_release(); then req is not
+ * suspended and the caller answers it.
  */
 int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, const char *key,
-                       uint64_t seq, int64_t deadline_ms, ward_http_handler_fn resume);
+                       uint64_t seq, int64_t deadline_ms, bool exclusive,
+                       ward_http_handler_fn resume);
 
 /*
  * In the resume callback of a wait: says why it ended, writes its deadline

@@ -175,8 +175,11 @@ def test_only_agents_poll(closed):
     r = requests.get(f"{closed.url}{POLL}?wait=0", headers=ADMIN, timeout=5)
     assert r.status_code == 403
     _, key = enroll_agent(closed)
-    r = requests.get(f"{closed.url}{POLL}?wait=31", headers=key_headers(key), timeout=5)
-    assert r.status_code == 400
+    for wait in ("31", "+5", "05", "-1", "1.5", ""):
+        r = requests.get(f"{closed.url}{POLL}?wait={wait}", headers=key_headers(key), timeout=5)
+        assert r.status_code == 400, wait
+    r = requests.head(f"{closed.url}{POLL}?wait=0", headers=key_headers(key), timeout=5)
+    assert r.status_code == 405
     r = requests.get(f"{closed.url}/api/v1/commands", headers=key_headers(key), timeout=5)
     assert r.status_code == 403
 
@@ -287,7 +290,9 @@ def test_list_filters(closed):
     assert ids("state=dispatched") == [a["id"]]
     assert ids("type=disk") == [] and ids("type=mounts") == [b["id"]]
     assert ids(f"host_id={host}&limit=1") == [b["id"]]
-    for bad in ("state=running", "type=shell", "limit=0", "limit=x", "since=yesterday"):
+    assert ids(f"host_id={host.upper()}") == [b["id"], a["id"]]
+    for bad in ("state=running", "type=shell", "limit=0", "limit=x", "since=yesterday",
+                "host_id=web-1"):
         r = requests.get(f"{closed.url}/api/v1/commands?{bad}", headers=ADMIN, timeout=5)
         assert r.status_code == 400, bad
     assert "output" not in requests.get(f"{closed.url}/api/v1/commands", headers=ADMIN,
@@ -304,10 +309,21 @@ def test_waiters_are_capped(server_factory):
     assert r.status_code == 503 and "Retry-After" in r.headers
 
 
+def test_a_newer_poll_replaces_the_older(closed):
+    _, key = enroll_agent(closed)
+    first = Poll(closed, key)
+    wait_for(lambda: waiters(closed) == 1, what="the first poll to wait")
+    second = Poll(closed, key)
+    first.join(timeout=20)
+    assert not first.is_alive() and first.response.status_code == 204
+    # One agent holds one waiting slot, however many polls it opens.
+    assert waiters(closed) == 1 and second.is_alive()
+
+
 def test_stop_answers_waiting_polls(server_factory):
     s = server_factory(secure=True)
-    _, key = enroll_agent(s)
-    polls = [Poll(s, key) for _ in range(3)]
+    keys = [enroll_agent(s, f"web-{i}")[1] for i in range(3)]
+    polls = [Poll(s, key) for key in keys]
     wait_for(lambda: waiters(s) == 3, what="the polls to wait")
     started = time.monotonic()
     assert s.stop(signal.SIGTERM) == 0
@@ -340,3 +356,14 @@ def test_commands_survive_restart_and_reach_the_real_agent(server_factory, agent
                         and r["state"] != "dispatched" and r, timeout=60, what="the result")
         assert done["state"] == "done", done
     assert "connected" in command(s, first["id"])["output"]
+
+
+def test_trigger_refuses_an_ambiguous_name(closed):
+    first, _ = enroll_agent(closed, "twin")
+    second, _ = enroll_agent(closed, "twin")
+    r = requests.post(f"{closed.url}/admin/trigger_network",
+                      params={"hostname": "twin", "action": "netstat"}, headers=ADMIN, timeout=5)
+    assert r.status_code == 409, r.text
+    assert first in r.json()["error"] and second in r.json()["error"]
+    r = requests.get(f"{closed.url}/api/v1/commands", headers=ADMIN, timeout=5)
+    assert r.json()["commands"] == []

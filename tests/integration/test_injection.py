@@ -321,6 +321,14 @@ def json_only_cases(canary):
     # Types that are not diagnostics.
     for t in ("sh", "exec", "ping;" + touch, "ping\n", "PING", "../ping", "disk_usage\u0000"):
         add(f"type {t!r}", t, {"target": "127.0.0.1"}, words=("unknown diagnostic",))
+    # Two types, or something after the command: which diagnostic would run is unclear.
+    cid = str(uuid.uuid4())
+    cases.append(("type given twice", cid, json.dumps({"id": cid, "type": "mounts"}).encode()
+                  [:-1] + b', "type": "netstat"}', ("given twice",)))
+    cid = str(uuid.uuid4())
+    cases.append(("data after the command", cid,
+                  json.dumps({"id": cid, "type": "mounts"}).encode() + b' {"type": "netstat"}',
+                  ("not a command",)))
     # A required argument missing.
     add("no target", "ping", {}, words=("needs target",))
     add("no args at all", "traceroute", raw_args="{}", words=("needs target",))

@@ -861,10 +861,10 @@ static void test_command_audit_lifecycle(void **state)
 
 /* Makes a tenant with one section and moves host there. */
 static void move_to_new_tenant(struct ward_store *s, const struct store_env *e, const char *host,
-                               char tenant[WARD_STORE_ID_LEN])
+                               const char *what, char tenant[WARD_STORE_ID_LEN])
 {
     char name[64], section[WARD_STORE_ID_LEN];
-    tagged(e, "cmd-tenant", name, sizeof(name));
+    tagged(e, what, name, sizeof(name));
     struct ward_group t = {.name = name};
     assert_int_equal(ward_store_group_add(s, &t, tenant), 0);
     struct ward_group sec = {.tenant_id = tenant, .name = "main"};
@@ -880,7 +880,7 @@ static void test_command_tenant_filter(void **state)
     make_host(s, e->host[0]);
     make_host(s, e->host[1]);
     char tenant[WARD_STORE_ID_LEN];
-    move_to_new_tenant(s, e, e->host[1], tenant);
+    move_to_new_tenant(s, e, e->host[1], "cmd-tenant", tenant);
     char mine[2][WARD_UUID_STR_LEN], theirs[WARD_UUID_STR_LEN];
     add_ok(s, mine[0], e->host[1], "ping", T0, T0 + HOUR_MS);
     add_ok(s, mine[1], e->host[1], "uptime", T0 + 1, T0 + HOUR_MS);
@@ -916,16 +916,26 @@ static void test_command_tenant_filter(void **state)
     assert_int_equal(a.n, 0);
     auds_free(&a);
 
-    /* The entries of a purged host belong to no tenant any more. */
+    /*
+     * Commands and entries keep the tenant their host was in when they were
+     * queued: a host moved to another tenant takes none of them along, and
+     * the entries of a purged host stay its old tenant's, so an agent that
+     * registers later under the purged id cannot see them from its tenant.
+     */
+    char other[WARD_STORE_ID_LEN];
+    move_to_new_tenant(s, e, e->host[1], "cmd-other", other);
+    l = list_of(s, (struct ward_command_filter){.tenant_id = other});
+    assert_int_equal(l.n, 0);
+    cmds_free(&l);
+    a = audit_of(s, (struct ward_audit_filter){.tenant_id = other});
+    assert_int_equal(a.n, 0);
+    auds_free(&a);
     assert_int_equal(ward_store_host_purge(s, e->host[1]), 0);
-    a = audit_of(s, (struct ward_audit_filter){.tenant_id = tenant});
-    assert_int_equal(a.n, 0);
-    auds_free(&a);
     a = audit_of(s, (struct ward_audit_filter){.host_id = e->host[1], .tenant_id = tenant});
-    assert_int_equal(a.n, 0);
-    auds_free(&a);
-    a = audit_of(s, (struct ward_audit_filter){.host_id = e->host[1]});
     assert_int_equal(a.n, 2);
+    auds_free(&a);
+    a = audit_of(s, (struct ward_audit_filter){.host_id = e->host[1], .tenant_id = other});
+    assert_int_equal(a.n, 0);
     auds_free(&a);
     ward_store_close(s);
 }

@@ -78,6 +78,10 @@ static void resume_poll(struct ward_http_request *req, void *app)
         ward_http_error(req, 503, "the server is stopping");
         return;
     }
+    if (end == WARD_WAIT_REPLACED) {
+        ward_http_respond(req, 204, NULL, NULL, 0); /* a newer poll of the same agent waits */
+        return;
+    }
     const struct ward_principal *p = ward_auth_principal(req);
     /* Look once more after a timeout too: it costs one read, and the answer is never stale. */
     poll_commands(req, app, p->host_id, end == WARD_WAIT_WOKEN ? deadline : 0);
@@ -107,12 +111,14 @@ static void poll_commands(struct ward_http_request *req, struct ward_api *api, c
         return;
     }
     if (deadline > ward_mono_ms()) {
-        r = ward_commands_wait(api->commands, req, host, seq, deadline, resume_poll);
+        r = ward_commands_wait(api->commands, req, host, seq, deadline, true, resume_poll);
         if (r == 0)
             return;
         ward_http_add_header(req, "Retry-After", "5");
         ward_http_error(req, 503, "%s",
-                        r == -ESHUTDOWN ? "the server is stopping" : "too many agents are waiting");
+                        r == -ESHUTDOWN     ? "the server is stopping"
+                        : r == WARD_E_LIMIT ? "too many agents are waiting"
+                                            : "cannot wait for a command");
         return;
     }
     ward_http_respond(req, 204, NULL, NULL, 0);

@@ -366,22 +366,30 @@ void ward_api_commands_create(struct ward_http_request *req, void *app)
 
 /* ---- spectra's trigger routes ---- */
 
+/* The hosts a name matches; an active one is preferred, and two active ones are ambiguous. */
 struct by_name {
     const struct ward_principal *p;
     const char *name;
     char id[WARD_STORE_ID_LEN];
-    bool found_active; /* an active host is preferred to others of the same name */
+    bool found_active;
+    struct ward_buf active; /* ids of the active hosts of that name, comma-separated */
+    size_t n_active;
 };
 
 static int match_host(const struct ward_host_row *h, void *userdata)
 {
     struct by_name *b = userdata;
-    if (!ward_auth_sees_tenant(b->p, h->tenant_id) || b->found_active)
+    bool named = (h->hostname && strcmp(h->hostname, b->name) == 0) ||
+                 (h->name && strcmp(h->name, b->name) == 0);
+    if (!named || !ward_auth_sees_tenant(b->p, h->tenant_id))
         return 0;
-    if ((h->hostname && strcmp(h->hostname, b->name) == 0) ||
-        (h->name && strcmp(h->name, b->name) == 0)) {
+    bool active = strcmp(h->status, "active") == 0;
+    if (active) {
+        ward_buf_printf(&b->active, "%s%s", b->n_active++ ? ", " : "", h->id);
+    }
+    if (!b->found_active) {
         snprintf(b->id, sizeof(b->id), "%s", h->id);
-        b->found_active = strcmp(h->status, "active") == 0;
+        b->found_active = active;
     }
     return 0;
 }
@@ -396,17 +404,23 @@ static bool host_by_name(struct ward_http_request *req, struct ward_api *api,
         return false;
     }
     struct by_name b = {.p = ward_auth_principal(req), .name = name};
+    ward_buf_init(&b.active, 4096);
     int r = ward_store_host_list(api->store, match_host, &b);
+    bool ok = false;
     if (r < 0) {
         ward_api_store_failed(req, "cannot list hosts", r);
-        return false;
-    }
-    if (!b.id[0]) {
+    } else if (!b.id[0]) {
         ward_http_error(req, 404, "no host named %.253s", name);
-        return false;
+    } else if (b.n_active > 1) {
+        /* A diagnostic on the wrong machine is worse than none: the caller picks by id. */
+        ward_http_error(req, 409, "%zu active hosts are named %.253s: %s; use the host id",
+                        b.n_active, name, b.active.data ? b.active.data : "");
+    } else {
+        memcpy(id, b.id, WARD_STORE_ID_LEN);
+        ok = commandable(req, api, id);
     }
-    memcpy(id, b.id, WARD_STORE_ID_LEN);
-    return commandable(req, api, id);
+    ward_buf_done(&b.active);
+    return ok;
 }
 
 /* Queues type for ?hostname=, its arguments from the query parameters of their names. */
@@ -469,14 +483,14 @@ void ward_api_trigger_network(struct ward_http_request *req, void *app)
 struct one {
     struct ward_json_writer *w;
     const struct ward_principal *p;
-    char host_id[WARD_STORE_ID_LEN];
+    bool visible;
     bool finished;
 };
 
 static int peek_command(const struct ward_command *c, void *userdata)
 {
     struct one *o = userdata;
-    snprintf(o->host_id, sizeof(o->host_id), "%s", c->host_id);
+    o->visible = ward_auth_sees_tenant(o->p, c->tenant_id);
     o->finished = finished(c->state);
     return 0;
 }
@@ -507,7 +521,8 @@ static void get_command(struct ward_http_request *req, struct ward_api *api, int
     uint64_t seq = ward_commands_seq(api->commands, id);
     struct one o = {.p = ward_auth_principal(req)};
     int r = ward_store_command_get(api->store, id, peek_command, &o);
-    if (r == WARD_E_NOT_FOUND) {
+    /* Another tenant's command (of the tenant its host was in then) does not exist for it. */
+    if (r == WARD_E_NOT_FOUND || (r == 0 && !o.visible)) {
         ward_http_error(req, 404, "no command %s", id);
         return;
     }
@@ -515,19 +530,8 @@ static void get_command(struct ward_http_request *req, struct ward_api *api, int
         ward_api_store_failed(req, "cannot read a command", r);
         return;
     }
-    /* Another tenant's command does not exist for this caller; its host is not named. */
-    struct host_state hs = {.p = o.p};
-    r = ward_store_host_get(api->store, o.host_id, on_host, &hs);
-    if (r == WARD_E_NOT_FOUND || (r == 0 && !hs.visible)) {
-        ward_http_error(req, 404, "no command %s", id);
-        return;
-    }
-    if (r < 0) {
-        ward_api_store_failed(req, "cannot read a host", r);
-        return;
-    }
-    if (!o.finished && deadline > ward_mono_ms()) {
-        r = ward_commands_wait(api->commands, req, id, seq, deadline, resume_get);
+    if (!o.finished && deadline > ward_mono_ms() && !ward_http_peer_gone(req)) {
+        r = ward_commands_wait(api->commands, req, id, seq, deadline, false, resume_get);
         if (r == 0)
             return;
     }
@@ -552,7 +556,9 @@ bool ward_api_wait_param(struct ward_http_request *req, int64_t def_s, int64_t *
 {
     const char *s = ward_http_query(req, "wait");
     int64_t wait = def_s;
-    if (s && ward_parse_int_range(s, 0, WARD_COMMANDS_MAX_WAIT_MS / 1000, &wait) < 0) {
+    /* Digits only, as the diagnostics' integers: no sign, no leading zero, no space. */
+    bool plain = s && s[0] && strspn(s, "0123456789") == strlen(s) && (s[0] != '0' || !s[1]);
+    if (s && (!plain || ward_parse_int_range(s, 0, WARD_COMMANDS_MAX_WAIT_MS / 1000, &wait) < 0)) {
         ward_http_error(req, 400, "wait: seconds from 0 to %d", WARD_COMMANDS_MAX_WAIT_MS / 1000);
         return false;
     }
@@ -592,6 +598,26 @@ static const char *query_or_null(struct ward_http_request *req, const char *name
     return v && *v ? v : NULL;
 }
 
+/*
+ * An id filter from the query, normalized into out as the store keeps ids;
+ * *filter is NULL when absent. Answers 400 and returns false for anything
+ * but a UUID.
+ */
+static bool id_filter(struct ward_http_request *req, const char *name, const char **filter,
+                      char out[WARD_UUID_STR_LEN])
+{
+    const char *v = query_or_null(req, name);
+    *filter = NULL;
+    if (!v)
+        return true;
+    if (ward_uuid_normalize(v, out) < 0) {
+        ward_http_error(req, 400, "%s: not a UUID", name);
+        return false;
+    }
+    *filter = out;
+    return true;
+}
+
 /* The tenant a listing is limited to: the caller's, or NULL for every tenant. */
 static const char *list_tenant(struct ward_http_request *req)
 {
@@ -603,11 +629,13 @@ void ward_api_commands_list(struct ward_http_request *req, void *app)
 {
     struct ward_api *api = app;
     struct ward_command_filter f = {
-        .host_id = query_or_null(req, "host_id"),
         .tenant_id = list_tenant(req),
         .state = query_or_null(req, "state"),
         .type = query_or_null(req, "type"),
     };
+    char host[WARD_UUID_STR_LEN];
+    if (!id_filter(req, "host_id", &f.host_id, host))
+        return;
     const char *since = ward_http_query(req, "since");
     if (since && ward_time_parse(since, &f.since_ms) < 0) {
         ward_http_error(req, 400, "since: an RFC 3339 time or Unix milliseconds");
@@ -668,12 +696,10 @@ static int write_entry(const struct ward_audit_entry *e, void *userdata)
 void ward_api_audit_list(struct ward_http_request *req, void *app)
 {
     struct ward_api *api = app;
-    struct ward_audit_filter f = {
-        .host_id = query_or_null(req, "host_id"),
-        .command_id = query_or_null(req, "command_id"),
-        .tenant_id = list_tenant(req),
-    };
-    if (!list_limit(req, &f.limit))
+    struct ward_audit_filter f = {.tenant_id = list_tenant(req)};
+    char host[WARD_UUID_STR_LEN], command[WARD_UUID_STR_LEN];
+    if (!id_filter(req, "host_id", &f.host_id, host) ||
+        !id_filter(req, "command_id", &f.command_id, command) || !list_limit(req, &f.limit))
         return;
     struct ward_buf out = WARD_BUF_INIT;
     struct ward_json_writer w;

@@ -113,6 +113,9 @@ static int render_commands(struct ward_api *api, struct ward_buf *out)
                          (double)st.woken)
                ?: metric(out, "ward_command_waits_timed_out_total", "counter",
                          "Long-polls that waited their whole time.", (double)st.timed_out)
+               ?: metric(out, "ward_command_waits_replaced_total", "counter",
+                         "Agent long-polls ended (204) by a newer poll of the same agent.",
+                         (double)st.replaced)
                ?: metric(out, "ward_command_waits_refused_total", "counter",
                          "Long-polls refused (503) because --command-waiters were waiting.",
                          (double)st.refused)

@@ -157,10 +157,12 @@ static int command_read(sqlite3_stmt *st, struct ward_command *c, size_t *output
         .output = text(st, 12),
         .output_bytes = sqlite3_column_int64(st, 13),
         .truncated = sqlite3_column_int(st, 14) != 0,
+        .tenant_id = text(st, 15),
     };
     /* After sqlite3_column_text(): the length of the text it returned. */
     *output_len = (size_t)sqlite3_column_bytes(st, 12);
-    if (!c->id || !c->host_id || !c->type || !c->args || !c->state || !c->requested_by)
+    if (!c->id || !c->host_id || !c->type || !c->args || !c->state || !c->requested_by ||
+        !c->tenant_id)
         return WARD_E_STORE;
     return 0;
 }
@@ -197,8 +199,8 @@ static int command_copy_row(sqlite3_stmt *st, struct command_copy *out)
     int r = command_read(st, &c, &output_len);
     if (r < 0)
         return r;
-    const char **fields[] = {&c.id,    &c.host_id,      &c.type, &c.args,
-                             &c.state, &c.requested_by, &c.error};
+    const char **fields[] = {&c.id,    &c.host_id,      &c.type,  &c.args,
+                             &c.state, &c.requested_by, &c.error, &c.tenant_id};
     size_t len[WARD_ARRAY_SIZE(fields)];
     size_t total = output_len + 1;
     for (size_t i = 0; i < WARD_ARRAY_SIZE(fields); i++) {
@@ -325,12 +327,42 @@ static int dispatch_tx(struct conn *w, const char *host_id, int64_t now_ms,
     return r < 0 ? r : command_fetch(w, id, out);
 }
 
+/*
+ * Whether statement id (ST_CMD_NEXT or ST_CMD_EXPIRING, with its two
+ * integer or text-and-integer parameters) finds a row, on a reader. Most
+ * polls find nothing to hand out and most sweeps nothing to expire; they
+ * learn it without the write lock, which ingest holds for its commits.
+ * The write transaction looks again, so a stale answer only costs a round.
+ */
+static int finds_row(struct sqlite_store *s, enum stmt_id id, const char *text1, int64_t int1,
+                     int64_t int2)
+{
+    struct conn *c = ward_sqlite_reader_lock(s);
+    int r;
+    {
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        r = ward_sqlite_stmt_get(c, id, &st);
+        if (r == 0) {
+            int rc = text1 ? ward_sqlite_bind_text(st, 1, text1) : sqlite3_bind_int64(st, 1, int1);
+            rc = rc ?: sqlite3_bind_int64(st, 2, int2);
+            r = ward_sqlite_bind_rc(c, rc);
+        }
+        if (r == 0)
+            r = step_row(c, st);
+    }
+    ward_sqlite_reader_unlock(c);
+    return r;
+}
+
 int ward_sqlite_command_dispatch(struct ward_store *base, const char *host_id, int64_t now_ms,
                                  ward_store_command_fn fn, void *userdata)
 {
     struct sqlite_store *s = STORE(base);
     struct command_copy k = {0};
-    int r = write_begin(s);
+    int r = finds_row(s, ST_CMD_NEXT, host_id, 0, now_ms);
+    if (r <= 0)
+        return r < 0 ? r : WARD_E_NOT_FOUND;
+    r = write_begin(s);
     if (r < 0)
         return r;
     r = write_end(s, dispatch_tx(&s->writer, host_id, now_ms, &k));
@@ -482,7 +514,10 @@ int ward_sqlite_command_expire(struct ward_store *base, int64_t now_ms, int64_t 
 {
     struct sqlite_store *s = STORE(base);
     struct expiry x = {0};
-    int r = write_begin(s);
+    int r = finds_row(s, ST_CMD_EXPIRING, NULL, now_ms, result_before_ms);
+    if (r <= 0)
+        return r;
+    r = write_begin(s);
     if (r < 0)
         return r;
     r = write_end(s, expire_tx(&s->writer, now_ms, result_before_ms, fn != NULL, &x));

@@ -163,8 +163,12 @@ static const char *const migrations[] = {
      * commands_host serves the dispatch (the oldest queued command of a
      * host is one seek), the count of a host's pending commands and the
      * cascade; commands_created the list, newest first; commands_state
-     * expiry and pruning. AUTOINCREMENT keeps audit ids growing after a
-     * prune has deleted the newest entries.
+     * pruning, commands_expiring and commands_running the expiry sweep.
+     * Commands and audit entries keep the tenant their host was in when the
+     * command was queued: a host that moves, or an id that a purged host
+     * had and a new agent takes, does not take their history along.
+     * AUTOINCREMENT keeps audit ids growing after a prune has deleted the
+     * newest entries.
      */
     "CREATE TABLE commands ("
     "  id TEXT PRIMARY KEY,"
@@ -182,11 +186,15 @@ static const char *const migrations[] = {
     "  error TEXT,"
     "  output TEXT,"
     "  output_bytes INTEGER NOT NULL DEFAULT 0,"
-    "  truncated INTEGER NOT NULL DEFAULT 0"
+    "  truncated INTEGER NOT NULL DEFAULT 0,"
+    "  tenant_id TEXT NOT NULL"
     ");"
     "CREATE INDEX commands_host ON commands (host_id, state, created_ms, id);"
     "CREATE INDEX commands_created ON commands (created_ms, id);"
+    "CREATE INDEX commands_tenant ON commands (tenant_id, created_ms, id);"
     "CREATE INDEX commands_state ON commands (state, finished_ms);"
+    "CREATE INDEX commands_expiring ON commands (state, expires_ms);"
+    "CREATE INDEX commands_running ON commands (state, dispatched_ms);"
     "CREATE TABLE command_audit ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  ts_ms INTEGER NOT NULL,"
@@ -194,9 +202,11 @@ static const char *const migrations[] = {
     "  host_id TEXT NOT NULL,"
     "  actor TEXT NOT NULL,"
     "  event TEXT NOT NULL,"
-    "  detail TEXT NOT NULL"
+    "  detail TEXT NOT NULL,"
+    "  tenant_id TEXT NOT NULL"
     ");"
     "CREATE INDEX command_audit_command ON command_audit (command_id);"
+    "CREATE INDEX command_audit_tenant ON command_audit (tenant_id, id);"
     "CREATE INDEX command_audit_host ON command_audit (host_id);"
     "CREATE INDEX command_audit_ts ON command_audit (ts_ms);",
 };
@@ -231,12 +241,7 @@ _Static_assert(sizeof(ROWS64) == SAMPLE_INSERT_WIDE * 8, "wide insert width");
 #define COMMAND_COLUMNS                                                                            \
     "SELECT c.id, c.host_id, c.type, c.args, c.state, c.requested_by, c.created_ms,"               \
     " c.expires_ms, c.dispatched_ms, c.finished_ms, c.exit_code, c.error, c.output,"               \
-    " c.output_bytes, c.truncated FROM commands AS c"
-
-/* The hosts of tenant ?2: hosts has no index on section_id, so this is one scan of it. */
-#define TENANT_HOSTS                                                                               \
-    "(SELECT h.id FROM hosts AS h JOIN sections AS s ON s.id = h.section_id"                       \
-    " WHERE s.tenant_id = ?2)"
+    " c.output_bytes, c.truncated, c.tenant_id FROM commands AS c"
 
 /*
  * The filters of the command list, each of which may be NULL but since
@@ -245,7 +250,7 @@ _Static_assert(sizeof(ROWS64) == SAMPLE_INSERT_WIDE * 8, "wide insert width");
  * searches commands_host instead of walking all commands newest first.
  */
 #define COMMAND_FILTER                                                                             \
-    " (?2 IS NULL OR c.host_id IN " TENANT_HOSTS ")"                                               \
+    " (?2 IS NULL OR c.tenant_id = ?2)"                                                            \
     " AND (?3 IS NULL OR c.state = ?3) AND (?4 IS NULL OR c.type = ?4)"                            \
     " AND c.created_ms >= ?5 ORDER BY c.created_ms DESC, c.id DESC LIMIT ?6"
 
@@ -253,12 +258,9 @@ _Static_assert(sizeof(ROWS64) == SAMPLE_INSERT_WIDE * 8, "wide insert width");
     "SELECT a.id, a.ts_ms, a.command_id, a.host_id, a.actor, a.event, a.detail"                    \
     " FROM command_audit AS a WHERE "
 
-/*
- * The filters of the audit log: host ?1, tenant ?2, command ?3. An entry
- * of a host that is gone matches no tenant: its id is in no tenant's hosts.
- */
+/* The filters of the audit log: host ?1, tenant ?2 (as when the command was queued), command ?3. */
 #define AUDIT_FILTER                                                                               \
-    " (?1 IS NULL OR a.host_id = ?1) AND (?2 IS NULL OR a.host_id IN " TENANT_HOSTS ")"            \
+    " (?1 IS NULL OR a.host_id = ?1) AND (?2 IS NULL OR a.tenant_id = ?2)"                         \
     " AND (?3 IS NULL OR a.command_id = ?3) ORDER BY a.id DESC LIMIT ?4"
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -358,9 +360,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " CASE WHEN json_valid(?2) THEN json_type(?2) = 'object' ELSE 0 END"
                        " FROM hosts WHERE id = ?1",
     [ST_CMD_INSERT] = "INSERT INTO commands (id, host_id, type, args, state, requested_by,"
-                      " created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+                      " created_ms, expires_ms, tenant_id)"
+                      " SELECT ?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, s.tenant_id"
+                      " FROM hosts AS h JOIN sections AS s ON s.id = h.section_id"
+                      " WHERE h.id = ?2",
     [ST_CMD_AUDIT] =
-        "INSERT INTO command_audit (ts_ms, command_id, host_id, actor, event, detail)"
+        "INSERT INTO command_audit (ts_ms, command_id, host_id, actor, event, detail, tenant_id)"
         " SELECT CASE state WHEN 'queued' THEN created_ms WHEN 'dispatched' THEN dispatched_ms"
         " ELSE finished_ms END, id, host_id,"
         " CASE state WHEN 'queued' THEN requested_by WHEN 'expired' THEN 'server'"
@@ -369,7 +374,7 @@ static const char *const stmt_sql[ST_COUNT] = {
         " WHEN 'dispatched' THEN '{}' WHEN 'expired' THEN json_object('reason', error)"
         " ELSE json_patch(json_object('exit_code', exit_code, 'output_bytes', output_bytes,"
         " 'truncated', json(CASE WHEN truncated THEN 'true' ELSE 'false' END)),"
-        " json_object('error', error)) END"
+        " json_object('error', error)) END, tenant_id"
         " FROM commands WHERE id = ?1",
     [ST_CMD_NEXT] = "SELECT id FROM commands WHERE host_id = ?1 AND state = 'queued'"
                     " AND expires_ms > ?2 ORDER BY created_ms, id LIMIT 1",

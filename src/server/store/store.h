@@ -211,6 +211,7 @@ struct ward_command {
     const char *output;    /* done, failed: the text that came back */
     int64_t output_bytes;  /* length of output */
     bool truncated;        /* the agent cut the output at its cap */
+    const char *tenant_id; /* the tenant its host was in when it was queued */
 };
 
 typedef int (*ward_store_command_fn)(const struct ward_command *c, void *userdata);
@@ -229,7 +230,7 @@ struct ward_command_result {
 /* Selects commands for ward_store_command_list(); NULL fields match any. */
 struct ward_command_filter {
     const char *host_id;
-    const char *tenant_id; /* only hosts of this tenant */
+    const char *tenant_id; /* only commands queued while their host was in this tenant */
     const char *state;
     const char *type;
     int64_t since_ms; /* created at or after; 0 for any */
