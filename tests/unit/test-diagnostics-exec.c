@@ -8,6 +8,13 @@
  * ping.c and traceroute.c against loopback, and a trace to TEST-NET-2
  * that must end by its deadline.
  *
+ * Tests that need root run in a child process with namespaces of its
+ * own: fake programs on a tmpfs over /usr/local/sbin (the first directory
+ * of WARD_DIAG_PATH) check which programs exec.c trusts, a journalctl
+ * whose output is cut, and the escaping of the system ping's and
+ * traceroute's output (their probe sockets refused by a seccomp filter);
+ * a DNS server that never answers makes a name lookup time out.
+ *
  * Ping and traceroute depend on what the kernel allows (ping sockets,
  * CAP_NET_RAW) and on what is installed (ping); a test that finds neither
  * way open skips with the reason instead of failing. Two tests make both
@@ -20,6 +27,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -32,8 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -261,8 +273,16 @@ static void exec_signals_reset(void **unused)
     const char *argv[] = {"grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status", NULL};
     struct ward_diag_out out;
     assert_int_equal(run(argv, 10000, 4096, &out), 0);
-    assert_string_equal(text_of(&out), "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    unsigned long long blocked = 1, ignored = 1;
+    assert_int_equal(sscanf(text_of(&out), "SigBlk:\t%llx\nSigIgn:\t%llx\n", &blocked, &ignored),
+                     2);
     ward_diag_out_done(&out);
+    assert_int_equal(blocked, 0);
+    /*
+     * Signals 32 and 33 belong to glibc, which refuses to change them; one
+     * that whoever started the tests ignored stays ignored in every child.
+     */
+    assert_int_equal(ignored & ~(3ULL << 31), 0);
 
     sigaction(SIGPIPE, &old_pipe, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -276,6 +296,163 @@ static void exec_deadline_passed(void **unused)
     assert_int_equal(run(argv, -1, 4096, &out), -ETIMEDOUT);
     ward_diag_out_done(&out);
     assert_no_children();
+}
+
+/* ---- in a child process: fake programs, namespaces, seccomp ---- */
+
+/* In a child: on failure, says what and exits 1. */
+#define CHILD_CHECK(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "child: %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
+            fflush(stderr);                                                                        \
+            _exit(1);                                                                              \
+        }                                                                                          \
+    } while (0)
+
+/* What a child returns when it cannot test here, having printed why. */
+#define CHILD_SKIP 77
+
+/*
+ * Runs body in a child process, which may unshare namespaces or load a
+ * seccomp filter without changing this one, and fails unless it returns
+ * 0 within ms; CHILD_SKIP skips.
+ */
+static void run_in_child(int (*body)(void), int64_t ms)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int rc = body();
+        fflush(stdout);
+        _exit(rc);
+    }
+    int status = 0;
+    pid_t w;
+    int64_t end = ward_mono_ms() + ms;
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && ward_mono_ms() < end)
+        usleep(10000);
+    if (w == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("the child did not end within %lld ms", (long long)ms);
+    }
+    assert_int_equal(w, pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == CHILD_SKIP)
+        skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * In a child: a mount namespace of its own, with an empty tmpfs on
+ * /usr/local/sbin (mode 0755, root's), the first directory of
+ * WARD_DIAG_PATH, where fake_program() puts programs. Needs root.
+ */
+static bool fake_programs_here(void)
+{
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("tmpfs", "/usr/local/sbin", "tmpfs", 0, "mode=0755,size=16m") < 0) {
+        printf("skipped: cannot mount a tmpfs on /usr/local/sbin in a mount namespace (needs "
+               "root): %s\n",
+               strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* Writes /usr/local/sbin/name, a shell script, with mode. */
+static void fake_program(const char *name, const char *script, mode_t mode)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/usr/local/sbin/%s", name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+    CHILD_CHECK(fd >= 0);
+    CHILD_CHECK(write(fd, script, strlen(script)) == (ssize_t)strlen(script));
+    CHILD_CHECK(fchmod(fd, mode) == 0);
+    CHILD_CHECK(close(fd) == 0);
+}
+
+/* Makes socket() for IPv4 and IPv6 fail with EPERM here and in children, as in a sandbox. */
+static bool deny_inet_sockets(void)
+{
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 4),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        printf("skipped: cannot load a seccomp filter here (%s)\n", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+#define OK_SCRIPT "#!/bin/sh\necho ok\n"
+
+/*
+ * Programs that someone other than root could have planted or changed
+ * are passed over: a file or directory writable by group or others, or
+ * not root's; a link into such a directory. A program passed over in
+ * /usr/local/sbin does not shadow the one in /usr/bin.
+ */
+static int untrusted_programs_body(void)
+{
+    if (!fake_programs_here())
+        return CHILD_SKIP;
+    struct ward_diag_out out;
+    fake_program("ward-fake-ok", OK_SCRIPT, 0755);
+    const char *ok[] = {"ward-fake-ok", NULL};
+    CHILD_CHECK(run(ok, 10000, 4096, &out) == 0);
+    CHILD_CHECK(strcmp(text_of(&out), "ok\n") == 0);
+    ward_diag_out_done(&out);
+
+    const char *names[] = {"ward-fake-group", "ward-fake-other", "ward-fake-owner"};
+    fake_program(names[0], OK_SCRIPT, 0775);
+    fake_program(names[1], OK_SCRIPT, 0757);
+    fake_program(names[2], OK_SCRIPT, 0755);
+    CHILD_CHECK(chown("/usr/local/sbin/ward-fake-owner", 12345, 12345) == 0);
+    for (size_t i = 0; i < 3; i++) {
+        const char *argv[] = {names[i], NULL};
+        CHILD_CHECK(run(argv, 10000, 4096, &out) == -ENOENT);
+        ward_diag_out_done(&out);
+    }
+
+    /* A link to a program in a directory anyone may write to. */
+    CHILD_CHECK(mkdir("/usr/local/sbin/open", 0777) == 0 &&
+                chmod("/usr/local/sbin/open", 0777) == 0);
+    fake_program("open/prog", OK_SCRIPT, 0755);
+    CHILD_CHECK(symlink("open/prog", "/usr/local/sbin/ward-fake-link") == 0);
+    const char *link[] = {"ward-fake-link", NULL};
+    CHILD_CHECK(run(link, 10000, 4096, &out) == -ENOENT);
+    ward_diag_out_done(&out);
+
+    /* Passed over, not shadowing /usr/bin/true. */
+    fake_program("true", "#!/bin/sh\nexit 3\n", 0775);
+    const char *t[] = {"true", NULL};
+    CHILD_CHECK(run(t, 10000, 4096, &out) == 0);
+    ward_diag_out_done(&out);
+
+    /* A directory its group may write to: nothing in it is run. */
+    CHILD_CHECK(chmod("/usr/local/sbin", 0775) == 0);
+    CHILD_CHECK(run(ok, 10000, 4096, &out) == -ENOENT);
+    ward_diag_out_done(&out);
+    return 0;
+}
+
+static void exec_untrusted_programs(void **unused)
+{
+    (void)unused;
+    run_in_child(untrusted_programs_body, 30000);
 }
 
 static struct ward_diag_args make_args(enum ward_diag_type type, const char *const kv[])
@@ -394,6 +571,105 @@ static void logs_plain_files(void **unused)
     remove_tree(root);
 }
 
+/* A plain log file that is a symbolic link is not followed: it could point at /etc/shadow. */
+static void logs_symlink_refused(void **unused)
+{
+    (void)unused;
+    char root[] = "/tmp/ward-logs-XXXXXX", path[512], secret[] = "/tmp/ward-secret-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    int fd = mkstemp(secret);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "root:SECRET-HASH:19000::::::\n", 29), 29);
+    close(fd);
+    snprintf(path, sizeof(path), "%s/var", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/var/log", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/var/log/syslog", root);
+    assert_int_equal(symlink(secret, path), 0);
+
+    struct ward_diag_out out;
+    assert_int_equal(run_logs(root, "3", &out), 1);
+    printf("%s", text_of(&out));
+    assert_null(strstr(text_of(&out), "SECRET-HASH"));
+    assert_non_null(
+        strstr(text_of(&out), "/var/log/syslog: a symbolic link, which is not followed"));
+    ward_diag_out_done(&out);
+    unlink(path);
+    unlink(secret);
+    remove_tree(root);
+}
+
+/*
+ * A fake journalctl prints entries 1 (oldest) to 3 (newest), oldest first
+ * as journalctl does, or newest first given --reverse. With -n 3 each line
+ * carries 3.5 MiB in a field that is not shown, so the output is cut at
+ * 8 MiB: the newest entries must be those kept, and shown oldest first.
+ */
+#define FAKE_JOURNALCTL                                                                            \
+    "#!/bin/sh\n"                                                                                  \
+    "order='1 2 3'; big=0; prev=\n"                                                                \
+    "for a in \"$@\"; do\n"                                                                        \
+    "  [ \"$a\" = --reverse ] && order='3 2 1'\n"                                                  \
+    "  [ \"$prev\" = -n ] && [ \"$a\" = 3 ] && big=1\n"                                            \
+    "  prev=$a\n"                                                                                  \
+    "done\n"                                                                                       \
+    "for i in $order; do\n"                                                                        \
+    "  printf '{\"__REALTIME_TIMESTAMP\":\"170000000%d000000\",\"PRIORITY\":\"3\",' $i\n"          \
+    "  printf '\"SYSLOG_IDENTIFIER\":\"fake\",\"MESSAGE\":\"entry %d\",\"PAD\":\"' $i\n"           \
+    "  [ $big = 1 ] && head -c 3670016 /dev/zero | tr '\\000' x\n"                                 \
+    "  printf '\"}\\n'\n"                                                                          \
+    "done\n"
+
+static int journal_newest_body(void)
+{
+    if (!fake_programs_here())
+        return CHILD_SKIP;
+    fake_program("journalctl", FAKE_JOURNALCTL, 0755);
+    char root[] = "/tmp/ward-journal-XXXXXX", path[512];
+    CHILD_CHECK(mkdtemp(root) != NULL);
+    const char *dirs[] = {"/var", "/var/log", "/var/log/journal", "/var/log/journal/abc"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "%s%s", root, dirs[i]);
+        CHILD_CHECK(mkdir(path, 0755) == 0);
+    }
+    snprintf(path, sizeof(path), "%s/var/log/journal/abc/system.journal", root);
+    write_file(path, "", 0);
+
+    struct ward_diag_out out;
+    CHILD_CHECK(run_logs(root, "5", &out) == 0);
+    printf("%s", text_of(&out));
+    const char *t = text_of(&out), *e1 = strstr(t, ": entry 1\n"), *e2 = strstr(t, ": entry 2\n"),
+               *e3 = strstr(t, ": entry 3\n");
+    CHILD_CHECK(strncmp(t, "source: systemd journal", 23) == 0);
+    CHILD_CHECK(e1 && e2 && e3 && e1 < e2 && e2 < e3);
+    ward_diag_out_done(&out);
+
+    CHILD_CHECK(run_logs(root, "3", &out) == 0);
+    printf("%s", text_of(&out));
+    t = text_of(&out);
+    e2 = strstr(t, ": entry 2\n");
+    e3 = strstr(t, ": entry 3\n");
+    CHILD_CHECK(strstr(t, "[journalctl's output was cut at 8 MiB]"));
+    CHILD_CHECK(!strstr(t, ": entry 1\n"));
+    CHILD_CHECK(e2 && e3 && e2 < e3);
+    ward_diag_out_done(&out);
+
+    unlink(path);
+    for (size_t i = 4; i-- > 0;) {
+        snprintf(path, sizeof(path), "%s%s", root, dirs[i]);
+        rmdir(path);
+    }
+    rmdir(root);
+    return 0;
+}
+
+static void logs_journal_newest_kept(void **unused)
+{
+    (void)unused;
+    run_in_child(journal_newest_body, 60000);
+}
+
 static void skip_when(bool cond, const char *why, struct ward_diag_out *out)
 {
     if (cond) {
@@ -460,6 +736,87 @@ static void ping_silent(void **unused)
     assert_true(ward_mono_ms() - t0 < 1000 + PROMPT_MS);
     ward_diag_out_done(&out);
     assert_no_children();
+}
+
+/* The system ping's output (here a fake's) is escaped, line by line. */
+static int ping_fallback_escaped_body(void)
+{
+    if (!fake_programs_here())
+        return CHILD_SKIP;
+    fake_program("ping",
+                 "#!/bin/sh\n"
+                 "printf 'PING 127.0.0.1 \\033[31mred\\r\\n'\n"
+                 "printf '1 packets transmitted, 1 received, 0%% packet loss\\n'\n",
+                 0755);
+    if (!deny_inet_sockets())
+        return CHILD_SKIP;
+    struct ward_diag_out out;
+    int rc = run_ping("127.0.0.1", "1", "2", &out);
+    printf("%s", text_of(&out));
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(strstr(text_of(&out), "running ping\nPING 127.0.0.1 \\x1b[31mred\\x0d\n1 packets"));
+    CHILD_CHECK(!strchr(text_of(&out), '\033') && !strchr(text_of(&out), '\r'));
+    ward_diag_out_done(&out);
+    return 0;
+}
+
+static void ping_fallback_escaped(void **unused)
+{
+    (void)unused;
+    run_in_child(ping_fallback_escaped_body, 30000);
+}
+
+/*
+ * A name whose lookup outlasts the timeout (a DNS server that never
+ * answers, in a network namespace of its own): no echo was sent, and the
+ * output must not claim any.
+ */
+static int ping_resolve_timeout_body(void)
+{
+    char conf[] = "/tmp/ward-resolv-XXXXXX", nss[] = "/tmp/ward-nss-XXXXXX";
+    int fd = mkstemp(conf), fd2 = mkstemp(nss);
+    CHILD_CHECK(fd >= 0 && fd2 >= 0);
+    const char *r = "nameserver 127.0.0.1\noptions timeout:10 attempts:1\n", *n = "hosts: dns\n";
+    CHILD_CHECK(write(fd, r, strlen(r)) == (ssize_t)strlen(r));
+    CHILD_CHECK(write(fd2, n, strlen(n)) == (ssize_t)strlen(n));
+    close(fd);
+    close(fd2);
+    int sock = -1;
+    struct ifreq ifr = {.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING};
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    struct sockaddr_in dns = {.sin_family = AF_INET, .sin_port = htons(53)};
+    dns.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount(conf, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0 ||
+        mount(nss, "/etc/nsswitch.conf", NULL, MS_BIND, NULL) < 0 ||
+        (sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 ||
+        ioctl(sock, SIOCSIFFLAGS, &ifr) < 0 ||
+        bind(sock, (struct sockaddr *)&dns, sizeof(dns)) < 0) {
+        printf("skipped: cannot make namespaces with a silent DNS server (needs root): %s\n",
+               strerror(errno));
+        unlink(conf);
+        unlink(nss);
+        return CHILD_SKIP;
+    }
+    unlink(conf);
+    unlink(nss);
+    struct ward_diag_out out;
+    int64_t t0 = ward_mono_ms();
+    int rc = run_ping("ward-silent-dns.example", "2", "1", &out);
+    printf("%s", text_of(&out));
+    CHILD_CHECK(rc == 1);
+    CHILD_CHECK(ward_mono_ms() - t0 < 1000 + PROMPT_MS);
+    CHILD_CHECK(strstr(text_of(&out), "the name could not be resolved in time"));
+    CHILD_CHECK(!strstr(text_of(&out), "sent,"));
+    ward_diag_out_done(&out);
+    return 0;
+}
+
+static void ping_resolve_timeout(void **unused)
+{
+    (void)unused;
+    run_in_child(ping_resolve_timeout_body, 30000);
 }
 
 /*
@@ -614,6 +971,35 @@ static void trace_v6_icmp(void **unused)
     trace_loopback("::1", "icmp");
 }
 
+/* Where no probe socket may be opened, the system traceroute's output (a fake's) is escaped. */
+static int trace_fallback_escaped_body(void)
+{
+    if (!fake_programs_here())
+        return CHILD_SKIP;
+    fake_program("traceroute",
+                 "#!/bin/sh\n"
+                 "printf 'traceroute to 127.0.0.1\\n'\n"
+                 "printf ' 1  \\033]0;title\\007evil  0.1 ms'\n",
+                 0755);
+    if (!deny_inet_sockets())
+        return CHILD_SKIP;
+    struct ward_diag_out out;
+    int rc = run_trace("127.0.0.1", "3", "udp", 10000, &out);
+    printf("%s", text_of(&out));
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(strstr(text_of(&out), "running traceroute\ntraceroute to 127.0.0.1\n"
+                                      " 1  \\x1b]0;title\\x07evil  0.1 ms\n"));
+    CHILD_CHECK(!strchr(text_of(&out), '\033') && !strchr(text_of(&out), '\007'));
+    ward_diag_out_done(&out);
+    return 0;
+}
+
+static void trace_fallback_escaped(void **unused)
+{
+    (void)unused;
+    run_in_child(trace_fallback_escaped_body, 30000);
+}
+
 /* Binds UDP sockets to 127.0.0.1 ports from to to + n - 1 (n <= 30), so probes there go unanswered.
  */
 static bool bind_ports(int port, int n, int fds[])
@@ -701,17 +1087,23 @@ int main(void)
         cmocka_unit_test(exec_stdin_and_fds),
         cmocka_unit_test(exec_signals_reset),
         cmocka_unit_test(exec_deadline_passed),
+        cmocka_unit_test(exec_untrusted_programs),
         cmocka_unit_test(logs_here),
         cmocka_unit_test(logs_plain_files),
+        cmocka_unit_test(logs_symlink_refused),
+        cmocka_unit_test(logs_journal_newest_kept),
         cmocka_unit_test(ping_v4),
         cmocka_unit_test(ping_v6),
         cmocka_unit_test(ping_silent),
+        cmocka_unit_test(ping_resolve_timeout),
+        cmocka_unit_test(ping_fallback_escaped),
         cmocka_unit_test(ping_system_fallback),
         cmocka_unit_test(ping_sockets_where_allowed),
         cmocka_unit_test(trace_v4_udp),
         cmocka_unit_test(trace_v4_icmp),
         cmocka_unit_test(trace_v6_udp),
         cmocka_unit_test(trace_v6_icmp),
+        cmocka_unit_test(trace_fallback_escaped),
         cmocka_unit_test(trace_silent_hop),
         cmocka_unit_test(trace_deadline),
     };

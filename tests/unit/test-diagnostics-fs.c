@@ -4,6 +4,11 @@
  * to a big file, to a directory and in a loop, odd names, a directory
  * without permission), mounts and netstat over fixture roots written
  * here, netstat and connect on the live loopback, and the output cap.
+ *
+ * What needs a process of its own runs in a child: disk_usage with a bind
+ * mount or a hung FUSE mount in its tree (a mount namespace, as root), and
+ * without openat2 (a seccomp filter). The mounts diagnostic's statvfs is
+ * swapped through its seam for one that is slow or hangs.
  */
 #include "agent/diagnostics/diagnostics.h"
 
@@ -14,14 +19,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -341,6 +355,187 @@ static void test_du_mount_point(void **state)
     rmdir(p);
 }
 
+/* A symbolic link before the last component is refused too, not only at the end. */
+static void test_du_symlinked_parent(void **state)
+{
+    struct tree *t = *state;
+    struct ward_diag_out out;
+    char p[128];
+    snprintf(p, sizeof(p), "%s/dirlink/b", t->dir); /* dirlink -> a */
+    assert_int_equal(run_du(p, "10", 30000, &out), -ELOOP);
+    assert_non_null(strstr(out.text.data, "symbolic link"));
+    assert_null(strstr(out.text.data, "mid.bin"));
+    ward_diag_out_done(&out);
+}
+
+/* ---- disk_usage in a child process: mount namespaces, seccomp ---- */
+
+/* In a child: on failure, says what and exits 1. */
+#define CHILD_CHECK(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "child: %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
+            fflush(stderr);                                                                        \
+            _exit(1);                                                                              \
+        }                                                                                          \
+    } while (0)
+
+/* What a child returns when it cannot test here, having printed why. */
+#define CHILD_SKIP 77
+
+/*
+ * Runs body(t) in a child process, so that it may unshare its mount
+ * namespace or load a seccomp filter (which a process with threads
+ * cannot), and fails unless it returns 0 (or CHILD_SKIP) within ms.
+ */
+static void run_in_child(int (*body)(struct tree *), struct tree *t, int64_t ms)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int rc = body(t);
+        fflush(stdout);
+        _exit(rc);
+    }
+    int status = 0;
+    pid_t w;
+    int64_t end = ward_mono_ms() + ms;
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && ward_mono_ms() < end)
+        usleep(10000);
+    if (w == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("the child did not end within %lld ms", (long long)ms);
+    }
+    assert_int_equal(w, pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != CHILD_SKIP)
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Makes a private mount namespace. False, with the reason printed, where that is not allowed. */
+static bool own_mounts(void)
+{
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        printf("skipped: cannot make a mount namespace here (%s)\n", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* A bind mount of a directory of the same filesystem: not entered, so not counted twice. */
+static int bind_mount_body(struct tree *t)
+{
+    char src[128], dst[128];
+    snprintf(src, sizeof(src), "%s/a", t->dir);
+    snprintf(dst, sizeof(dst), "%s/bind", t->dir);
+    CHILD_CHECK(mkdir(dst, 0755) == 0);
+    if (!own_mounts())
+        return CHILD_SKIP;
+    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+        printf("skipped: cannot bind mount here (%s)\n", strerror(errno));
+        return CHILD_SKIP;
+    }
+    struct ward_diag_out out;
+    int rc = run_du(t->dir, "100", 30000, &out);
+    printf("%s", out.text.data);
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(strstr(out.text.data, "1 mount points not entered"));
+    CHILD_CHECK(!strstr(out.text.data, "/bind/"));
+    CHILD_CHECK(!strstr(out.text.data, "/bind\n"));
+    ward_diag_out_done(&out);
+    return 0;
+}
+
+static void test_du_bind_mount(void **state)
+{
+    run_in_child(bind_mount_body, *state, 30000);
+}
+
+/*
+ * A FUSE mount whose daemon never answers, in the tree: stat'ing its
+ * mount point would block until the connection closes, so the walk must
+ * count it without a stat, and end.
+ */
+static int hung_mount_body(struct tree *t)
+{
+    char p[128], opts[128];
+    snprintf(p, sizeof(p), "%s/hung", t->dir);
+    CHILD_CHECK(mkdir(p, 0755) == 0);
+    int fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse);
+    if (fuse < 0 || !own_mounts() ||
+        mount("dead", p, "fuse.dead", MS_NOSUID | MS_NODEV, opts) < 0) {
+        printf("skipped: cannot mount a FUSE filesystem here (%s)\n", strerror(errno));
+        return CHILD_SKIP;
+    }
+    struct ward_diag_out out;
+    int rc = run_du(t->dir, "100", 30000, &out);
+    printf("%s", out.text.data);
+    CHILD_CHECK(rc == 0);
+    CHILD_CHECK(strstr(out.text.data, "1 mount points not entered"));
+    CHILD_CHECK(!strstr(out.text.data, "partial"));
+    ward_diag_out_done(&out);
+    close(fuse);
+    return 0;
+}
+
+static void test_du_hung_mount(void **state)
+{
+    run_in_child(hung_mount_body, *state, 10000);
+}
+
+/* Without openat2 (a kernel before 5.6): the path is opened one component at a time. */
+static int no_openat2_body(struct tree *t)
+{
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        printf("skipped: cannot load a seccomp filter here (%s)\n", strerror(errno));
+        return CHILD_SKIP;
+    }
+    CHILD_CHECK(syscall(SYS_openat2, AT_FDCWD, "/", NULL, 0) < 0 && errno == ENOSYS);
+    struct ward_diag_out out;
+    char p[128], want[64];
+    CHILD_CHECK(run_du(t->dir, "100", 30000, &out) == 0);
+    snprintf(want, sizeof(want), "(%llu bytes)", (unsigned long long)du_of(t->dir));
+    CHILD_CHECK(strstr(out.text.data, want));
+    ward_diag_out_done(&out);
+    snprintf(p, sizeof(p), "%s/dirlink/b", t->dir);
+    CHILD_CHECK(run_du(p, "10", 30000, &out) == -ELOOP);
+    CHILD_CHECK(strstr(out.text.data, "symbolic link"));
+    ward_diag_out_done(&out);
+    snprintf(p, sizeof(p), "%s/dirlink", t->dir);
+    CHILD_CHECK(run_du(p, "10", 30000, &out) == -ELOOP);
+    ward_diag_out_done(&out);
+    snprintf(p, sizeof(p), "%s/small.txt", t->dir);
+    CHILD_CHECK(run_du(p, "10", 30000, &out) == -ENOTDIR);
+    ward_diag_out_done(&out);
+    snprintf(p, sizeof(p), "%s/a/nope", t->dir);
+    CHILD_CHECK(run_du(p, "10", 30000, &out) == -ENOENT);
+    ward_diag_out_done(&out);
+    snprintf(p, sizeof(p), "%s/a/b", t->dir);
+    CHILD_CHECK(run_du(p, "10", 30000, &out) == 0);
+    CHILD_CHECK(strstr(out.text.data, "/a/b/mid.bin"));
+    ward_diag_out_done(&out);
+    CHILD_CHECK(run_du("/", "1", 1, &out) == 0);
+    ward_diag_out_done(&out);
+    return 0;
+}
+
+static void test_du_without_openat2(void **state)
+{
+    run_in_child(no_openat2_body, *state, 30000);
+}
+
 static void test_du_truncated(void **state)
 {
     struct tree *t = *state;
@@ -492,6 +687,123 @@ static void test_mounts_hung_statvfs(void **state)
     ward_diag_out_done(&out);
     close(fuse); /* aborts the connection: the blocked call returns */
     assert_int_equal(umount2(p, MNT_DETACH), 0);
+}
+
+/*
+ * The statvfs of the mounts diagnostic, swapped for fake_statvfs(): under
+ * fake_root, "/hung" blocks until fake_release() (or 10 s), "/slow" takes
+ * SLOW_MS, and any other path answers at once with a made-up size.
+ */
+
+#define SLOW_MS 1500
+
+static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fake_cond = PTHREAD_COND_INITIALIZER;
+static const char *fake_root;
+static bool fake_released;
+static int fake_running;
+
+static int fake_statvfs(const char *path, struct statvfs *out)
+{
+    const char *rel = path + strlen(fake_root);
+    pthread_mutex_lock(&fake_lock);
+    fake_running++;
+    if (strcmp(rel, "/hung") == 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
+        while (!fake_released && pthread_cond_timedwait(&fake_cond, &fake_lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&fake_lock);
+    if (strcmp(rel, "/slow") == 0)
+        usleep(SLOW_MS * 1000);
+    *out = (struct statvfs){.f_blocks = 1000, .f_bfree = 500, .f_bavail = 400, .f_frsize = 4096};
+    pthread_mutex_lock(&fake_lock);
+    fake_running--;
+    pthread_cond_broadcast(&fake_cond);
+    pthread_mutex_unlock(&fake_lock);
+    return 0;
+}
+
+/* Lets a hung call return, and waits until no fake call runs. */
+static void fake_release(void)
+{
+    pthread_mutex_lock(&fake_lock);
+    fake_released = true;
+    pthread_cond_broadcast(&fake_cond);
+    while (fake_running > 0)
+        pthread_cond_wait(&fake_cond, &fake_lock);
+    pthread_mutex_unlock(&fake_lock);
+}
+
+static int64_t cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs mounts over f with the table text and a deadline ms away; *took is its wall time. */
+static void run_mounts_faked(struct fixture *f, const char *table, int64_t ms,
+                             struct ward_diag_out *out, int64_t *took, int64_t *cpu)
+{
+    write_text(f->dir, "proc/self/mountinfo", table);
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of(f->dir, ms);
+    ward_diag_out_init(out, WARD_DIAG_OUTPUT_MAX);
+    int64_t start = ward_mono_ms(), cpu0 = cpu_ms();
+    assert_int_equal(ward_diag_mounts(&a, &ctx, out), 0);
+    *took = ward_mono_ms() - start;
+    *cpu = cpu_ms() - cpu0;
+    print_message("%s(%lld ms, %lld ms of CPU)\n", out->text.data, (long long)*took,
+                  (long long)*cpu);
+}
+
+/*
+ * The deadline comes while a call runs and others wait behind it: the
+ * running call is timed out then and the others skipped, so the run ends
+ * by its deadline without spinning, whether the call is slow (returns
+ * later) or hung (returns when the test lets it).
+ */
+static void test_mounts_deadline_during_call(void **state)
+{
+    struct fixture *f = *state;
+    make_dir(f->dir, "proc");
+    make_dir(f->dir, "proc/self");
+    fake_root = f->dir;
+    fake_released = false;
+    ward_diag_mounts_statvfs = fake_statvfs;
+    struct ward_diag_out out;
+    int64_t took, cpu;
+
+    run_mounts_faked(f,
+                     "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                     "23 22 8:2 / /slow rw - ext4 /dev/slow rw\n"
+                     "24 22 8:3 / /after rw - ext4 /dev/after rw\n"
+                     "25 22 8:4 / /later rw - ext4 /dev/later rw\n",
+                     400, &out, &took, &cpu);
+    assert_true(took < 400 + 300);
+    assert_true(cpu < 300);
+    assert_non_null(strstr(line_with(out.text.data, "/dev/sda1"), "%"));
+    assert_non_null(strstr(line_with(out.text.data, "/dev/slow"), "timeout"));
+    assert_non_null(strstr(line_with(out.text.data, "/dev/after"), "the deadline came first"));
+    assert_non_null(strstr(line_with(out.text.data, "/dev/later"), "the deadline came first"));
+    ward_diag_out_done(&out);
+
+    run_mounts_faked(f,
+                     "22 1 8:1 / /hung rw - nfs4 server:/hung rw\n"
+                     "23 22 8:2 / /after rw - ext4 /dev/after rw\n",
+                     400, &out, &took, &cpu);
+    assert_true(took < 400 + 300);
+    assert_true(cpu < 300);
+    assert_non_null(strstr(line_with(out.text.data, "server:/hung"), "timeout"));
+    assert_non_null(strstr(line_with(out.text.data, "/dev/after"), "the deadline came first"));
+    ward_diag_out_done(&out);
+
+    fake_release();
+    ward_diag_mounts_statvfs = statvfs;
 }
 
 static void test_mounts_missing_table(void **state)
@@ -734,8 +1046,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_du_deadline, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_du_errors, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_du_truncated, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_symlinked_parent, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_bind_mount, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_hung_mount, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_without_openat2, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_fixture, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_deadline, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_mounts_deadline_during_call, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_missing_table, fixture_setup, fixture_teardown),
         cmocka_unit_test(test_mounts_live),
         cmocka_unit_test_setup_teardown(test_netstat_fixture, fixture_setup, fixture_teardown),

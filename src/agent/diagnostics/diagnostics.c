@@ -104,3 +104,21 @@ void ward_diag_human_bytes(double bytes, char *buf, size_t size)
     }
     snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
 }
+
+void ward_diag_out_append_lines(struct ward_diag_out *o, const char *text, size_t len)
+{
+    struct ward_buf line = WARD_BUF_INIT;
+    for (size_t pos = 0; pos < len && !ward_diag_out_full(o);) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - text - pos) : len - pos;
+        ward_buf_reset(&line);
+        ward_diag_escape(&line, text + pos, n);
+        if (ward_buf_putc(&line, '\n') < 0) {
+            o->truncated = true;
+            break;
+        }
+        ward_diag_out_append(o, line.data, line.len);
+        pos += n + 1;
+    }
+    ward_buf_done(&line);
+}

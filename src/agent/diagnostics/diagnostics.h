@@ -62,6 +62,12 @@ bool ward_diag_out_full(const struct ward_diag_out *o);
  */
 void ward_diag_escape(struct ward_buf *b, const char *s, size_t n);
 
+/*
+ * Appends len bytes of a program's text to o line by line, each line
+ * escaped (ward_diag_escape()) and ending in a newline.
+ */
+void ward_diag_out_append_lines(struct ward_diag_out *o, const char *text, size_t len);
+
 /* Formats bytes as "512 B" or "1.2 GiB" into buf (size bytes). */
 void ward_diag_human_bytes(double bytes, char *buf, size_t size);
 
@@ -77,6 +83,13 @@ void ward_diag_human_bytes(double bytes, char *buf, size_t size);
  */
 int ward_diag_exec(const char *name, const char *const argv[], const struct ward_diag_ctx *ctx,
                    struct ward_diag_out *out);
+
+/*
+ * How mounts.c asks for a filesystem's size: statvfs(3) unless a test puts
+ * in a function that is slow or never returns. Set it before a run.
+ */
+struct statvfs;
+extern int (*ward_diag_mounts_statvfs)(const char *path, struct statvfs *out);
 
 typedef int (*ward_diag_fn)(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
                             struct ward_diag_out *out);

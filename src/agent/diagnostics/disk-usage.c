@@ -6,15 +6,32 @@
  * other diagnostics read, it is not put under ctx->root, since an admin
  * asks about a path as the host sees it.
  *
+ * The start. The path is opened with openat2(RESOLVE_NO_SYMLINKS), or,
+ * where the kernel lacks openat2 (before 5.6), one component at a time
+ * with O_NOFOLLOW: a symbolic link anywhere in it, not only at its end,
+ * is refused with ELOOP, so the walk is always of the directory the path
+ * names and not of one a link elsewhere points to.
+ *
  * The walk. Directories are opened one level at a time, each relative to
  * its parent's descriptor with O_NOFOLLOW | O_DIRECTORY, and entries are
  * looked at with fstatat(AT_SYMLINK_NOFOLLOW): no path string is resolved
  * again after the start, so a symbolic link swapped in for a directory
  * during the walk is not followed, and a symbolic link is only ever
- * counted for its own size. An entry on another device than the path is a
- * mount point (or a file bind-mounted over): it is counted and not
- * entered, and a directory opened is checked again with fstat() in case
- * one was mounted between the two calls. Sizes are allocated blocks
+ * counted for its own size.
+ *
+ * Mount points. Stat'ing the mount point of a dead NFS server or a wedged
+ * FUSE daemon blocks, so mount points must be known before their entry is
+ * looked at: the mount points of the real /proc/self/mountinfo (not
+ * ctx->root's: the path is the host's) are read once at the start into a
+ * hash set, with the directories that hold them. In such a directory,
+ * every entry's path is looked up first, and one that is a mount point is
+ * counted and neither stat'ed nor entered, whatever its filesystem: so a
+ * bind mount of the same filesystem is not counted twice either. As a
+ * second line, an entry on another device than the path (mounted after
+ * the table was read) is not entered, and a directory opened is checked
+ * again with fstat() in case one was mounted between the two calls. The
+ * set holds at most MAX_MOUNT_POINTS; with more, or no table, the output
+ * says that mount points are recognised by their device only. Sizes are allocated blocks
  * (st_blocks * 512), what a file takes from the disk; a file with several
  * hard links is counted once while the set of those seen has room.
  *
@@ -40,10 +57,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Entries looked at, at most. */
@@ -56,7 +76,24 @@
 #define MAX_LINKS  65536
 #define LINK_SLOTS (2 * MAX_LINKS)
 
+/* Mount points remembered at most, and the bytes of a mountinfo line looked at. */
+#define MAX_MOUNT_POINTS 65536
+#define MOUNTINFO_LINE   8192
+
 #define OPEN_DIR (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define OPEN_VIA (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* A path in the set of mount points: a mount point itself, a directory holding one, or both. */
+struct mount_slot {
+    char *path; /* NULL: an empty slot */
+    bool point, holds;
+};
+
+struct mount_set {
+    struct mount_slot *slots;
+    size_t size, n, points; /* size: a power of two, or 0 */
+    int error;              /* why the table is not known in full, or 0 */
+};
 
 struct item {
     uint64_t size;
@@ -71,8 +108,9 @@ struct top {
 
 struct frame {
     DIR *dir;
-    size_t path_len; /* of the walk's path while in this directory */
-    uint64_t size;   /* of the subtree walked so far */
+    size_t path_len;  /* of the walk's path while in this directory */
+    uint64_t size;    /* of the subtree walked so far */
+    bool holds_mount; /* some entry of it is a mount point */
 };
 
 enum stop {
@@ -93,7 +131,161 @@ struct walk {
     ino_t *links; /* open addressing; 0 is an empty slot */
     size_t n_links;
     bool links_full;
+    struct mount_set mounts_known;
 };
+
+static uint64_t hash_path(const char *p, size_t len)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)p[i]) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+/* The slot of path p (len bytes) in s: its own, or the empty one where it would go. */
+static struct mount_slot *set_slot(const struct mount_set *s, const char *p, size_t len)
+{
+    size_t i = (size_t)hash_path(p, len) & (s->size - 1);
+    while (s->slots[i].path &&
+           (strncmp(s->slots[i].path, p, len) != 0 || s->slots[i].path[len] != '\0'))
+        i = (i + 1) & (s->size - 1);
+    return &s->slots[i];
+}
+
+/* The slot of p in s, or NULL. */
+static const struct mount_slot *set_find(const struct mount_set *s, const char *p, size_t len)
+{
+    if (s->size == 0)
+        return NULL;
+    const struct mount_slot *slot = set_slot(s, p, len);
+    return slot->path ? slot : NULL;
+}
+
+/* The slot of p in s, added when missing. Returns NULL when out of memory. */
+static struct mount_slot *set_add(struct mount_set *s, const char *p, size_t len)
+{
+    if (2 * (s->n + 1) > s->size) {
+        struct mount_set bigger = {.size = s->size ? 2 * s->size : 64, .n = s->n};
+        if (!(bigger.slots = calloc(bigger.size, sizeof(*bigger.slots))))
+            return NULL;
+        for (size_t i = 0; i < s->size; i++)
+            if (s->slots[i].path)
+                *set_slot(&bigger, s->slots[i].path, strlen(s->slots[i].path)) = s->slots[i];
+        free(s->slots);
+        s->slots = bigger.slots;
+        s->size = bigger.size;
+    }
+    struct mount_slot *slot = set_slot(s, p, len);
+    if (!slot->path) {
+        if (!(slot->path = strndup(p, len)))
+            return NULL;
+        s->n++;
+    }
+    return slot;
+}
+
+static void set_done(struct mount_set *s)
+{
+    for (size_t i = 0; i < s->size; i++)
+        free(s->slots[i].path);
+    free(s->slots);
+}
+
+/* Decodes mountinfo's octal escapes ("\040" for a space) of s in place. False for "\000". */
+static bool unescape(char *s)
+{
+    char *out = s;
+    while (*s) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *out = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            if (*out++ == '\0')
+                return false;
+            s += 4;
+        } else {
+            *out++ = *s++;
+        }
+    }
+    *out = '\0';
+    return true;
+}
+
+/* Adds the mount point of one mountinfo line (its fifth field) to s. Returns 0 or -errno. */
+static int add_mount_line(struct mount_set *s, char *line)
+{
+    char *field = line;
+    for (int i = 0; i < 4 && field; i++) {
+        field = strchr(field, ' ');
+        if (field)
+            field++;
+    }
+    if (!field || *field != '/')
+        return -EINVAL;
+    field[strcspn(field, " ")] = '\0';
+    if (!unescape(field))
+        return -EINVAL;
+    size_t len = strlen(field);
+    struct mount_slot *slot = set_add(s, field, len);
+    if (!slot)
+        return -ENOMEM;
+    if (!slot->point) {
+        slot->point = true;
+        s->points++;
+    }
+    if (len == 1)
+        return 0; /* "/" is in no directory */
+    size_t parent = (size_t)(strrchr(field, '/') - field);
+    slot = set_add(s, field, parent ? parent : 1);
+    if (!slot)
+        return -ENOMEM;
+    slot->holds = true;
+    return 0;
+}
+
+/* Reads the mount points of /proc/self/mountinfo into s; s->error says what was missed. */
+static void load_mounts(struct mount_set *s)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) {
+        s->error = -errno;
+        return;
+    }
+    char *line = malloc(MOUNTINFO_LINE);
+    if (!line) {
+        s->error = -ENOMEM;
+        fclose(f);
+        return;
+    }
+    size_t n = 0;
+    int ch = 0;
+    while (ch != EOF) {
+        bool cut = false;
+        while ((ch = getc(f)) != EOF && ch != '\n') {
+            if (n + 1 < MOUNTINFO_LINE)
+                line[n++] = (char)ch;
+            else
+                cut = true;
+        }
+        line[n] = '\0';
+        int r = n == 0 ? 0 : cut ? -ENAMETOOLONG : s->points == MAX_MOUNT_POINTS ? -E2BIG : 0;
+        if (r == 0 && n > 0)
+            r = add_mount_line(s, line);
+        if (r < 0 && s->error == 0)
+            s->error = r;
+        n = 0;
+    }
+    if (ferror(f) && s->error == 0)
+        s->error = -EIO;
+    fclose(f);
+    free(line);
+}
+
+/* True when the directory at the walk's path holds a mount point. */
+static bool holds_mount(const struct walk *w)
+{
+    const struct mount_slot *slot = set_find(&w->mounts_known, w->path.data, w->path.len);
+    return slot && slot->holds;
+}
 
 static void heap_down(struct top *t, size_t i)
 {
@@ -240,11 +432,28 @@ static void enter(struct walk *w, struct frame *f, const char *name, const struc
         f->size += size;
         return;
     }
-    w->frames[w->depth++] = (struct frame){d, w->path.len, (uint64_t)now.st_blocks * 512};
+    w->frames[w->depth++] =
+        (struct frame){d, w->path.len, (uint64_t)now.st_blocks * 512, holds_mount(w)};
+}
+
+/* True when name of the directory at the walk's path is a mount point (or no path could be made).
+ */
+static bool is_mount_point(struct walk *w, const char *name)
+{
+    size_t len = w->path.len;
+    if (path_push(w, name) < 0)
+        return true;
+    const struct mount_slot *slot = set_find(&w->mounts_known, w->path.data, w->path.len);
+    path_cut(w, len);
+    return slot && slot->point;
 }
 
 static void visit(struct walk *w, struct frame *f, const char *name)
 {
+    if (f->holds_mount && is_mount_point(w, name)) {
+        w->mounts++; /* not even stat'ed: that alone may hang */
+        return;
+    }
     struct stat st;
     if (fstatat(dirfd(f->dir), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         w->errors++;
@@ -348,11 +557,73 @@ static void report(struct walk *w, const char *path, struct ward_diag_out *out)
                              (unsigned long long)w->too_deep, MAX_DEPTH);
     if (w->links_full)
         ward_diag_out_printf(out, "note: some files with several hard links counted per link\n");
+    if (w->mounts_known.error)
+        ward_diag_out_printf(out,
+                             "note: the mount table was not read in full (%s): other mount "
+                             "points are recognised by their device, after a stat that may hang\n",
+                             w->mounts_known.error == -E2BIG
+                                 ? "too many mounts"
+                                 : ward_strerror(w->mounts_known.error));
     ward_diag_out_printf(out, "\n");
     print_top(&w->dirs, "Largest directories:", &esc, out);
     ward_diag_out_printf(out, "\n");
     print_top(&w->files, "Largest files:", &esc, out);
     ward_buf_done(&esc);
+}
+
+/*
+ * Opens the directory at path one component at a time, each relative to
+ * the one before with O_NOFOLLOW, so that a symbolic link anywhere fails.
+ * Returns the descriptor or -errno (-ELOOP for a link).
+ */
+static int open_by_components(const char *path)
+{
+    int fd = open("/", path[1] ? OPEN_VIA : OPEN_DIR);
+    if (fd < 0)
+        return -errno;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        size_t len = strcspn(p, "/");
+        if (len == 0)
+            break;
+        char name[NAME_MAX + 1];
+        if (len > NAME_MAX) {
+            close(fd);
+            return -ENAMETOOLONG;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        p += len;
+        bool last = p[strspn(p, "/")] == '\0';
+        int next = openat(fd, name, last ? OPEN_DIR : OPEN_VIA), err = errno;
+        struct stat st;
+        if (next < 0 && (err == ENOTDIR || err == ELOOP) &&
+            fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            err = ELOOP; /* O_DIRECTORY answers ENOTDIR for a link */
+        close(fd);
+        if (next < 0)
+            return -err;
+        fd = next;
+    }
+    return fd;
+}
+
+/* Opens the directory at path, with no symbolic link anywhere in it. Returns it or -errno. */
+static int open_start(const char *path)
+{
+#ifdef SYS_openat2
+    struct open_how how = {
+        .flags = OPEN_DIR & ~O_NOFOLLOW, /* which would answer ENOTDIR for a link at the end */
+        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    if (fd >= 0)
+        return (int)fd;
+    if (errno != ENOSYS && errno != EPERM) /* EPERM: a seccomp filter that does not know it */
+        return -errno;
+#endif
+    return open_by_components(path);
 }
 
 int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
@@ -364,21 +635,20 @@ int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_di
         ward_diag_out_printf(out, "invalid arguments\n");
         return -EINVAL;
     }
-    int fd = open(path, OPEN_DIR);
+    int fd = open_start(path), err = fd < 0 ? fd : 0;
     struct stat st;
-    DIR *d = fd >= 0 && fstat(fd, &st) == 0 ? fdopendir(fd) : NULL;
+    DIR *d = NULL;
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !(d = fdopendir(fd)))) {
+        err = -errno;
+        close(fd);
+    }
     if (!d) {
-        int err = -errno;
-        if (fd >= 0)
-            close(fd);
-        struct stat lst;
-        if ((err == -ENOTDIR || err == -ELOOP) && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
-            err = -ELOOP; /* O_DIRECTORY answers ENOTDIR for a link */
         struct ward_buf esc = WARD_BUF_INIT;
         ward_buf_reset(&esc);
         ward_diag_escape(&esc, path, strlen(path));
-        ward_diag_out_printf(out, "cannot open %s: %s%s\n", esc.data, ward_strerror(err),
-                             err == -ELOOP ? " (a symbolic link, which is not followed)" : "");
+        ward_diag_out_printf(
+            out, "cannot open %s: %s%s\n", esc.data, ward_strerror(err),
+            err == -ELOOP ? " (the path has a symbolic link, which is not followed)" : "");
         ward_buf_done(&esc);
         return err;
     }
@@ -399,7 +669,8 @@ int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_di
     w->deadline_ms = ctx->deadline_ms;
     w->dirs = (struct top){dirs, 0, top_n};
     w->files = (struct top){files, 0, top_n};
-    w->frames[0] = (struct frame){d, w->path.len, (uint64_t)st.st_blocks * 512};
+    load_mounts(&w->mounts_known);
+    w->frames[0] = (struct frame){d, w->path.len, (uint64_t)st.st_blocks * 512, holds_mount(w)};
     w->depth = 1;
 
     run(w);
@@ -408,6 +679,7 @@ int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_di
     top_done(&w->dirs);
     top_done(&w->files);
     free(w->links);
+    set_done(&w->mounts_known);
     ward_buf_done(&w->path);
     free(w);
     return 0;

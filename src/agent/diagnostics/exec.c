@@ -2,7 +2,12 @@
  * Running a program for a diagnostic (ward_diag_exec() in diagnostics.h).
  *
  * The program is looked up only in the fixed directories of WARD_DIAG_PATH,
- * never through the agent's own PATH, and started with fork() and execve():
+ * never through the agent's own PATH. The agent usually runs as root, so a
+ * candidate is taken only when no one else could have put it there or
+ * changed it: the file and its directory must belong to root (or to the
+ * agent's own user) and be writable by neither group nor others; one that
+ * is not is passed over for the next directory, so that a group-writable
+ * /usr/local/bin cannot shadow /usr/bin. It is started with fork() and execve():
  * no shell ever sees an argument, so a value with ';' or '$(...)' in it is
  * one literal argv entry. The environment is rebuilt from nothing (PATH and
  * LC_ALL=C), so nothing of the agent's environment, secrets included, leaks
@@ -40,6 +45,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -57,7 +63,30 @@
 
 static char *const child_env[] = {"PATH=" WARD_DIAG_PATH, "LC_ALL=C", NULL};
 
-/* Finds name in WARD_DIAG_PATH: a regular file we may execute. */
+/* True when st belongs to root or to us and no one else may write to it. */
+static bool trusted(const struct stat *st)
+{
+    return (st->st_uid == 0 || st->st_uid == geteuid()) && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/* True when the directory of path (cut at its last '/') is trusted(). */
+static bool trusted_dir(char *path)
+{
+    char *slash = strrchr(path, '/');
+    if (!slash)
+        return false;
+    struct stat st;
+    *slash = '\0';
+    bool ok = stat(slash == path ? "/" : path, &st) == 0 && S_ISDIR(st.st_mode) && trusted(&st);
+    *slash = '/';
+    return ok;
+}
+
+/*
+ * Finds name in WARD_DIAG_PATH: a regular file we may execute. It must be
+ * trusted(), and so must the directory it was found in and, when it is a
+ * symbolic link, the directory of the file it leads to.
+ */
 static int find_program(const char *name, char *path, size_t size)
 {
     const char *dir = WARD_DIAG_PATH;
@@ -65,8 +94,10 @@ static int find_program(const char *name, char *path, size_t size)
         size_t len = strcspn(dir, ":");
         int n = snprintf(path, size, "%.*s/%s", (int)len, dir, name);
         struct stat st;
+        char real[PATH_MAX];
         if (n > 0 && (size_t)n < size && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(path, X_OK) == 0)
+            trusted(&st) && access(path, X_OK) == 0 && trusted_dir(path) && realpath(path, real) &&
+            trusted_dir(real))
             return 0;
         dir += len;
         if (*dir == ':')

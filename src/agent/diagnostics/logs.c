@@ -9,15 +9,20 @@
  * parsing JSON rather than journalctl's text keeps the format under our
  * control, and the byte-array form journald uses for fields that are not
  * clean UTF-8 can be rendered safely. --all is deliberately not passed, so
- * journalctl replaces any field over 4 KiB by null: the whole run then
- * stays far below the private cap (8 MiB), which matters because
- * journalctl prints the oldest of the last LINES entries first, and
- * cutting its output would lose the newest ones.
+ * journalctl replaces any field over 4 KiB by null, and the whole run
+ * stays well below the private cap (8 MiB). Should the cap be reached all
+ * the same, it must cost the oldest entries, not the newest: journalctl
+ * prints the last LINES entries oldest first, so it is run with --reverse
+ * (newest first, where a cut drops the oldest), and the rendered lines are
+ * put back in the order of time (oldest first) before they are shown.
  *
  * When no journal file exists (a container without journald), journalctl
  * is missing, or it fails without printing an entry, the first readable of
  * /var/log/syslog and /var/log/messages is tailed instead: read backwards
  * from the end in growing chunks, never more than FILE_READ_MAX bytes.
+ * The file is opened with O_NOFOLLOW and must be a regular file: the agent
+ * runs as root, and a symbolic link planted there (to /etc/shadow, say)
+ * must not make it show what the link points to.
  * Plain files have no structured severity, so the first output line says
  * which source was used and that neither severity nor unit is filtered.
  *
@@ -306,6 +311,28 @@ static size_t render_journal(const struct ward_buf *json, int64_t deadline_ms,
 }
 
 /*
+ * Reverses the order of the lines of text (each ends with '\n'): journalctl
+ * gives them newest first. Returns 0 or -ENOMEM.
+ */
+static int reverse_lines(struct ward_buf *text)
+{
+    struct ward_buf rev = WARD_BUF_INIT;
+    if ((text->len && text->data[text->len - 1] != '\n' && ward_buf_putc(text, '\n') < 0) ||
+        ward_buf_reserve_exact(&rev, text->len) < 0)
+        return -ENOMEM;
+    for (size_t end = text->len; end > 0;) {
+        size_t start = end - 1; /* text->data[end - 1] is the line's '\n' */
+        while (start > 0 && text->data[start - 1] != '\n')
+            start--;
+        ward_buf_append(&rev, text->data + start, end - start);
+        end = start;
+    }
+    ward_buf_done(text);
+    *text = rev;
+    return 0;
+}
+
+/*
  * Runs journalctl. Returns 0 when it showed entries (or none matched),
  * -ETIMEDOUT, or 1 when the plain files should be tried, with the reason
  * in why.
@@ -315,9 +342,10 @@ static int from_journal(const char *severity, const char *lines, const char *uni
                         struct ward_buf *why)
 {
     char root_opt[PATH_MAX + 8];
-    const char *argv[16] = {"journalctl", "--output=json", OUTPUT_FIELDS, "--no-pager", "--quiet",
-                            "-p",         severity,        "-n",          lines};
-    size_t argc = 9;
+    const char *argv[16] = {
+        "journalctl", "--output=json", OUTPUT_FIELDS, "--no-pager", "--quiet", "--reverse",
+        "-p",         severity,        "-n",          lines};
+    size_t argc = 10;
     if (unit[0]) {
         argv[argc++] = "-u";
         argv[argc++] = unit;
@@ -333,6 +361,10 @@ static int from_journal(const char *severity, const char *lines, const char *uni
     bool late = false;
     size_t entries =
         rc == -ENOENT ? 0 : render_journal(&json.text, ctx->deadline_ms, &text, &other, &late);
+    if (entries > 1 && reverse_lines(&text) < 0) {
+        ward_buf_reset(&text);
+        ward_buf_puts(&text, "[out of memory]\n");
+    }
     int result = 0;
     if (rc == -ENOENT) {
         ward_buf_puts(why, "journalctl is not installed");
@@ -438,7 +470,8 @@ static int from_files(int64_t lines, const char *unit, const struct ward_diag_ct
         int n = snprintf(path, sizeof(path), "%s%s", ctx->root, plain_files[i]);
         if (n < 0 || (size_t)n >= sizeof(path))
             continue;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        _cleanup_close_ int fd =
+            open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
         struct stat st = {0};
         int err = fd < 0 ? -errno : fstat(fd, &st) < 0 ? -errno : 0;
         if (err == 0 && !S_ISREG(st.st_mode))
@@ -459,7 +492,9 @@ static int from_files(int64_t lines, const char *unit, const struct ward_diag_ct
             emit_newest(out, &text);
         } else {
             ward_buf_printf(why, "; %s: %s", plain_files[i],
-                            err == -EINVAL ? "not a regular file" : ward_strerror(err));
+                            err == -EINVAL  ? "not a regular file"
+                            : err == -ELOOP ? "a symbolic link, which is not followed"
+                                            : ward_strerror(err));
         }
         ward_buf_done(&text);
         if (err == 0)

@@ -13,13 +13,16 @@
  * or a wedged FUSE daemon may block forever and cannot be interrupted. So
  * the calls run on a detached worker thread, one after the other, while
  * the diagnostic waits for each at most CALL_TIMEOUT_MS and never past its
- * deadline. A call that takes longer is reported as "timeout"; its worker
- * is left blocked and the remaining calls go to a new worker. The job the
- * threads share is reference-counted, so a blocked worker can return long
- * after the diagnostic and still find its memory. Blocked workers are
- * counted across runs: with MAX_STUCK of them, no new one starts and the
- * remaining mounts say "skipped", so a hung mount asked about again and
- * again holds a bounded number of threads. Pseudo filesystems (proc,
+ * deadline. A call that takes longer, or is still running at the deadline,
+ * is reported as "timeout"; its worker is left blocked and the remaining
+ * calls go to a new worker (or, at the deadline, are not made). The job
+ * records which call its live worker is running, so that the call is timed
+ * out whatever happened to the queue behind it. The job the threads share
+ * is reference-counted, so a blocked worker can return long after the
+ * diagnostic and still find its memory. Blocked workers are counted across
+ * runs: with MAX_STUCK of them, no new one starts and the remaining mounts
+ * say "skipped", so a hung mount asked about again and again holds a
+ * bounded number of threads. Pseudo filesystems (proc,
  * sysfs, cgroup, ...) have no size and are not asked; autofs is not
  * either, as asking would trigger the automount.
  */
@@ -32,6 +35,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +87,8 @@ struct job {
     int live; /* workers not blocked past their timeout: 0 or 1 */
     bool cancelled;
     size_t n, next, settled;
+    size_t running; /* the call the live worker runs, or NONE */
+    int (*fn)(const char *path, struct statvfs *out);
     struct call calls[];
 };
 
@@ -95,7 +101,18 @@ struct mount {
     int err;
 };
 
+/* No call is running. */
+#define NONE SIZE_MAX
+
 static atomic_int stuck_workers;
+
+/*
+ * The statvfs the workers call: a seam for tests, which swap in one that
+ * blocks or is slow (the way ward_disk_statvfs serves the collector). Set
+ * it before a run, not during one; a run keeps the value it started with.
+ * Not in diagnostics.h yet: the test declares it.
+ */
+int (*ward_diag_mounts_statvfs)(const char *path, struct statvfs *out) = statvfs;
 
 static void job_release(struct job *j)
 {
@@ -113,16 +130,17 @@ static void *worker_main(void *arg)
     struct job *j = arg;
     pthread_mutex_lock(&j->lock);
     while (!j->cancelled && j->next < j->n) {
+        j->running = j->next;
         struct call *c = &j->calls[j->next++];
         c->state = RUNNING;
         c->started_ms = ward_mono_ms();
         pthread_cond_broadcast(&j->cond); /* its timeout starts now */
         pthread_mutex_unlock(&j->lock);
         struct statvfs sv = {0};
-        int err = statvfs(c->path, &sv) == 0 ? 0 : errno;
+        int err = j->fn(c->path, &sv) == 0 ? 0 : errno;
         pthread_mutex_lock(&j->lock);
         if (c->state == TIMED_OUT) {
-            /* Given up on: live was counted down then. */
+            /* Given up on: live was counted down, and running moved on, then. */
             atomic_fetch_sub(&stuck_workers, 1);
             job_release(j);
             return NULL;
@@ -130,6 +148,7 @@ static void *worker_main(void *arg)
         c->sv = sv;
         c->err = err;
         c->state = DONE;
+        j->running = NONE;
         j->settled++;
         pthread_cond_broadcast(&j->cond);
     }
@@ -187,12 +206,17 @@ static void run_job(struct job *j, int64_t deadline_ms)
             if (r < 0)
                 give_up(j, -r);
         }
-        if (j->live > 0 && j->next > 0 && j->calls[j->next - 1].state == RUNNING) {
-            /* The one live worker runs the last call handed out (once it has taken one). */
-            struct call *c = &j->calls[j->next - 1];
+        if (j->running != NONE) {
+            /*
+             * Not the last call handed out: at the deadline give_up() has
+             * moved next past the calls still queued, and the running one
+             * must be timed out all the same.
+             */
+            struct call *c = &j->calls[j->running];
             int64_t limit = c->started_ms + CALL_TIMEOUT_MS;
             if (now >= limit || j->cancelled) {
                 c->state = TIMED_OUT;
+                j->running = NONE;
                 j->settled++;
                 j->live--;
                 atomic_fetch_add(&stuck_workers, 1);
@@ -242,6 +266,8 @@ static void size_mounts(struct mount *m, size_t n, const char *root, int64_t dea
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&j->lock, NULL);
     j->refs = 1;
+    j->running = NONE;
+    j->fn = ward_diag_mounts_statvfs;
     char *at = (char *)&j->calls[calls];
     for (size_t i = 0; i < n; i++) {
         if (!m[i].sized)

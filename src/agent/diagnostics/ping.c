@@ -10,9 +10,15 @@
  * when neither socket is allowed (net.ipv4.ping_group_range excludes the
  * agent's group and it has no CAP_NET_RAW) does the diagnostic run the
  * system's ping, which may hold a file capability the agent lacks, with
- * its own deadline set to the timeout and its output passed through. Its
+ * its own deadline set to the timeout and its output passed through line
+ * by line, escaped like everything else shown (ward_diag_escape()): what
+ * it prints comes from the network too, a reverse name or an error. Its
  * summary line is read back to tell "no answer at all" (1) from "some
  * answers" (0): iputils ping alone exits 1 when fewer than count came.
+ *
+ * A probe that ends before its first echo request leaves the loss at 0:
+ * with -ETIMEDOUT that is a name still resolving at the timeout. That is
+ * said as such, not as "count sent, 0 received", which would be false.
  */
 #include "agent/diagnostics/diagnostics.h"
 
@@ -82,8 +88,7 @@ static int system_ping(const char *target, int64_t count, int64_t timeout_s, int
                          "the agent may not open ICMP sockets (%s; see net.ipv4.ping_group_range): "
                          "running ping\n",
                          ward_strerror(why));
-    if (text.text.len)
-        ward_diag_out_append(out, text.text.data, text.text.len);
+    ward_diag_out_append_lines(out, text.text.data, text.text.len);
     if (text.truncated)
         ward_diag_out_printf(out, "[ping's output was cut]\n");
     long replies = replies_in(text.text.data);
@@ -136,6 +141,18 @@ int ward_diag_ping(const struct ward_diag_args *args, const struct ward_diag_ctx
 
     if (!res.up && res.error == -ENXIO) {
         ward_diag_out_printf(out, "PING %s: the name does not resolve\n", target);
+        return 1;
+    }
+    if (!res.up && res.loss_percent == 0) {
+        /* Not one echo went out (that makes the loss 100%): the probe ended before. */
+        if (res.error == -ETIMEDOUT)
+            ward_diag_out_printf(out,
+                                 "PING %s: the name could not be resolved in time (%lld ms); no "
+                                 "echo request was sent\n",
+                                 target, (long long)budget);
+        else
+            ward_diag_out_printf(out, "PING %s: no echo request was sent: %s\n", target,
+                                 ward_strerror(res.error));
         return 1;
     }
     long received = lround((double)count * (100.0 - res.loss_percent) / 100.0);

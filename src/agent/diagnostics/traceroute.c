@@ -23,7 +23,8 @@
  * Where ping sockets are not allowed (net.ipv4.ping_group_range), icmp
  * falls back to UDP probes and says so. Only if even a UDP socket is
  * refused (EPERM or EACCES, a sandbox) is the system's traceroute run,
- * when it is installed.
+ * when it is installed; its output is shown line by line through
+ * ward_diag_escape(), as it holds what routers and resolvers sent.
  */
 #include "agent/diagnostics/diagnostics.h"
 
@@ -324,7 +325,14 @@ static int system_traceroute(const char *host, const char *max_hops, int why,
     const char *argv[] = {"traceroute", "-n", "-m", max_hops, "-q", "1", "-w", "1", host, NULL};
     ward_diag_out_printf(out, "probe sockets are not permitted (%s): running traceroute\n",
                          ward_strerror(why));
-    int rc = ward_diag_exec("traceroute", argv, ctx, out);
+    /* Its raw output, kept to what out has room for: escaping only makes it longer. */
+    struct ward_diag_out raw;
+    ward_diag_out_init(&raw, out->text.len < out->max ? out->max - out->text.len : 0);
+    int rc = ward_diag_exec("traceroute", argv, ctx, &raw);
+    ward_diag_out_append_lines(out, raw.text.data, raw.text.len);
+    if (raw.truncated)
+        out->truncated = true;
+    ward_diag_out_done(&raw);
     if (rc == -ENOENT)
         ward_diag_out_printf(out, "no traceroute program was found\n");
     else if (rc == -ETIMEDOUT)
