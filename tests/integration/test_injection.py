@@ -29,7 +29,7 @@ import pytest
 import requests
 
 import injection_corpus as corpus
-from conftest import ADMIN, ENROLL_TOKEN, wait_for
+from conftest import ADMIN, enroll_agent, wait_for
 
 HOSTNAME = "inj-host"
 
@@ -59,11 +59,7 @@ def short(value, n=60):
 
 def enroll_host(server, hostname=HOSTNAME):
     """An active host registered with the enrollment token, with no agent polling for it."""
-    agent_id = str(uuid.uuid4())
-    r = requests.post(server.url + "/agent/register",
-                      json={"agentId": agent_id, "hostname": hostname},
-                      headers={"X-Ward-Enroll-Token": ENROLL_TOKEN}, timeout=5)
-    assert r.status_code == 200, r.text
+    agent_id, _ = enroll_agent(server, hostname)
     host = requests.get(f"{server.url}/api/v1/hosts/{agent_id}", headers=ADMIN, timeout=5).json()
     assert host["status"] == "active", host
     return agent_id

@@ -17,7 +17,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ADMIN, ADMIN_TOKEN, ENROLL_TOKEN, SANITIZER_MARKS, binary, free_port
+from conftest import ADMIN_TOKEN, SANITIZER_MARKS, binary, enroll_agent, free_port
 
 COMMANDS = ["health", "query", "agents list", "agents show", "agents claim", "agents delete",
             "agents rotate-key", "agents revoke-key", "tokens list", "tokens create",
@@ -57,16 +57,6 @@ def register(server, token, hostname="web-1"):
     return agent_id
 
 
-def enroll(server, hostname="web-1"):
-    """Registers an agent with the enrollment token: active at once. Returns (id, key)."""
-    agent_id = str(uuid.uuid4())
-    body = {"agentId": agent_id, "hostname": hostname}
-    r = requests.post(server.url + "/agent/register", json=body,
-                      headers={"X-Ward-Enroll-Token": ENROLL_TOKEN}, timeout=5)
-    assert r.status_code == 200, r.text
-    return agent_id, r.json()["apiKey"]
-
-
 def poll(server, agent_id):
     r = requests.get(f"{server.url}/agents/{agent_id}/claim-status", timeout=5)
     assert r.status_code == 200, r.text
@@ -91,8 +81,8 @@ def closed(server_factory):
 
 
 def test_agents_list_and_show(closed):
-    agent_id, _ = enroll(closed, "web-1")
-    other, _ = enroll(closed, "db-1")
+    agent_id, _ = enroll_agent(closed, "web-1")
+    other, _ = enroll_agent(closed, "db-1")
     head, rows = table(ok(wardctl(closed.url, "agents", "list")))
     assert head == ["ID", "HOSTNAME", "NAME", "STATUS", "LIVENESS", "LAST SEEN", "SECTION"]
     by_id = {row[0]: row for row in rows}
@@ -188,7 +178,7 @@ def test_claim_with_token_file(closed, tmp_path):
 
 
 def test_rotate_key(closed):
-    agent_id, key = enroll(closed)
+    agent_id, key = enroll_agent(closed)
     out = ok(wardctl(closed.url, "agents", "rotate-key", agent_id))
     assert "rotated" in out and agent_id in out
     got = poll(closed, agent_id)
@@ -198,7 +188,7 @@ def test_rotate_key(closed):
 
 
 def test_revoke_key(closed):
-    agent_id, _ = enroll(closed)
+    agent_id, _ = enroll_agent(closed)
     out = ok(wardctl(closed.url, "agents", "revoke-key", agent_id))
     assert "revoked" in out
     assert fields(ok(wardctl(closed.url, "agents", "show", agent_id)))["status"] == "revoked"
@@ -209,7 +199,7 @@ def test_revoke_key(closed):
 
 
 def test_delete_and_purge(closed):
-    agent_id, _ = enroll(closed)
+    agent_id, _ = enroll_agent(closed)
     out = ok(wardctl(closed.url, "agents", "delete", agent_id))
     assert "deregistered" in out
     assert fields(ok(wardctl(closed.url, "agents", "show", agent_id)))["status"] == "deregistered"
@@ -218,7 +208,7 @@ def test_delete_and_purge(closed):
     r = wardctl(closed.url, "agents", "show", agent_id)
     assert r.returncode == 1 and "404" in r.stderr
 
-    other, _ = enroll(closed, "db-1")
+    other, _ = enroll_agent(closed, "db-1")
     got = json.loads(ok(wardctl(closed.url, "agents", "delete", "--purge", other, "--json")))
     assert got == {"id": other, "status": "purged"}
     r = wardctl(closed.url, "agents", "delete", other, "--purge=yes")

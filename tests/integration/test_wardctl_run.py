@@ -19,7 +19,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import ADMIN, ADMIN_TOKEN, ENROLL_TOKEN, SANITIZER_MARKS, binary, free_port, wait_for
+from conftest import (ADMIN, ADMIN_TOKEN, ENROLL_TOKEN, SANITIZER_MARKS, binary, enroll_agent,
+                      free_port, wait_for)
 
 ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 DIAGNOSTICS = ["logs", "disk_usage", "mounts", "ping", "connect", "netstat", "traceroute"]
@@ -55,14 +56,9 @@ def fields(stdout):
     return dict(line.split(": ", 1) for line in head.splitlines())
 
 
-def enroll(server, hostname):
-    """Registers a host with the enrollment token (active, but no agent polls). Returns its id."""
-    agent_id = str(uuid.uuid4())
-    r = requests.post(server.url + "/agent/register",
-                      json={"agentId": agent_id, "hostname": hostname},
-                      headers={"X-Ward-Enroll-Token": ENROLL_TOKEN}, timeout=5)
-    assert r.status_code == 200, r.text
-    return agent_id
+def enroll_id(server, hostname):
+    """A host registered with the enrollment token (active, but no agent polls): its id."""
+    return enroll_agent(server, hostname)[0]
 
 
 def listed_commands(server):
@@ -148,7 +144,7 @@ def test_ping_loopback(web):
 
 
 def test_bad_usage_queues_nothing(closed):
-    host = enroll(closed, "run-web1")
+    host = enroll_id(closed, "run-web1")
     for args, message in (
             (["ping", "target=a;b"], "ping: target must be a host name, IPv4 or IPv6 address"),
             (["ping", "a;b"], "ping: target must be"),
@@ -180,7 +176,7 @@ def test_unknown_and_ambiguous_hosts(closed):
     r = wardctl(closed, "run", str(uuid.uuid4()), "ping", "127.0.0.1")
     assert r.returncode == 1 and "server answered 404: no host" in r.stderr
 
-    first, second = enroll(closed, "twin"), enroll(closed, "twin")
+    first, second = enroll_id(closed, "twin"), enroll_id(closed, "twin")
     r = wardctl(closed, "run", "twin", "ping", "127.0.0.1")
     assert r.returncode == 1 and "2 hosts are named 'twin'" in r.stderr
     assert first in r.stderr and second in r.stderr and "give the host id" in r.stderr
@@ -266,7 +262,7 @@ def test_json_output(web):
 
 
 def test_wait_times_out_and_command_expires(closed):
-    enroll(closed, "run-idle")  # no agent asks for its commands
+    enroll_id(closed, "run-idle")  # no agent asks for its commands
     r = wardctl(closed, "run", "run-idle", "connect", "127.0.0.1:1", "--wait", "--timeout", "1s")
     assert r.returncode == 3 and r.stdout == ""
     m = re.search(rf"connect on run-idle is still queued after 1s; "

@@ -122,3 +122,21 @@ void ward_diag_out_append_lines(struct ward_diag_out *o, const char *text, size_
     }
     ward_buf_done(&line);
 }
+
+bool ward_diag_unescape_mountinfo(char *s)
+{
+    char *out = s;
+    while (*s) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *out = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            if (*out++ == '\0')
+                return false;
+            s += 4;
+        } else {
+            *out++ = *s++;
+        }
+    }
+    *out = '\0';
+    return true;
+}

@@ -68,6 +68,12 @@ void ward_diag_escape(struct ward_buf *b, const char *s, size_t n);
  */
 void ward_diag_out_append_lines(struct ward_diag_out *o, const char *text, size_t len);
 
+/*
+ * Decodes the kernel's octal escapes of a mountinfo field ("\040" for a
+ * space) in place. Returns false for "\000", which no path may hold.
+ */
+bool ward_diag_unescape_mountinfo(char *s);
+
 /* Formats bytes as "512 B" or "1.2 GiB" into buf (size bytes). */
 void ward_diag_human_bytes(double bytes, char *buf, size_t size);
 

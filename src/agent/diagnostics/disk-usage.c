@@ -191,25 +191,6 @@ static void set_done(struct mount_set *s)
     free(s->slots);
 }
 
-/* Decodes mountinfo's octal escapes ("\040" for a space) of s in place. False for "\000". */
-static bool unescape(char *s)
-{
-    char *out = s;
-    while (*s) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-            s[3] >= '0' && s[3] <= '7') {
-            *out = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-            if (*out++ == '\0')
-                return false;
-            s += 4;
-        } else {
-            *out++ = *s++;
-        }
-    }
-    *out = '\0';
-    return true;
-}
-
 /* Adds the mount point of one mountinfo line (its fifth field) to s. Returns 0 or -errno. */
 static int add_mount_line(struct mount_set *s, char *line)
 {
@@ -222,7 +203,7 @@ static int add_mount_line(struct mount_set *s, char *line)
     if (!field || *field != '/')
         return -EINVAL;
     field[strcspn(field, " ")] = '\0';
-    if (!unescape(field))
+    if (!ward_diag_unescape_mountinfo(field))
         return -EINVAL;
     size_t len = strlen(field);
     struct mount_slot *slot = set_add(s, field, len);

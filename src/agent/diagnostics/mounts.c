@@ -321,24 +321,6 @@ static size_t split(char *s, char **fields, size_t max)
     return n;
 }
 
-/* Decodes the octal escapes of in into out, which has room for in. False for "\000". */
-static bool unescape(const char *in, char *out)
-{
-    while (*in) {
-        if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
-            in[3] >= '0' && in[3] <= '7') {
-            *out = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-            if (*out++ == '\0')
-                return false;
-            in += 4;
-        } else {
-            *out++ = *in++;
-        }
-    }
-    *out = '\0';
-    return true;
-}
-
 /*
  * Parses "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE
  * SOURCE SUPEROPTIONS" into m. Returns 0, -EINVAL for a malformed line, or
@@ -352,21 +334,22 @@ static int parse_line(char *line, struct mount *m)
         sep++;
     if (n < 6 || sep + 2 >= n)
         return -EINVAL;
-    const char *src[4] = {f[sep + 2], f[4], f[sep + 1], f[5]};
+    char *src[4] = {f[sep + 2], f[4], f[sep + 1], f[5]};
     size_t len = 0;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 4; i++) {
+        if (!ward_diag_unescape_mountinfo(src[i]))
+            return -EINVAL;
         len += strlen(src[i]) + 1;
+    }
     char *text = malloc(len), *at = text;
     if (!text)
         return -ENOMEM;
     const char **dst[4] = {&m->device, &m->mountpoint, &m->fstype, &m->options};
     for (size_t i = 0; i < 4; i++) {
-        if (!unescape(src[i], at)) {
-            free(text);
-            return -EINVAL;
-        }
+        size_t n = strlen(src[i]) + 1;
+        memcpy(at, src[i], n);
         *dst[i] = at;
-        at += strlen(at) + 1;
+        at += n;
     }
     m->text = text;
     m->sized = m->mountpoint[0] == '/';

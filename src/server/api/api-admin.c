@@ -205,35 +205,16 @@ void ward_api_host_revoke_key(struct ward_http_request *req, void *app)
 
 /* ---- Admin tokens ---- */
 
-static void write_time(struct ward_json_writer *w, const char *key, int64_t ms)
-{
-    char ts[WARD_RFC3339_LEN];
-    ward_json_write_keyz(w, key);
-    if (ms > 0 && ward_time_format_rfc3339(ms, ts) > 0)
-        ward_json_write_stringz(w, ts);
-    else
-        ward_json_write_null(w);
-}
-
-static void write_opt(struct ward_json_writer *w, const char *key, const char *v)
-{
-    ward_json_write_keyz(w, key);
-    if (v)
-        ward_json_write_stringz(w, v);
-    else
-        ward_json_write_null(w);
-}
-
 static int write_token(const struct ward_credential *c, void *userdata)
 {
     struct ward_json_writer *w = userdata;
     ward_json_write_object_begin(w);
-    write_opt(w, "id", c->id);
-    write_opt(w, "name", c->name);
-    write_opt(w, "lookup", c->lookup);
-    write_opt(w, "tenant_id", c->tenant_id);
-    write_time(w, "created_at", c->created_ms);
-    write_time(w, "revoked_at", c->revoked_ms);
+    ward_api_write_opt(w, "id", c->id);
+    ward_api_write_opt(w, "name", c->name);
+    ward_api_write_opt(w, "lookup", c->lookup);
+    ward_api_write_opt(w, "tenant_id", c->tenant_id);
+    ward_api_write_time(w, "created_at", c->created_ms);
+    ward_api_write_time(w, "revoked_at", c->revoked_ms);
     return ward_json_write_object_end(w);
 }
 
@@ -298,10 +279,10 @@ void ward_api_tokens_create(struct ward_http_request *req, void *app)
     struct ward_json_writer w;
     ward_json_writer_init(&w, &out);
     ward_json_write_object_begin(&w);
-    write_opt(&w, "id", id);
-    write_opt(&w, "name", name);
-    write_opt(&w, "tenant_id", tenant[0] ? tenant : NULL);
-    write_opt(&w, "token", token);
+    ward_api_write_opt(&w, "id", id);
+    ward_api_write_opt(&w, "name", name);
+    ward_api_write_opt(&w, "tenant_id", tenant[0] ? tenant : NULL);
+    ward_api_write_opt(&w, "token", token);
     explicit_bzero(token, sizeof(token));
     respond_object(req, 201, &w, &out);
 }
@@ -347,11 +328,11 @@ static int write_group(const struct ward_group *g, void *userdata)
         return 0;
     }
     ward_json_write_object_begin(gw->w);
-    write_opt(gw->w, "id", g->id);
-    write_opt(gw->w, "name", g->name);
+    ward_api_write_opt(gw->w, "id", g->id);
+    ward_api_write_opt(gw->w, "name", g->name);
     if (g->tenant_id)
-        write_opt(gw->w, "tenant_id", g->tenant_id);
-    write_time(gw->w, "created_at", g->created_ms);
+        ward_api_write_opt(gw->w, "tenant_id", g->tenant_id);
+    ward_api_write_time(gw->w, "created_at", g->created_ms);
     return ward_json_write_object_end(gw->w);
 }
 
@@ -444,10 +425,10 @@ static void create_group(struct ward_http_request *req, struct ward_api *api, bo
     struct ward_json_writer w;
     ward_json_writer_init(&w, &out);
     ward_json_write_object_begin(&w);
-    write_opt(&w, "id", id);
-    write_opt(&w, "name", name);
+    ward_api_write_opt(&w, "id", id);
+    ward_api_write_opt(&w, "name", name);
     if (section)
-        write_opt(&w, "tenant_id", tenant);
+        ward_api_write_opt(&w, "tenant_id", tenant);
     respond_object(req, 201, &w, &out);
 }
 

@@ -37,25 +37,6 @@
 
 /* ---- Rendering ---- */
 
-static void write_time_or_null(struct ward_json_writer *w, const char *key, int64_t ms)
-{
-    char ts[WARD_RFC3339_LEN];
-    ward_json_write_keyz(w, key);
-    if (ms > 0 && ward_time_format_rfc3339(ms, ts) > 0)
-        ward_json_write_stringz(w, ts);
-    else
-        ward_json_write_null(w);
-}
-
-static void write_string_or_null(struct ward_json_writer *w, const char *key, const char *s)
-{
-    ward_json_write_keyz(w, key);
-    if (s)
-        ward_json_write_stringz(w, s);
-    else
-        ward_json_write_null(w);
-}
-
 static bool finished(const char *state)
 {
     return strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
@@ -77,19 +58,19 @@ static void write_command(struct ward_json_writer *w, const struct ward_command 
     ward_json_write_raw(w, c->args, strlen(c->args));
     ward_json_write_keyz(w, "state");
     ward_json_write_stringz(w, c->state);
-    write_string_or_null(w, "requested_by", c->requested_by);
-    write_time_or_null(w, "created_at", c->created_ms);
-    write_time_or_null(w, "expires_at", c->expires_ms);
-    write_time_or_null(w, "dispatched_at", c->dispatched_ms);
-    write_time_or_null(w, "finished_at", c->finished_ms);
+    ward_api_write_opt(w, "requested_by", c->requested_by);
+    ward_api_write_time(w, "created_at", c->created_ms);
+    ward_api_write_time(w, "expires_at", c->expires_ms);
+    ward_api_write_time(w, "dispatched_at", c->dispatched_ms);
+    ward_api_write_time(w, "finished_at", c->finished_ms);
     ward_json_write_keyz(w, "exit_code");
     if (strcmp(c->state, "done") == 0 || strcmp(c->state, "failed") == 0)
         ward_json_write_int(w, c->exit_code);
     else
         ward_json_write_null(w);
-    write_string_or_null(w, "error", c->error);
+    ward_api_write_opt(w, "error", c->error);
     if (with_output)
-        write_string_or_null(w, "output", c->output);
+        ward_api_write_opt(w, "output", c->output);
     ward_json_write_keyz(w, "output_bytes");
     ward_json_write_int(w, c->output_bytes);
     ward_json_write_keyz(w, "truncated");
@@ -678,7 +659,7 @@ static int write_entry(const struct ward_audit_entry *e, void *userdata)
     ward_json_write_object_begin(w);
     ward_json_write_keyz(w, "id");
     ward_json_write_int(w, e->id);
-    write_time_or_null(w, "time", e->ts_ms);
+    ward_api_write_time(w, "time", e->ts_ms);
     ward_json_write_keyz(w, "command_id");
     ward_json_write_stringz(w, e->command_id);
     ward_json_write_keyz(w, "host_id");

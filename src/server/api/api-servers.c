@@ -184,39 +184,19 @@ static int decode(const char *body, size_t len, struct registration *reg, struct
     return 0;
 }
 
-static void write_time(struct ward_json_writer *w, const char *key, int64_t ms)
-{
-    ward_json_write_keyz(w, key);
-    char ts[WARD_RFC3339_LEN];
-    if (ms <= 0 || ward_time_format_rfc3339(ms, ts) == 0) {
-        ward_json_write_null(w);
-        return;
-    }
-    ward_json_write_stringz(w, ts);
-}
-
-static void write_optional(struct ward_json_writer *w, const char *key, const char *value)
-{
-    ward_json_write_keyz(w, key);
-    if (value)
-        ward_json_write_stringz(w, value);
-    else
-        ward_json_write_null(w);
-}
-
 void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_host_row *h,
                                 const struct ward_api *api)
 {
-    write_optional(w, "id", h->id);
-    write_optional(w, "hostname", h->hostname);
-    write_optional(w, "ip_address", h->ip_address);
-    write_optional(w, "os", h->os);
+    ward_api_write_opt(w, "id", h->id);
+    ward_api_write_opt(w, "hostname", h->hostname);
+    ward_api_write_opt(w, "ip_address", h->ip_address);
+    ward_api_write_opt(w, "os", h->os);
     ward_json_write_keyz(w, "labels");
     const char *labels = h->labels && *h->labels ? h->labels : "{}";
     ward_json_write_raw(w, labels, strlen(labels));
-    write_optional(w, "agent_version", h->agent_version);
-    write_optional(w, "status", h->status);
-    write_time(w, "last_seen", h->last_seen_ms);
+    ward_api_write_opt(w, "agent_version", h->agent_version);
+    ward_api_write_opt(w, "status", h->status);
+    ward_api_write_time(w, "last_seen", h->last_seen_ms);
     int64_t stale =
         api->stale_after_ms > 0 ? api->stale_after_ms : WARD_QUERY_DEFAULT_STALE_AFTER_MS;
     int64_t offline =
@@ -224,11 +204,11 @@ void ward_api_write_host_fields(struct ward_json_writer *w, const struct ward_ho
     ward_json_write_keyz(w, "liveness");
     ward_json_write_stringz(
         w, ward_liveness_name(ward_host_liveness(h->last_seen_ms, ward_now_ms(), stale, offline)));
-    write_optional(w, "name", h->name);
-    write_optional(w, "section_id", h->section_id);
-    write_optional(w, "tenant_id", h->tenant_id);
-    write_time(w, "created_at", h->created_ms);
-    write_time(w, "updated_at", h->updated_ms);
+    ward_api_write_opt(w, "name", h->name);
+    ward_api_write_opt(w, "section_id", h->section_id);
+    ward_api_write_opt(w, "tenant_id", h->tenant_id);
+    ward_api_write_time(w, "created_at", h->created_ms);
+    ward_api_write_time(w, "updated_at", h->updated_ms);
 }
 
 /* Writes the hosts the caller may see, each as an object. */

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/time-util.h"
 
 #include <string.h>
 
@@ -54,4 +55,23 @@ int ward_api_check_host(struct ward_http_request *req, struct ward_api *api, con
     else if (r < 0)
         ward_api_store_failed(req, "cannot read a host", r);
     return r;
+}
+
+void ward_api_write_time(struct ward_json_writer *w, const char *key, int64_t ms)
+{
+    char ts[WARD_RFC3339_LEN];
+    ward_json_write_keyz(w, key);
+    if (ms > 0 && ward_time_format_rfc3339(ms, ts) > 0)
+        ward_json_write_stringz(w, ts);
+    else
+        ward_json_write_null(w);
+}
+
+void ward_api_write_opt(struct ward_json_writer *w, const char *key, const char *v)
+{
+    ward_json_write_keyz(w, key);
+    if (v)
+        ward_json_write_stringz(w, v);
+    else
+        ward_json_write_null(w);
 }

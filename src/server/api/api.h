@@ -75,6 +75,12 @@ void ward_api_store_failed(struct ward_http_request *req, const char *what, int 
  */
 int ward_api_check_host(struct ward_http_request *req, struct ward_api *api, const char *host_id);
 
+/* Writes key and ms as an RFC 3339 time, or null for 0 (never). */
+void ward_api_write_time(struct ward_json_writer *w, const char *key, int64_t ms);
+
+/* Writes key and v, or null for NULL. */
+void ward_api_write_opt(struct ward_json_writer *w, const char *key, const char *v);
+
 /* Finishes w and sends out (its buffer) with status; 503 if the JSON could not be built. */
 void ward_api_respond_json(struct ward_http_request *req, unsigned status,
                            struct ward_json_writer *w, struct ward_buf *out);
