@@ -86,6 +86,7 @@ cat <<MSG
                curl -H "Authorization: Bearer \$(cat data/admin-token)" \\
                  '$url/api/v1/metrics?server_id=$agent_id&metric_type=ram'
     agents:    WARD_TOKEN=\$(cat data/admin-token) $build/wardctl -s $url agents list
+    diagnose:  WARD_TOKEN=\$(cat data/admin-token) $build/wardctl -s $url run $agent_id netstat --wait
 
   Press Ctrl-C to stop both.
 

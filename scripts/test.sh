@@ -22,13 +22,16 @@ scripts/check-banned.sh
 echo "== build ($build, ASan+UBSan, -Wall -Wextra -Werror)"
 ninja -C "$build"
 
-# gcc warns about more at -O2/-O3 (maybe-uninitialized, format truncation);
-# make run and make bench build optimised, so build that way too.
-echo "== build ($build-opt, -O3, -Werror)"
-if [ ! -f "$build-opt/build.ninja" ]; then
-  meson setup "$build-opt" -Dtests=disabled -Dwerror=true -Dbuildtype=release
-fi
-ninja -C "$build-opt"
+# gcc warns about more once it optimises (maybe-uninitialized, format
+# truncation), and not the same at -O2 as at -O3: build as make run does
+# (meson's default, -O2 -g) and as make bench does (release, -O3).
+for opt in debugoptimized release; do
+  echo "== build ($build-$opt, $opt, -Werror)"
+  if [ ! -f "$build-$opt/build.ninja" ]; then
+    meson setup "$build-$opt" -Dtests=disabled -Dwerror=true -Dbuildtype=$opt
+  fi
+  ninja -C "$build-$opt"
+done
 
 echo "== unit tests and fuzz corpus replays"
 meson test -C "$build" --suite unit --suite fuzz --print-errorlogs --num-processes 2

@@ -121,7 +121,7 @@ static bool format_endpoint(const char *s, char *out, size_t size)
     for (size_t i = 0; i < hex / 8; i++)
         if (!parse_hex(s + 8 * i, 8, &w[i]))
             return false;
-    char addr[INET6_ADDRSTRLEN], portbuf[8] = "*";
+    char addr[INET6_ADDRSTRLEN], portbuf[12] = "*";
     unsigned char bytes[16];
     memcpy(bytes, w, hex / 2); /* the words as the kernel held them: network order */
     if (!inet_ntop(hex == 8 ? AF_INET : AF_INET6, bytes, addr, sizeof(addr)))
