@@ -10,6 +10,12 @@
  * between a look at the store and a wait impossible to lose; two keys in
  * one bucket share a number, which costs at most a spurious early end.
  *
+ * libmicrohttpd does not watch a suspended connection, so a client that
+ * hangs up would keep its slot and its descriptor until its deadline. The
+ * timer thread therefore sleeps in epoll on every waiter's socket (for a
+ * hang-up only) and on an eventfd that says the earliest deadline moved
+ * or the thread must stop, and ends a wait whose client left at once.
+ *
  * Requests are resumed only after the lock is dropped: a resume can run
  * its callback on the calling thread (when the client is gone), and that
  * callback comes back here.
@@ -25,12 +31,15 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define N_BUCKETS       4096
 #define SWEEP_MS        1000
 #define PRUNE_EVERY_MS  (3600 * 1000)
 #define AUDIT_RETENTION 10 /* the audit log is kept this many times the commands' retention */
+#define MAX_EVENTS      64
 
 struct waiter {
     struct ward_http_request *req;
@@ -38,6 +47,7 @@ struct waiter {
     uint32_t bucket;
     int64_t deadline_ms;
     enum ward_wait_end end;
+    int fd;                         /* its connection, watched for a hang-up; -1 for none */
     struct waiter *prev, *next;     /* the deadline list */
     struct waiter *b_prev, *b_next; /* the bucket's chain; b_next also links a batch to resume */
 };
@@ -51,7 +61,8 @@ struct ward_commands {
     struct ward_commands_config cfg;
     struct ward_store *store;
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    int epoll_fd;
+    int wake_fd; /* eventfd: the earliest deadline moved, or stop */
     pthread_t thread;
     bool closing; /* no new waits */
     bool stop;    /* the timer thread ends */
@@ -68,9 +79,11 @@ static uint32_t bucket_of(const char *key)
     return h % N_BUCKETS;
 }
 
-/* Takes w off both lists. Call with the lock held. */
+/* Takes w off both lists and out of the epoll set. Call with the lock held. */
 static void unlink_waiter(struct ward_commands *c, struct waiter *w)
 {
+    if (w->fd >= 0)
+        epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -137,15 +150,47 @@ static void sweep(struct ward_commands *c, int64_t *next_prune)
     }
 }
 
+/* Tells the timer thread to look again: a new earliest deadline, or stop. */
+static void poke(struct ward_commands *c)
+{
+    uint64_t one = 1;
+    if (write(c->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        ward_log_error(NULL, "cannot wake the command timer", "error", strerror(errno));
+}
+
+/* Ends the waits whose client hung up: the sockets epoll reported. Locked. */
+static void end_gone(struct ward_commands *c, const struct epoll_event *ev, int n,
+                     struct waiter **batch)
+{
+    for (int i = 0; i < n; i++) {
+        int fd = ev[i].data.fd;
+        if (fd == c->wake_fd)
+            continue;
+        /* By fd, not by pointer: the waiter may have ended since epoll_wait() returned. */
+        for (struct waiter *w = c->first; w; w = w->next)
+            if (w->fd == fd) {
+                if (ward_http_peer_gone(w->req)) {
+                    end_wait(c, w, WARD_WAIT_GONE, batch);
+                    c->stats.gone++;
+                }
+                break;
+            }
+    }
+}
+
 static void *timer_main(void *arg)
 {
     struct ward_commands *c = arg;
     int64_t next_sweep = ward_mono_ms();
     int64_t next_prune = next_sweep;
+    struct epoll_event ev[MAX_EVENTS];
+    int n_ev = 0;
     pthread_mutex_lock(&c->lock);
     while (!c->stop) {
         int64_t now = ward_mono_ms();
         struct waiter *batch = NULL;
+        end_gone(c, ev, n_ev, &batch);
+        n_ev = 0;
         while (c->first && c->first->deadline_ms <= now) {
             end_wait(c, c->first, WARD_WAIT_TIMEOUT, &batch);
             c->stats.timed_out++;
@@ -164,8 +209,16 @@ static void *timer_main(void *arg)
         int64_t until = next_sweep;
         if (c->first && c->first->deadline_ms < until)
             until = c->first->deadline_ms;
-        struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
-        pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+        pthread_mutex_unlock(&c->lock);
+        int64_t ms = until - ward_mono_ms();
+        n_ev = epoll_wait(c->epoll_fd, ev, MAX_EVENTS, ms < 0 ? 0 : (int)(ms > 60000 ? 60000 : ms));
+        if (n_ev < 0)
+            n_ev = 0;
+        uint64_t drained;
+        if (read(c->wake_fd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
+            ward_log_error(NULL, "cannot read the command timer's eventfd", "error",
+                           strerror(errno));
+        pthread_mutex_lock(&c->lock);
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
@@ -184,15 +237,19 @@ int ward_commands_new(const struct ward_commands_config *cfg, struct ward_store 
     if (c->cfg.sweep_ms <= 0)
         c->cfg.sweep_ms = SWEEP_MS;
     c->store = store;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    int r = pthread_create(&c->thread, NULL, timer_main, c);
+    c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = c->wake_fd};
+    int r = c->epoll_fd < 0 || c->wake_fd < 0 ||
+                    epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, c->wake_fd, &ev) < 0
+                ? errno
+                : pthread_create(&c->thread, NULL, timer_main, c);
     if (r != 0) {
-        pthread_cond_destroy(&c->cond);
+        if (c->epoll_fd >= 0)
+            close(c->epoll_fd);
+        if (c->wake_fd >= 0)
+            close(c->wake_fd);
         pthread_mutex_destroy(&c->lock);
         free(c);
         return -r;
@@ -221,10 +278,11 @@ void ward_commands_free(struct ward_commands *c)
     ward_commands_release(c);
     pthread_mutex_lock(&c->lock);
     c->stop = true;
-    pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->lock);
+    poke(c);
     pthread_join(c->thread, NULL);
-    pthread_cond_destroy(&c->cond);
+    close(c->epoll_fd);
+    close(c->wake_fd);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -268,6 +326,7 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
     memcpy(w->key, key, strlen(key) + 1);
     w->bucket = bucket_of(key);
     w->deadline_ms = deadline_ms;
+    w->fd = -1;
 
     struct waiter *batch = NULL;
     pthread_mutex_lock(&c->lock);
@@ -306,9 +365,14 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
     b->head = w;
     insert_by_deadline(c, w);
     c->stats.waiting++;
-    if (c->first == w)
-        pthread_cond_signal(&c->cond);
+    /* A hang-up only: a client that sends more while it waits is no reason to look. */
+    struct epoll_event ev = {.events = EPOLLRDHUP, .data.fd = ward_http_fd(req)};
+    if (ev.data.fd >= 0 && epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0)
+        w->fd = ev.data.fd;
+    bool first = c->first == w;
     pthread_mutex_unlock(&c->lock);
+    if (first)
+        poke(c);
     resume_batch(batch);
     return 0;
 }

@@ -8,7 +8,8 @@
  * so it holds no HTTP thread: it sits on a list under a key (the agent's
  * host id, or a command id) until ward_commands_wake() names its key, its
  * deadline passes, or the server stops. One timer thread serves every
- * waiter, whatever their number.
+ * waiter, whatever their number, and ends a wait as soon as its client
+ * hangs up.
  *
  * A wake that comes between a handler's look at the store and its call to
  * ward_commands_wait() is not lost: the handler reads the key's sequence
@@ -44,6 +45,7 @@ struct ward_commands_stats {
     uint64_t timed_out; /* waits ended by their deadline */
     uint64_t refused;   /* waits refused: too many waiting */
     uint64_t replaced;  /* waits ended by a newer one on the same key */
+    uint64_t gone;      /* waits ended because their client hung up */
     uint64_t expired;   /* commands expired by the sweep */
 };
 
@@ -53,6 +55,7 @@ enum ward_wait_end {
     WARD_WAIT_TIMEOUT,  /* its deadline passed */
     WARD_WAIT_STOPPING, /* the server is stopping */
     WARD_WAIT_REPLACED, /* a newer exclusive wait on its key took its place */
+    WARD_WAIT_GONE,     /* its client hung up: nobody reads the answer */
 };
 
 /*

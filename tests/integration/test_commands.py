@@ -108,6 +108,19 @@ def test_poll_of_a_gone_agent_takes_nothing(closed):
     assert r.status_code == 200 and r.json()["id"] == queued["id"]
 
 
+def test_a_poll_whose_agent_hangs_up_ends_at_once(closed):
+    _, key = enroll_agent(closed)
+    sock = socket.create_connection(("127.0.0.1", closed.port))
+    sock.sendall(f"GET {POLL}?wait=30 HTTP/1.1\r\nHost: x\r\nX-Agent-API-Key: {key}\r\n\r\n"
+                 .encode())
+    wait_for(lambda: waiters(closed) == 1, what="the poll to wait")
+    sock.close()
+    # Its slot is free well before its 30 s are up, and the hang-up is counted.
+    wait_for(lambda: waiters(closed) == 0, timeout=10, what="the hang-up to end the wait")
+    metrics = requests.get(closed.url + "/metrics", timeout=5).text
+    assert "ward_command_waits_gone_total 1" in metrics
+
+
 def test_queued_command_is_handed_out_at_once_and_once(closed):
     host, key = enroll_agent(closed)
     first = queue(closed, host, connect_to(closed))

@@ -78,8 +78,9 @@ static void resume_poll(struct ward_http_request *req, void *app)
         ward_http_error(req, 503, "the server is stopping");
         return;
     }
-    if (end == WARD_WAIT_REPLACED) {
-        ward_http_respond(req, 204, NULL, NULL, 0); /* a newer poll of the same agent waits */
+    if (end == WARD_WAIT_REPLACED || end == WARD_WAIT_GONE) {
+        /* A newer poll of the same agent waits, or nobody reads this: no command for it. */
+        ward_http_respond(req, 204, NULL, NULL, 0);
         return;
     }
     const struct ward_principal *p = ward_auth_principal(req);

@@ -488,7 +488,10 @@ static void resume_get(struct ward_http_request *req, void *app)
 {
     int64_t deadline;
     enum ward_wait_end end = ward_commands_resumed(req, &deadline);
-    get_command(req, app, end == WARD_WAIT_WOKEN ? deadline : 0);
+    if (end == WARD_WAIT_GONE)
+        ward_http_respond(req, 204, NULL, NULL, 0); /* nobody reads it */
+    else
+        get_command(req, app, end == WARD_WAIT_WOKEN ? deadline : 0);
 }
 
 /* Answers with the command, or waits for it to finish until deadline (monotonic ms). */

@@ -116,6 +116,9 @@ static int render_commands(struct ward_api *api, struct ward_buf *out)
                ?: metric(out, "ward_command_waits_replaced_total", "counter",
                          "Agent long-polls ended (204) by a newer poll of the same agent.",
                          (double)st.replaced)
+               ?: metric(out, "ward_command_waits_gone_total", "counter",
+                         "Long-polls ended because their client hung up while waiting.",
+                         (double)st.gone)
                ?: metric(out, "ward_command_waits_refused_total", "counter",
                          "Long-polls refused (503) because --command-waiters were waiting.",
                          (double)st.refused)

@@ -199,22 +199,30 @@ static void set_request_id(struct ward_http_request *req)
     ward_hex_encode(rnd, sizeof(rnd), req->request_id);
 }
 
+int ward_http_fd(const struct ward_http_request *req)
+{
+    if (req->detached || !req->conn)
+        return -1;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
 bool ward_http_peer_gone(const struct ward_http_request *req)
 {
     if (req->detached || !req->conn)
         return true;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!ci)
+    int fd = ward_http_fd(req);
+    if (fd < 0)
         return false;
-    struct pollfd p = {.fd = ci->connect_fd, .events = POLLIN | POLLRDHUP};
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
     if (poll(&p, 1, 0) <= 0)
         return false;
     if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
         return true;
     /* Readable: the next request of the connection, or its end. */
     char c;
-    return recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+    return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 /* Writes the client's address as text; an IPv4-mapped IPv6 address as plain IPv4. */

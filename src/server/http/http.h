@@ -168,6 +168,13 @@ const char *ward_http_request_id(const struct ward_http_request *req);
  */
 bool ward_http_peer_gone(const struct ward_http_request *req);
 
+/*
+ * The socket of req's connection, or -1 once detached: for watching it
+ * while the request is suspended (a hang-up), never for reading or
+ * writing, and never past the request's resume.
+ */
+int ward_http_fd(const struct ward_http_request *req);
+
 /* The client's IP address as text ("192.0.2.1", "2001:db8::1"). */
 const char *ward_http_remote(const struct ward_http_request *req);
 /*
