@@ -1,6 +1,7 @@
 /*
  * What the parts of wardctl share: the loaded options, the arguments of one
- * command, and the commands themselves.
+ * command, the commands themselves, and the few helpers that the
+ * diagnostics commands in cmd-run.c and cmd-commands.c both use.
  *
  * main.c loads the options, finds the command in its table, parses the
  * arguments after it into a struct ward_ctl_args and calls the command's
@@ -16,6 +17,9 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+
+struct ward_json_reader;
+struct ward_json_token;
 
 /* Exit statuses of wardctl. */
 enum {
@@ -95,11 +99,83 @@ int ward_ctl_sections_create(const struct ward_ctl_config *cfg, const struct war
 int ward_ctl_config_get(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
 int ward_ctl_config_set(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
 
-/* The diagnostics commands (cmd-run.c). */
+/* The diagnostics commands: run (cmd-run.c); commands, commands show and audit (cmd-commands.c). */
 int ward_ctl_run(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
 int ward_ctl_commands_list(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
 int ward_ctl_commands_show(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
 int ward_ctl_audit(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a);
+
+/* ---- Shared by cmd-run.c and cmd-commands.c ---- */
+
+/* Room for one short field from the server, with its NUL: an id, a state, a time. */
+#define WARD_CTL_FIELD_MAX 64
+
+/*
+ * Copies the string token t into dst (size bytes, at least 1) for display,
+ * control characters replaced as by ward_ctl_put_text() (table.h); longer
+ * text is cut. dst is left empty when memory runs out. (cmd-commands.c)
+ */
+void ward_ctl_copy_text(char *dst, size_t size, const struct ward_json_token *t);
+
+/*
+ * Says on stderr that an answer was not what wardctl expected: the error
+ * message of the reader r, or else ward_strerror(e). (cmd-commands.c)
+ */
+void ward_ctl_unexpected(const struct ward_json_reader *r, int e);
+
+/*
+ * The members of a command object (GET /api/v1/commands/ID) that wardctl
+ * uses. A member that is absent or null stays empty (or false). Start
+ * from {0}; free with ward_ctl_command_info_done().
+ */
+struct ward_ctl_command_info {
+    char id[WARD_CTL_FIELD_MAX], host_id[WARD_CTL_FIELD_MAX], type[WARD_CTL_FIELD_MAX];
+    char state[WARD_CTL_FIELD_MAX], created_at[WARD_CTL_FIELD_MAX];
+    char dispatched_at[WARD_CTL_FIELD_MAX], finished_at[WARD_CTL_FIELD_MAX];
+    bool has_exit_code;
+    int64_t exit_code;
+    bool truncated;
+    struct ward_buf error;  /* control characters replaced */
+    struct ward_buf output; /* as the server sent it */
+};
+
+/* Frees the buffers of ci and empties it, ready for another read. (cmd-commands.c) */
+void ward_ctl_command_info_done(struct ward_ctl_command_info *ci);
+
+/*
+ * Reads the command object in body into *ci, which must be empty or done.
+ * Returns 0; or, after printing "unexpected answer" and why to stderr, a
+ * WARD_E_JSON_* code, -ENOMEM, WARD_E_LIMIT, or -EPROTO when the object
+ * has no id or no state. *ci may hold part of the answer either way: the
+ * caller frees it with ward_ctl_command_info_done(). (cmd-commands.c)
+ */
+int ward_ctl_read_command(const struct ward_buf *body, struct ward_ctl_command_info *ci);
+
+/*
+ * Prints a command's output to stdout: as it is when stdout is not a
+ * terminal; on a terminal with control characters other than newline and
+ * tab replaced, and a final newline. Prints nothing for empty output, and
+ * "out of memory" to stderr when memory runs out. (cmd-commands.c)
+ */
+void ward_ctl_print_output(const struct ward_buf *output);
+
+/*
+ * Finds the id of the host named host and writes it into id: a host id
+ * (a UUID) as it is, else the one host whose host name or given name is
+ * host, looked up with GET /api/v1/hosts; with for_command, the one
+ * active host among several of that name. Returns an exit status: id is
+ * written only on WARD_CTL_OK; otherwise it has said why on stderr (no
+ * such host, several with their ids, or the request's error). (cmd-run.c)
+ */
+int ward_ctl_resolve_host(const struct ward_ctl_config *cfg, const char *host, bool for_command,
+                          char id[WARD_CTL_FIELD_MAX]);
+
+/*
+ * For a diagnostic name that common/diag.h does not know: prints the usage
+ * error naming every diagnostic, as ward_ctl_usage() does, and returns
+ * WARD_CTL_USAGE. (cmd-run.c)
+ */
+int ward_ctl_unknown_diagnostic(const char *name);
 
 /*
  * Appends the part of --help about run to out: every diagnostic with its
