@@ -2,15 +2,17 @@
  * Tests of the diagnostics that read the filesystem and the socket tables:
  * disk_usage over a tree made here (files of known sizes, symbolic links
  * to a big file, to a directory and in a loop, odd names, a directory
- * without permission), mounts and netstat over fixture roots written
- * here, netstat and connect on the live loopback, and the output cap.
+ * without permission), mounts, netstat and disk_usage's set of mount
+ * points over fixture roots written here, netstat and connect on the live
+ * loopback, and the output cap.
  *
  * What needs a process of its own runs in a child: disk_usage with a bind
- * mount or a hung FUSE mount in its tree (a mount namespace, as root), and
- * without openat2 (a seccomp filter). The mounts diagnostic's statvfs is
+ * mount or a hung FUSE mount in its tree or at its path (a mount
+ * namespace, as root), and without openat2 (a seccomp filter). The mounts diagnostic's statvfs is
  * swapped through its seam for one that is slow or hangs.
  */
 #include "agent/diagnostics/diagnostics.h"
+#include "agent/diagnostics/mount-set.h"
 
 #include "common/error.h"
 #include "common/time-util.h"
@@ -455,22 +457,36 @@ static void test_du_bind_mount(void **state)
 }
 
 /*
+ * In a child: mounts at t->dir/hung a FUSE filesystem of type fuse.dead
+ * whose daemon never answers (nobody reads *fuse). False, with the reason
+ * printed, where that is not allowed.
+ */
+static bool mount_dead_fuse(struct tree *t, char *p, size_t size, int *fuse)
+{
+    char opts[128];
+    snprintf(p, size, "%s/hung", t->dir);
+    CHILD_CHECK(mkdir(p, 0755) == 0);
+    *fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", *fuse);
+    if (*fuse < 0 || !own_mounts() ||
+        mount("dead", p, "fuse.dead", MS_NOSUID | MS_NODEV, opts) < 0) {
+        printf("skipped: cannot mount a FUSE filesystem here (%s)\n", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/*
  * A FUSE mount whose daemon never answers, in the tree: stat'ing its
  * mount point would block until the connection closes, so the walk must
  * count it without a stat, and end.
  */
 static int hung_mount_body(struct tree *t)
 {
-    char p[128], opts[128];
-    snprintf(p, sizeof(p), "%s/hung", t->dir);
-    CHILD_CHECK(mkdir(p, 0755) == 0);
-    int fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-    snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse);
-    if (fuse < 0 || !own_mounts() ||
-        mount("dead", p, "fuse.dead", MS_NOSUID | MS_NODEV, opts) < 0) {
-        printf("skipped: cannot mount a FUSE filesystem here (%s)\n", strerror(errno));
+    char p[128];
+    int fuse;
+    if (!mount_dead_fuse(t, p, sizeof(p), &fuse))
         return CHILD_SKIP;
-    }
     struct ward_diag_out out;
     int rc = run_du(t->dir, "100", 30000, &out);
     printf("%s", out.text.data);
@@ -485,6 +501,67 @@ static int hung_mount_body(struct tree *t)
 static void test_du_hung_mount(void **state)
 {
     run_in_child(hung_mount_body, *state, 10000);
+}
+
+/* Runs disk_usage on path with a deadline ms away; fails unless it ends within max_ms. */
+static int run_du_timed(const char *path, int64_t ms, int64_t max_ms, struct ward_diag_out *out)
+{
+    int64_t start = ward_mono_ms();
+    int rc = run_du(path, "10", ms, out);
+    int64_t took = ward_mono_ms() - start;
+    printf("%s(%d after %lld ms)\n", out->text.data, rc, (long long)took);
+    CHILD_CHECK(took < max_ms);
+    return rc;
+}
+
+/*
+ * The path itself on a FUSE mount whose daemon never answers: opening it
+ * would block until the connection closes. The mount is asked with a
+ * bounded statvfs first, and the run ends with -ETIMEDOUT by its deadline,
+ * or after 2 s with a longer one, without opening the path (which would
+ * hang the child past its limit).
+ */
+static int hung_start_body(struct tree *t)
+{
+    char p[128], inside[160], sibling[160], want[256];
+    int fuse;
+    snprintf(sibling, sizeof(sibling), "%s/hung2", t->dir);
+    CHILD_CHECK(mkdir(sibling, 0755) == 0);
+    if (!mount_dead_fuse(t, p, sizeof(p), &fuse))
+        return CHILD_SKIP;
+    snprintf(inside, sizeof(inside), "%s/sub/dir", p);
+    snprintf(want, sizeof(want), "the filesystem at %s (fuse.dead) does not answer; not scanned\n",
+             p);
+    struct ward_diag_out out;
+
+    /* At the mount point: by the deadline, shorter than 2 s. */
+    CHILD_CHECK(run_du_timed(p, 800, 800 + 500, &out) == -ETIMEDOUT);
+    CHILD_CHECK(strcmp(out.text.data, want) == 0);
+    ward_diag_out_done(&out);
+
+    /* Inside it: the mount holding the path is asked, at most 2 s. */
+    CHILD_CHECK(run_du_timed(inside, 30000, 2000 + 500, &out) == -ETIMEDOUT);
+    CHILD_CHECK(strcmp(out.text.data, want) == 0);
+    ward_diag_out_done(&out);
+
+    /* No time left: not asked, and not opened either. */
+    CHILD_CHECK(run_du_timed(inside, -1, 500, &out) == -ETIMEDOUT);
+    CHILD_CHECK(strstr(out.text.data, "the deadline came before the filesystem at "));
+    CHILD_CHECK(strstr(out.text.data, "(fuse.dead)"));
+    ward_diag_out_done(&out);
+
+    /* A name that only starts like the mount point is not on it. */
+    write_file(sibling, "x.bin", 8 * KIB);
+    CHILD_CHECK(run_du_timed(sibling, 30000, 2000, &out) == 0);
+    CHILD_CHECK(strstr(out.text.data, "/hung2/x.bin"));
+    ward_diag_out_done(&out);
+    close(fuse); /* aborts the connection: the blocked calls return */
+    return 0;
+}
+
+static void test_du_hung_start(void **state)
+{
+    run_in_child(hung_start_body, *state, 15000);
 }
 
 /* Without openat2 (a kernel before 5.6): the path is opened one component at a time. */
@@ -774,7 +851,7 @@ static void test_mounts_deadline_during_call(void **state)
     make_dir(f->dir, "proc/self");
     fake_root = f->dir;
     fake_released = false;
-    ward_diag_mounts_statvfs = fake_statvfs;
+    ward_diag_statvfs = fake_statvfs;
     struct ward_diag_out out;
     int64_t took, cpu;
 
@@ -803,7 +880,7 @@ static void test_mounts_deadline_during_call(void **state)
     ward_diag_out_done(&out);
 
     fake_release();
-    ward_diag_mounts_statvfs = statvfs;
+    ward_diag_statvfs = statvfs;
 }
 
 static void test_mounts_missing_table(void **state)
@@ -817,6 +894,98 @@ static void test_mounts_missing_table(void **state)
     assert_int_equal(ward_diag_mounts(&a, &ctx, &out), -ENOENT);
     assert_non_null(strstr(out.text.data, "cannot read"));
     ward_diag_out_done(&out);
+}
+
+/* ---- the set of mount points ---- */
+
+static bool set_point(const struct ward_mount_set *s, const char *p)
+{
+    return ward_mount_set_is_point(s, p, strlen(p));
+}
+
+static const char *set_type(const struct ward_mount_set *s, const char *p)
+{
+    return ward_mount_set_fstype(s, p, strlen(p));
+}
+
+static void test_mount_set_table(void **state)
+{
+    struct fixture *f = *state;
+    write_text(f->dir, "mountinfo",
+               "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+               "30 22 0:40 / /mnt/nfs rw,relatime shared:5 - nfs4 server:/export rw\n"
+               "31 22 8:2 / /mnt/nfs2 rw - ext4 /dev/sda2 rw\n"
+               "32 22 8:17 / /mnt/my\\040disk rw - xfs /dev/sdb1 rw\n"
+               "33 22 0:41 / /mnt/stack rw - nfs server:/stack rw\n"
+               "34 33 0:42 / /mnt/stack rw - tmpfs tmpfs rw\n"
+               "35 22 0:43 / /home/u/remote rw,nosuid - fuse.sshfs u@host: rw\n"
+               "36 22 0:44 / /no/type rw\n");
+    char p[128];
+    snprintf(p, sizeof(p), "%s/mountinfo", f->dir);
+    struct ward_mount_set *s = ward_mount_set_new(p);
+    assert_non_null(s);
+    assert_int_equal(ward_mount_set_error(s), 0);
+
+    assert_true(set_point(s, "/"));
+    assert_string_equal(set_type(s, "/"), "ext4");
+    assert_string_equal(set_type(s, "/mnt/nfs"), "nfs4");
+    assert_string_equal(set_type(s, "/mnt/nfs2"), "ext4");
+    assert_string_equal(set_type(s, "/mnt/my disk"), "xfs");
+    assert_string_equal(set_type(s, "/mnt/stack"), "tmpfs"); /* the upper of two */
+    assert_string_equal(set_type(s, "/home/u/remote"), "fuse.sshfs");
+    assert_true(set_point(s, "/no/type"));
+    assert_null(set_type(s, "/no/type"));
+
+    /* Directories holding mount points are not mount points themselves. */
+    assert_true(ward_mount_set_holds(s, "/mnt", 4));
+    assert_true(ward_mount_set_holds(s, "/no", 3));
+    assert_false(ward_mount_set_holds(s, "/", 1)); /* no mount point is right under "/" */
+    assert_true(ward_mount_set_holds(s, "/home/u", 7));
+    assert_false(ward_mount_set_holds(s, "/home", 5));
+    assert_false(set_point(s, "/mnt"));
+    assert_null(set_type(s, "/mnt"));
+    assert_false(set_point(s, "/mnt/nf"));
+    assert_false(set_point(s, "/mnt/nfs/x"));
+
+    /* A prefix of a longer buffer, by its length. */
+    assert_true(ward_mount_set_is_point(s, "/mnt/nfs/x/y", 8));
+    assert_string_equal(ward_mount_set_fstype(s, "/mnt/nfs2/z", 9), "ext4");
+    assert_false(ward_mount_set_is_point(s, "/mnt/nfs/x/y", 10));
+    ward_mount_set_free(s);
+
+    /* A malformed line is skipped and said; a missing table leaves an empty set. */
+    write_text(f->dir, "mountinfo",
+               "22 1 8:1 / / rw - ext4 /dev/sda1 rw\nnot a mount\n"
+               "30 22 0:40 / /mnt/nfs rw - nfs4 server:/export rw\n");
+    s = ward_mount_set_new(p);
+    assert_non_null(s);
+    assert_int_equal(ward_mount_set_error(s), -EINVAL);
+    assert_string_equal(set_type(s, "/mnt/nfs"), "nfs4");
+    ward_mount_set_free(s);
+    snprintf(p, sizeof(p), "%s/nope", f->dir);
+    s = ward_mount_set_new(p);
+    assert_non_null(s);
+    assert_int_equal(ward_mount_set_error(s), -ENOENT);
+    assert_false(set_point(s, "/"));
+    assert_null(set_type(s, "/"));
+    ward_mount_set_free(s);
+    ward_mount_set_free(NULL);
+}
+
+static void test_mount_fstype_remote(void **state)
+{
+    (void)state;
+    static const char *const remote[] = {"nfs",       "nfs4",    "cifs",       "smb3",     "smbfs",
+                                         "fuse",      "fuseblk", "9p",         "ceph",     "afs",
+                                         "glusterfs", "sshfs",   "fuse.sshfs", "fuse.dead"};
+    static const char *const local[] = {"ext4", "xfs",   "tmpfs", "overlay", "fusectl", "nfsd",
+                                        "proc", "fusex", "nfs44", "",        "autofs"};
+    for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
+        assert_true(ward_mount_fstype_remote(remote[i]));
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        if (ward_mount_fstype_remote(local[i]))
+            fail_msg("%s is not remote", local[i]);
+    assert_false(ward_mount_fstype_remote(NULL));
 }
 
 static void test_mounts_live(void **state)
@@ -1049,6 +1218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_du_symlinked_parent, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_du_bind_mount, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_du_hung_mount, tree_setup, tree_teardown),
+        cmocka_unit_test_setup_teardown(test_du_hung_start, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_du_without_openat2, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_fixture, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_deadline, fixture_setup, fixture_teardown),
@@ -1056,6 +1226,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_missing_table, fixture_setup, fixture_teardown),
         cmocka_unit_test(test_mounts_live),
+        cmocka_unit_test_setup_teardown(test_mount_set_table, fixture_setup, fixture_teardown),
+        cmocka_unit_test(test_mount_fstype_remote),
         cmocka_unit_test_setup_teardown(test_netstat_fixture, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_netstat_empty_root, fixture_setup, fixture_teardown),
         cmocka_unit_test(test_netstat_live),

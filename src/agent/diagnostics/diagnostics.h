@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/statvfs.h>
 
 #include "common/buf.h"
 #include "common/diag.h"
@@ -91,11 +92,53 @@ int ward_diag_exec(const char *name, const char *const argv[], const struct ward
                    struct ward_diag_out *out);
 
 /*
- * How mounts.c asks for a filesystem's size: statvfs(3) unless a test puts
- * in a function that is slow or never returns. Set it before a run.
+ * statvfs(3) with a bound, for the mounts and disk_usage diagnostics. On a
+ * dead NFS server or a wedged FUSE daemon statvfs may block forever and
+ * cannot be interrupted, so the calls run on a detached worker thread, one
+ * after the other, while the caller waits for each at most
+ * WARD_DIAG_STATVFS_TIMEOUT_MS and never past its deadline. A call that
+ * takes longer, or still runs at the deadline, is TIMED_OUT; its worker is
+ * left blocked (it frees what it shares with the caller when it returns)
+ * and the remaining calls go to a new worker or, at the deadline, are not
+ * made. Workers left blocked are counted across runs and diagnostics: with
+ * WARD_DIAG_STATVFS_MAX_STUCK of them, no new one starts, so a hung mount
+ * asked about again and again holds a bounded number of threads.
  */
-struct statvfs;
-extern int (*ward_diag_mounts_statvfs)(const char *path, struct statvfs *out);
+#define WARD_DIAG_STATVFS_TIMEOUT_MS 2000
+#define WARD_DIAG_STATVFS_MAX_STUCK  8
+
+enum ward_diag_statvfs_state {
+    WARD_DIAG_STATVFS_DONE,      /* the call returned: err is 0 (sv holds its answer) or errno */
+    WARD_DIAG_STATVFS_TIMED_OUT, /* it did not return in time */
+    WARD_DIAG_STATVFS_NOT_RUN,   /* not made; err says why */
+};
+
+struct ward_diag_statvfs_call {
+    const char *path;                   /* in: asked about at root + path */
+    enum ward_diag_statvfs_state state; /* out */
+    struct statvfs sv;                  /* out: the answer of a DONE call with err 0 */
+    /*
+     * out: the errno of a DONE call; of a NOT_RUN one ETIMEDOUT (the
+     * deadline came first), EAGAIN (too many workers blocked), ENOMEM, or
+     * what pthread_create() said.
+     */
+    int err;
+};
+
+/*
+ * Runs statvfs(root + calls[i].path) for each of the n calls, as above,
+ * and fills in their results; returns by deadline_ms (monotonic) or
+ * shortly after. The paths are copied, so they need not outlive the call.
+ */
+void ward_diag_statvfs_bounded(const char *root, struct ward_diag_statvfs_call *calls, size_t n,
+                               int64_t deadline_ms);
+
+/*
+ * The statvfs that ward_diag_statvfs_bounded() calls: statvfs(3) unless a
+ * test puts in a function that is slow or never returns. Set it before a
+ * run, not during one; a run keeps the value it started with.
+ */
+extern int (*ward_diag_statvfs)(const char *path, struct statvfs *out);
 
 typedef int (*ward_diag_fn)(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
                             struct ward_diag_out *out);

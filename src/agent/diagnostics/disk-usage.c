@@ -6,11 +6,26 @@
  * other diagnostics read, it is not put under ctx->root, since an admin
  * asks about a path as the host sees it.
  *
- * The start. The path is opened with openat2(RESOLVE_NO_SYMLINKS), or,
- * where the kernel lacks openat2 (before 5.6), one component at a time
- * with O_NOFOLLOW: a symbolic link anywhere in it, not only at its end,
- * is refused with ELOOP, so the walk is always of the directory the path
- * names and not of one a link elsewhere points to.
+ * The start. The mount points of the real /proc/self/mountinfo (not
+ * ctx->root's: the path is the host's) are read first, into a set
+ * (mount-set.c). Opening a path on a dead NFS server or a wedged FUSE
+ * daemon blocks before any deadline can be looked at, so first every
+ * mount point on the way to the path (a prefix of it that ends at a
+ * component boundary; the longest is the mount that holds the path) whose
+ * filesystem is a network or FUSE one (ward_mount_fstype_remote()) is
+ * asked, outermost first, whether it answers: a statvfs() of the mount
+ * point on a worker thread, waited for at most WARD_DIAG_STATVFS_TIMEOUT_MS
+ * (2 s) and never past the deadline (ward_diag_statvfs_bounded()). One
+ * that does not answer ends the run with -ETIMEDOUT and the path is never
+ * opened; one that answers, even with an error, lets the start go on. The
+ * path comes checked by common/diag.c, with no empty, "." or ".."
+ * component, so its prefixes are the directories its lookup goes
+ * through. Then the path is opened with
+ * openat2(RESOLVE_NO_SYMLINKS), or, where the kernel lacks openat2 (before
+ * 5.6), one component at a time with O_NOFOLLOW: a symbolic link anywhere
+ * in it, not only at its end, is refused with ELOOP, so the walk is always
+ * of the directory the path names and not of one a link elsewhere points
+ * to.
  *
  * The walk. Directories are opened one level at a time, each relative to
  * its parent's descriptor with O_NOFOLLOW | O_DIRECTORY, and entries are
@@ -21,17 +36,16 @@
  *
  * Mount points. Stat'ing the mount point of a dead NFS server or a wedged
  * FUSE daemon blocks, so mount points must be known before their entry is
- * looked at: the mount points of the real /proc/self/mountinfo (not
- * ctx->root's: the path is the host's) are read once at the start into a
- * hash set, with the directories that hold them. In such a directory,
- * every entry's path is looked up first, and one that is a mount point is
- * counted and neither stat'ed nor entered, whatever its filesystem: so a
- * bind mount of the same filesystem is not counted twice either. As a
- * second line, an entry on another device than the path (mounted after
- * the table was read) is not entered, and a directory opened is checked
- * again with fstat() in case one was mounted between the two calls. The
- * set holds at most MAX_MOUNT_POINTS; with more, or no table, the output
- * says that mount points are recognised by their device only. Sizes are allocated blocks
+ * looked at: the set read at the start knows them, and the directories
+ * that hold them. In such a directory, every entry's path is looked up
+ * first, and one that is a mount point is counted and neither stat'ed nor
+ * entered, whatever its filesystem: so a bind mount of the same filesystem
+ * is not counted twice either. As a second line, an entry on another
+ * device than the path (mounted after the table was read) is not entered,
+ * and a directory opened is checked again with fstat() in case one was
+ * mounted between the two calls. The set holds at most WARD_MOUNT_SET_MAX
+ * mount points; with more, or no table, the output says that mount points
+ * are recognised by their device only. Sizes are allocated blocks
  * (st_blocks * 512), what a file takes from the disk; a file with several
  * hard links is counted once while the set of those seen has room.
  *
@@ -50,7 +64,9 @@
  * line of the output stays one line.
  */
 #include "agent/diagnostics/diagnostics.h"
+#include "agent/diagnostics/mount-set.h"
 
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "common/time-util.h"
 
@@ -76,24 +92,8 @@
 #define MAX_LINKS  65536
 #define LINK_SLOTS (2 * MAX_LINKS)
 
-/* Mount points remembered at most, and the bytes of a mountinfo line looked at. */
-#define MAX_MOUNT_POINTS 65536
-#define MOUNTINFO_LINE   8192
-
 #define OPEN_DIR (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define OPEN_VIA (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-
-/* A path in the set of mount points: a mount point itself, a directory holding one, or both. */
-struct mount_slot {
-    char *path; /* NULL: an empty slot */
-    bool point, holds;
-};
-
-struct mount_set {
-    struct mount_slot *slots;
-    size_t size, n, points; /* size: a power of two, or 0 */
-    int error;              /* why the table is not known in full, or 0 */
-};
 
 struct item {
     uint64_t size;
@@ -131,141 +131,13 @@ struct walk {
     ino_t *links; /* open addressing; 0 is an empty slot */
     size_t n_links;
     bool links_full;
-    struct mount_set mounts_known;
+    const struct ward_mount_set *mounts_known;
 };
-
-static uint64_t hash_path(const char *p, size_t len)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)p[i]) * UINT64_C(0x100000001b3);
-    return h;
-}
-
-/* The slot of path p (len bytes) in s: its own, or the empty one where it would go. */
-static struct mount_slot *set_slot(const struct mount_set *s, const char *p, size_t len)
-{
-    size_t i = (size_t)hash_path(p, len) & (s->size - 1);
-    while (s->slots[i].path &&
-           (strncmp(s->slots[i].path, p, len) != 0 || s->slots[i].path[len] != '\0'))
-        i = (i + 1) & (s->size - 1);
-    return &s->slots[i];
-}
-
-/* The slot of p in s, or NULL. */
-static const struct mount_slot *set_find(const struct mount_set *s, const char *p, size_t len)
-{
-    if (s->size == 0)
-        return NULL;
-    const struct mount_slot *slot = set_slot(s, p, len);
-    return slot->path ? slot : NULL;
-}
-
-/* The slot of p in s, added when missing. Returns NULL when out of memory. */
-static struct mount_slot *set_add(struct mount_set *s, const char *p, size_t len)
-{
-    if (2 * (s->n + 1) > s->size) {
-        struct mount_set bigger = {.size = s->size ? 2 * s->size : 64, .n = s->n};
-        if (!(bigger.slots = calloc(bigger.size, sizeof(*bigger.slots))))
-            return NULL;
-        for (size_t i = 0; i < s->size; i++)
-            if (s->slots[i].path)
-                *set_slot(&bigger, s->slots[i].path, strlen(s->slots[i].path)) = s->slots[i];
-        free(s->slots);
-        s->slots = bigger.slots;
-        s->size = bigger.size;
-    }
-    struct mount_slot *slot = set_slot(s, p, len);
-    if (!slot->path) {
-        if (!(slot->path = strndup(p, len)))
-            return NULL;
-        s->n++;
-    }
-    return slot;
-}
-
-static void set_done(struct mount_set *s)
-{
-    for (size_t i = 0; i < s->size; i++)
-        free(s->slots[i].path);
-    free(s->slots);
-}
-
-/* Adds the mount point of one mountinfo line (its fifth field) to s. Returns 0 or -errno. */
-static int add_mount_line(struct mount_set *s, char *line)
-{
-    char *field = line;
-    for (int i = 0; i < 4 && field; i++) {
-        field = strchr(field, ' ');
-        if (field)
-            field++;
-    }
-    if (!field || *field != '/')
-        return -EINVAL;
-    field[strcspn(field, " ")] = '\0';
-    if (!ward_diag_unescape_mountinfo(field))
-        return -EINVAL;
-    size_t len = strlen(field);
-    struct mount_slot *slot = set_add(s, field, len);
-    if (!slot)
-        return -ENOMEM;
-    if (!slot->point) {
-        slot->point = true;
-        s->points++;
-    }
-    if (len == 1)
-        return 0; /* "/" is in no directory */
-    size_t parent = (size_t)(strrchr(field, '/') - field);
-    slot = set_add(s, field, parent ? parent : 1);
-    if (!slot)
-        return -ENOMEM;
-    slot->holds = true;
-    return 0;
-}
-
-/* Reads the mount points of /proc/self/mountinfo into s; s->error says what was missed. */
-static void load_mounts(struct mount_set *s)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f) {
-        s->error = -errno;
-        return;
-    }
-    char *line = malloc(MOUNTINFO_LINE);
-    if (!line) {
-        s->error = -ENOMEM;
-        fclose(f);
-        return;
-    }
-    size_t n = 0;
-    int ch = 0;
-    while (ch != EOF) {
-        bool cut = false;
-        while ((ch = getc(f)) != EOF && ch != '\n') {
-            if (n + 1 < MOUNTINFO_LINE)
-                line[n++] = (char)ch;
-            else
-                cut = true;
-        }
-        line[n] = '\0';
-        int r = n == 0 ? 0 : cut ? -ENAMETOOLONG : s->points == MAX_MOUNT_POINTS ? -E2BIG : 0;
-        if (r == 0 && n > 0)
-            r = add_mount_line(s, line);
-        if (r < 0 && s->error == 0)
-            s->error = r;
-        n = 0;
-    }
-    if (ferror(f) && s->error == 0)
-        s->error = -EIO;
-    fclose(f);
-    free(line);
-}
 
 /* True when the directory at the walk's path holds a mount point. */
 static bool holds_mount(const struct walk *w)
 {
-    const struct mount_slot *slot = set_find(&w->mounts_known, w->path.data, w->path.len);
-    return slot && slot->holds;
+    return ward_mount_set_holds(w->mounts_known, w->path.data, w->path.len);
 }
 
 static void heap_down(struct top *t, size_t i)
@@ -424,9 +296,9 @@ static bool is_mount_point(struct walk *w, const char *name)
     size_t len = w->path.len;
     if (path_push(w, name) < 0)
         return true;
-    const struct mount_slot *slot = set_find(&w->mounts_known, w->path.data, w->path.len);
+    bool point = ward_mount_set_is_point(w->mounts_known, w->path.data, w->path.len);
     path_cut(w, len);
-    return slot && slot->point;
+    return point;
 }
 
 static void visit(struct walk *w, struct frame *f, const char *name)
@@ -538,13 +410,12 @@ static void report(struct walk *w, const char *path, struct ward_diag_out *out)
                              (unsigned long long)w->too_deep, MAX_DEPTH);
     if (w->links_full)
         ward_diag_out_printf(out, "note: some files with several hard links counted per link\n");
-    if (w->mounts_known.error)
+    int table = ward_mount_set_error(w->mounts_known);
+    if (table)
         ward_diag_out_printf(out,
                              "note: the mount table was not read in full (%s): other mount "
                              "points are recognised by their device, after a stat that may hang\n",
-                             w->mounts_known.error == -E2BIG
-                                 ? "too many mounts"
-                                 : ward_strerror(w->mounts_known.error));
+                             table == -E2BIG ? "too many mounts" : ward_strerror(table));
     ward_diag_out_printf(out, "\n");
     print_top(&w->dirs, "Largest directories:", &esc, out);
     ward_diag_out_printf(out, "\n");
@@ -607,15 +478,70 @@ static int open_start(const char *path)
     return open_by_components(path);
 }
 
-int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+/* Writes "what path (fstype)what2" with both names escaped. */
+static void say_mount(struct ward_diag_out *out, const char *what, const char *path, size_t len,
+                      const char *fstype, const char *what2)
+{
+    struct ward_buf p = WARD_BUF_INIT, t = WARD_BUF_INIT;
+    ward_buf_reset(&p);
+    ward_diag_escape(&p, path, len);
+    ward_buf_reset(&t);
+    ward_diag_escape(&t, fstype, strlen(fstype));
+    ward_diag_out_printf(out, "%s%s (%s)%s\n", what, p.data ? p.data : "", t.data ? t.data : "",
+                         what2);
+    ward_buf_done(&p);
+    ward_buf_done(&t);
+}
+
+/*
+ * Asks every network or FUSE filesystem mounted on a prefix of path,
+ * outermost first, whether it answers, before anything opens the path.
+ * Returns 0, or a negative error with the reason written to out:
+ * -ETIMEDOUT when one does not answer in time (or the deadline came
+ * first), -EAGAIN when too many earlier checks are still hung.
+ */
+static int check_answers(const struct ward_mount_set *mounts, const char *path, int64_t deadline_ms,
                          struct ward_diag_out *out)
 {
-    const char *path = ward_diag_get(args, "path");
-    size_t top_n = (size_t)ward_diag_get_int(args, "top_n");
-    if (path[0] != '/' || top_n < 1 || top_n > 100) {
-        ward_diag_out_printf(out, "invalid arguments\n");
-        return -EINVAL;
+    size_t len = strlen(path);
+    for (size_t k = 1; k <= len; k++) {
+        if (k > 1 && k < len && path[k] != '/')
+            continue; /* not a component boundary; "/" (k == 1) always is */
+        const char *fstype = ward_mount_set_fstype(mounts, path, k);
+        if (!ward_mount_fstype_remote(fstype))
+            continue;
+        char *point = strndup(path, k);
+        if (!point) {
+            ward_diag_out_printf(out, "out of memory\n");
+            return -ENOMEM;
+        }
+        struct ward_diag_statvfs_call call = {.path = point};
+        ward_diag_statvfs_bounded("", &call, 1, deadline_ms);
+        free(point);
+        if (call.state == WARD_DIAG_STATVFS_DONE)
+            continue; /* it answered, if only with an error the open will meet too */
+        if (call.state == WARD_DIAG_STATVFS_TIMED_OUT) {
+            say_mount(out, "the filesystem at ", path, k, fstype, " does not answer; not scanned");
+            return -ETIMEDOUT;
+        }
+        if (call.err == ETIMEDOUT) {
+            say_mount(out, "the deadline came before the filesystem at ", path, k, fstype,
+                      " was asked whether it answers; not scanned");
+            return -ETIMEDOUT;
+        }
+        say_mount(out, "cannot ask the filesystem at ", path, k, fstype,
+                  call.err == EAGAIN
+                      ? " whether it answers: too many earlier asks are still hung; not scanned"
+                      : " whether it answers; not scanned");
+        return call.err > 0 ? -call.err : -EIO;
     }
+    return 0;
+}
+
+/* Walks the directory at path, with the mount points of mounts, and reports. */
+static int scan(const char *path, size_t top_n, const struct ward_mount_set *mounts,
+                int64_t deadline_ms, struct ward_diag_out *out)
+{
     int fd = open_start(path), err = fd < 0 ? fd : 0;
     struct stat st;
     DIR *d = NULL;
@@ -647,10 +573,10 @@ int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_di
         return -ENOMEM;
     }
     w->dev = st.st_dev;
-    w->deadline_ms = ctx->deadline_ms;
+    w->deadline_ms = deadline_ms;
     w->dirs = (struct top){dirs, 0, top_n};
     w->files = (struct top){files, 0, top_n};
-    load_mounts(&w->mounts_known);
+    w->mounts_known = mounts;
     w->frames[0] = (struct frame){d, w->path.len, (uint64_t)st.st_blocks * 512, holds_mount(w)};
     w->depth = 1;
 
@@ -660,8 +586,30 @@ int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_di
     top_done(&w->dirs);
     top_done(&w->files);
     free(w->links);
-    set_done(&w->mounts_known);
     ward_buf_done(&w->path);
     free(w);
     return 0;
+}
+
+WARD_DEFINE_CLEANUP(struct ward_mount_set, ward_mount_set_free)
+
+int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_diag_ctx *ctx,
+                         struct ward_diag_out *out)
+{
+    const char *path = ward_diag_get(args, "path");
+    size_t top_n = (size_t)ward_diag_get_int(args, "top_n");
+    if (path[0] != '/' || top_n < 1 || top_n > 100) {
+        ward_diag_out_printf(out, "invalid arguments\n");
+        return -EINVAL;
+    }
+    _cleanup_(ward_mount_set_freep) struct ward_mount_set *mounts =
+        ward_mount_set_new("/proc/self/mountinfo");
+    if (!mounts) {
+        ward_diag_out_printf(out, "out of memory\n");
+        return -ENOMEM;
+    }
+    int r = check_answers(mounts, path, ctx->deadline_ms, out);
+    if (r < 0)
+        return r;
+    return scan(path, top_n, mounts, ctx->deadline_ms, out);
 }

@@ -11,36 +11,26 @@
  *
  * Sizes come from statvfs(ROOT + mount point), which on a dead NFS server
  * or a wedged FUSE daemon may block forever and cannot be interrupted. So
- * the calls run on a detached worker thread, one after the other, while
- * the diagnostic waits for each at most CALL_TIMEOUT_MS and never past its
- * deadline. A call that takes longer, or is still running at the deadline,
- * is reported as "timeout"; its worker is left blocked and the remaining
- * calls go to a new worker (or, at the deadline, are not made). The job
- * records which call its live worker is running, so that the call is timed
- * out whatever happened to the queue behind it. The job the threads share
- * is reference-counted, so a blocked worker can return long after the
- * diagnostic and still find its memory. Blocked workers are counted across
- * runs: with MAX_STUCK of them, no new one starts and the remaining mounts
- * say "skipped", so a hung mount asked about again and again holds a
- * bounded number of threads. Pseudo filesystems (proc,
- * sysfs, cgroup, ...) have no size and are not asked; autofs is not
+ * the calls go through ward_diag_statvfs_bounded() (diagnostics.h): on a
+ * detached worker thread, one after the other, each waited for at most
+ * WARD_DIAG_STATVFS_TIMEOUT_MS and never past the deadline. A call that
+ * takes longer, or is still running at the deadline, is reported as
+ * "timeout", and the calls after it as "skipped" when the deadline came
+ * first or too many workers are still blocked, so a hung mount asked about
+ * again and again holds a bounded number of threads. Pseudo filesystems
+ * (proc, sysfs, cgroup, ...) have no size and are not asked; autofs is not
  * either, as asking would trigger the automount.
  */
 #include "agent/diagnostics/diagnostics.h"
 
 #include "common/error.h"
-#include "common/time-util.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <time.h>
 
 /* Mounts listed at most; more are counted. */
 #define MAX_ROWS 4096
@@ -48,10 +38,6 @@
 #define LINE_BYTES 8192
 /* Fields of a line looked at, optional fields included. */
 #define MAX_FIELDS 64
-/* The longest wait for one statvfs call. */
-#define CALL_TIMEOUT_MS 2000
-/* Workers left blocked in statvfs, over all runs, before no more start. */
-#define MAX_STUCK 8
 /* Widest device, mount point and type columns; longer values overflow them. */
 #define MAX_WIDTH 40
 
@@ -62,232 +48,44 @@ static const char *const unsized_types[] = {
     "securityfs", "selinuxfs",   "sysfs",    "tracefs",
 };
 
-enum call_state {
-    PENDING,
-    RUNNING,
-    DONE,
-    TIMED_OUT,
-    NOT_RUN, /* the deadline came first, or no worker could start */
-};
-
-struct call {
-    const char *path; /* in the job's own allocation */
-    size_t mount;     /* index of the mount it sizes */
-    enum call_state state;
-    int64_t started_ms;
-    struct statvfs sv;
-    int err; /* errno of the call; of NOT_RUN, why */
-};
-
-/* The calls of one run, shared by the diagnostic and its workers. */
-struct job {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int refs;
-    int live; /* workers not blocked past their timeout: 0 or 1 */
-    bool cancelled;
-    size_t n, next, settled;
-    size_t running; /* the call the live worker runs, or NONE */
-    int (*fn)(const char *path, struct statvfs *out);
-    struct call calls[];
-};
-
 struct mount {
     char *text; /* the four fields below, decoded, in one allocation */
     const char *device, *mountpoint, *fstype, *options;
     bool sized; /* a statvfs call is made for it */
-    enum call_state state;
+    enum ward_diag_statvfs_state state;
     struct statvfs sv;
     int err;
 };
 
-/* No call is running. */
-#define NONE SIZE_MAX
-
-static atomic_int stuck_workers;
-
-/*
- * The statvfs the workers call: a seam for tests, which swap in one that
- * blocks or is slow (the way ward_disk_statvfs serves the collector). Set
- * it before a run, not during one; a run keeps the value it started with.
- * Not in diagnostics.h yet: the test declares it.
- */
-int (*ward_diag_mounts_statvfs)(const char *path, struct statvfs *out) = statvfs;
-
-static void job_release(struct job *j)
-{
-    bool last = --j->refs == 0;
-    pthread_mutex_unlock(&j->lock);
-    if (!last)
-        return;
-    pthread_cond_destroy(&j->cond);
-    pthread_mutex_destroy(&j->lock);
-    free(j);
-}
-
-static void *worker_main(void *arg)
-{
-    struct job *j = arg;
-    pthread_mutex_lock(&j->lock);
-    while (!j->cancelled && j->next < j->n) {
-        j->running = j->next;
-        struct call *c = &j->calls[j->next++];
-        c->state = RUNNING;
-        c->started_ms = ward_mono_ms();
-        pthread_cond_broadcast(&j->cond); /* its timeout starts now */
-        pthread_mutex_unlock(&j->lock);
-        struct statvfs sv = {0};
-        int err = j->fn(c->path, &sv) == 0 ? 0 : errno;
-        pthread_mutex_lock(&j->lock);
-        if (c->state == TIMED_OUT) {
-            /* Given up on: live was counted down, and running moved on, then. */
-            atomic_fetch_sub(&stuck_workers, 1);
-            job_release(j);
-            return NULL;
-        }
-        c->sv = sv;
-        c->err = err;
-        c->state = DONE;
-        j->running = NONE;
-        j->settled++;
-        pthread_cond_broadcast(&j->cond);
-    }
-    j->live--;
-    pthread_cond_broadcast(&j->cond);
-    job_release(j);
-    return NULL;
-}
-
-/* Starts a worker on j (locked). Returns 0 or a negative errno. */
-static int start_worker(struct job *j)
-{
-    pthread_attr_t attr;
-    pthread_t thread;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    /* The agent's signals belong to its main loop, not to this thread. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    j->refs++;
-    j->live++;
-    int r = pthread_create(&thread, &attr, worker_main, j);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (r != 0) {
-        j->refs--;
-        j->live--;
-    }
-    return -r;
-}
-
-/* Marks every call not yet started of j (locked) NOT_RUN with err. */
-static void give_up(struct job *j, int err)
-{
-    for (; j->next < j->n; j->next++) {
-        j->calls[j->next].state = NOT_RUN;
-        j->calls[j->next].err = err;
-        j->settled++;
-    }
-}
-
-/* Runs the calls of j (locked) until all are settled or deadline_ms comes. */
-static void run_job(struct job *j, int64_t deadline_ms)
-{
-    while (j->settled < j->n) {
-        int64_t now = ward_mono_ms(), wake = deadline_ms;
-        if (now >= deadline_ms) {
-            j->cancelled = true;
-            give_up(j, ETIMEDOUT);
-        }
-        if (j->live == 0 && j->next < j->n) {
-            int r = atomic_load(&stuck_workers) >= MAX_STUCK ? -EAGAIN : start_worker(j);
-            if (r < 0)
-                give_up(j, -r);
-        }
-        if (j->running != NONE) {
-            /*
-             * Not the last call handed out: at the deadline give_up() has
-             * moved next past the calls still queued, and the running one
-             * must be timed out all the same.
-             */
-            struct call *c = &j->calls[j->running];
-            int64_t limit = c->started_ms + CALL_TIMEOUT_MS;
-            if (now >= limit || j->cancelled) {
-                c->state = TIMED_OUT;
-                j->running = NONE;
-                j->settled++;
-                j->live--;
-                atomic_fetch_add(&stuck_workers, 1);
-                continue;
-            }
-            wake = limit < wake ? limit : wake;
-        }
-        if (j->settled == j->n)
-            break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t wait = wake - now;
-        ts.tv_sec += (time_t)(wait / 1000);
-        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&j->cond, &j->lock, &ts);
-    }
-    j->cancelled = true;
-}
-
 /* Sizes the mounts marked sized, each at root + its mount point. */
 static void size_mounts(struct mount *m, size_t n, const char *root, int64_t deadline_ms)
 {
-    size_t calls = 0, text = 0;
+    size_t calls = 0;
     for (size_t i = 0; i < n; i++)
-        if (m[i].sized) {
-            calls++;
-            text += strlen(root) + strlen(m[i].mountpoint) + 1;
-        }
+        calls += m[i].sized;
     if (calls == 0)
         return;
-    struct job *j = calloc(1, sizeof(*j) + calls * sizeof(struct call) + text);
-    pthread_condattr_t ca;
-    if (!j || pthread_condattr_init(&ca) != 0) {
-        free(j);
+    struct ward_diag_statvfs_call *c = calloc(calls, sizeof(*c));
+    if (!c) {
         for (size_t i = 0; i < n; i++) {
-            m[i].state = NOT_RUN;
+            m[i].state = WARD_DIAG_STATVFS_NOT_RUN;
             m[i].err = ENOMEM;
         }
         return;
     }
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&j->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&j->lock, NULL);
-    j->refs = 1;
-    j->running = NONE;
-    j->fn = ward_diag_mounts_statvfs;
-    char *at = (char *)&j->calls[calls];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (m[i].sized)
+            c[k++].path = m[i].mountpoint;
+    ward_diag_statvfs_bounded(root, c, calls, deadline_ms);
+    for (size_t i = 0, k = 0; i < n; i++) {
         if (!m[i].sized)
             continue;
-        struct call *c = &j->calls[j->n++];
-        size_t len = strlen(root) + strlen(m[i].mountpoint) + 1;
-        c->mount = i;
-        c->path = at;
-        snprintf(at, len, "%s%s", root, m[i].mountpoint);
-        at += len;
+        m[i].state = c[k].state;
+        m[i].sv = c[k].sv;
+        m[i].err = c[k].err;
+        k++;
     }
-    pthread_mutex_lock(&j->lock);
-    run_job(j, deadline_ms);
-    for (size_t k = 0; k < j->n; k++) {
-        struct mount *mt = &m[j->calls[k].mount];
-        mt->state = j->calls[k].state;
-        mt->sv = j->calls[k].sv;
-        mt->err = j->calls[k].err;
-    }
-    job_release(j);
+    free(c);
 }
 
 /* Reads one line into buf (size bytes), skipping the rest of a longer one. -1 at the end. */
@@ -367,18 +165,18 @@ static void size_columns(const struct mount *m, char cols[4][16], const char **n
         snprintf(cols[i], 16, "-");
     if (!m->sized)
         return;
-    if (m->state == TIMED_OUT) {
+    if (m->state == WARD_DIAG_STATVFS_TIMED_OUT) {
         snprintf(cols[0], 16, "timeout");
         return;
     }
-    if (m->state == NOT_RUN) {
+    if (m->state == WARD_DIAG_STATVFS_NOT_RUN) {
         snprintf(cols[0], 16, "skipped");
         *note = m->err == ETIMEDOUT ? "the deadline came first"
                 : m->err == EAGAIN  ? "too many statvfs calls still hung"
                                     : ward_strerror(-m->err);
         return;
     }
-    if (m->state != DONE || m->err) {
+    if (m->state != WARD_DIAG_STATVFS_DONE || m->err) {
         snprintf(cols[0], 16, "error");
         *note = ward_strerror(-(m->err ? m->err : EIO));
         return;
