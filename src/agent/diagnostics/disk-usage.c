@@ -494,46 +494,63 @@ static void say_mount(struct ward_diag_out *out, const char *what, const char *p
 }
 
 /*
+ * Asks the filesystem of the first k bytes of path (fstype, "" when not
+ * known) whether it answers: a statvfs() on a worker, bounded by the
+ * deadline. Returns 0, or a negative error with the reason written to out:
+ * -ETIMEDOUT when it does not answer in time (or the deadline came
+ * first), -EAGAIN when too many earlier asks are still hung.
+ */
+static int ask(const char *path, size_t k, const char *fstype, int64_t deadline_ms,
+               struct ward_diag_out *out)
+{
+    char *point = strndup(path, k);
+    if (!point) {
+        ward_diag_out_printf(out, "out of memory\n");
+        return -ENOMEM;
+    }
+    struct ward_diag_statvfs_call call = {.path = point};
+    ward_diag_statvfs_bounded("", &call, 1, deadline_ms);
+    free(point);
+    if (call.state == WARD_DIAG_STATVFS_DONE)
+        return 0; /* it answered, if only with an error the open will meet too */
+    if (call.state == WARD_DIAG_STATVFS_TIMED_OUT) {
+        say_mount(out, "the filesystem at ", path, k, fstype, " does not answer; not scanned");
+        return -ETIMEDOUT;
+    }
+    if (call.err == ETIMEDOUT) {
+        say_mount(out, "the deadline came before the filesystem at ", path, k, fstype,
+                  " was asked whether it answers; not scanned");
+        return -ETIMEDOUT;
+    }
+    say_mount(out, "cannot ask the filesystem at ", path, k, fstype,
+              call.err == EAGAIN
+                  ? " whether it answers: too many earlier asks are still hung; not scanned"
+                  : " whether it answers; not scanned");
+    return call.err > 0 ? -call.err : -EIO;
+}
+
+/*
  * Asks every network or FUSE filesystem mounted on a prefix of path,
  * outermost first, whether it answers, before anything opens the path.
- * Returns 0, or a negative error with the reason written to out:
- * -ETIMEDOUT when one does not answer in time (or the deadline came
- * first), -EAGAIN when too many earlier checks are still hung.
+ * Without the whole mount table (unreadable, cut, or without "/"), the
+ * filesystems on the way are not known, so the path itself is asked: its
+ * lookup crosses them all. Returns 0 or ask()'s error.
  */
 static int check_answers(const struct ward_mount_set *mounts, const char *path, int64_t deadline_ms,
                          struct ward_diag_out *out)
 {
     size_t len = strlen(path);
+    if (ward_mount_set_error(mounts) != 0 || !ward_mount_set_fstype(mounts, "/", 1))
+        return ask(path, len, "filesystem not known", deadline_ms, out);
     for (size_t k = 1; k <= len; k++) {
         if (k > 1 && k < len && path[k] != '/')
             continue; /* not a component boundary; "/" (k == 1) always is */
         const char *fstype = ward_mount_set_fstype(mounts, path, k);
         if (!ward_mount_fstype_remote(fstype))
             continue;
-        char *point = strndup(path, k);
-        if (!point) {
-            ward_diag_out_printf(out, "out of memory\n");
-            return -ENOMEM;
-        }
-        struct ward_diag_statvfs_call call = {.path = point};
-        ward_diag_statvfs_bounded("", &call, 1, deadline_ms);
-        free(point);
-        if (call.state == WARD_DIAG_STATVFS_DONE)
-            continue; /* it answered, if only with an error the open will meet too */
-        if (call.state == WARD_DIAG_STATVFS_TIMED_OUT) {
-            say_mount(out, "the filesystem at ", path, k, fstype, " does not answer; not scanned");
-            return -ETIMEDOUT;
-        }
-        if (call.err == ETIMEDOUT) {
-            say_mount(out, "the deadline came before the filesystem at ", path, k, fstype,
-                      " was asked whether it answers; not scanned");
-            return -ETIMEDOUT;
-        }
-        say_mount(out, "cannot ask the filesystem at ", path, k, fstype,
-                  call.err == EAGAIN
-                      ? " whether it answers: too many earlier asks are still hung; not scanned"
-                      : " whether it answers; not scanned");
-        return call.err > 0 ? -call.err : -EIO;
+        int r = ask(path, k, fstype, deadline_ms, out);
+        if (r < 0)
+            return r;
     }
     return 0;
 }

@@ -48,8 +48,8 @@ struct ward_mount_set {
  * "fuse" and "fuseblk" the mounts without one.
  */
 static const char *const remote_types[] = {
-    "nfs",     "nfs4", "cifs", "smb3", "smbfs",     "fuse",
-    "fuseblk", "9p",   "ceph", "afs",  "glusterfs", "sshfs",
+    "nfs", "nfs4",      "cifs",  "smb3",   "smbfs",    "fuse",   "fuseblk", "9p",     "ceph",
+    "afs", "glusterfs", "sshfs", "autofs", "virtiofs", "lustre", "gpfs",    "beegfs", "davfs",
 };
 #define FUSE_SUBTYPE "fuse."
 
