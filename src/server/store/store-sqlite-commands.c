@@ -37,53 +37,11 @@
 /* Rows a list returns when its filter sets no limit (store.h). */
 #define LIST_LIMIT_DEFAULT 100
 
-/* Takes the writer and opens a write transaction; end it with write_end(). */
-static int write_begin(struct sqlite_store *s)
-{
-    pthread_mutex_lock(&s->writer.lock);
-    int r = ward_sqlite_exec(s->writer.db, "BEGIN IMMEDIATE");
-    if (r < 0)
-        pthread_mutex_unlock(&s->writer.lock);
-    return r;
-}
-
-/* Commits when r >= 0, else rolls back; releases the writer. Returns r or the commit's error. */
-static int write_end(struct sqlite_store *s, int r)
-{
-    if (r >= 0) {
-        int rc = ward_sqlite_exec(s->writer.db, "COMMIT");
-        if (rc < 0)
-            r = rc;
-    }
-    if (r < 0)
-        ward_sqlite_rollback(s->writer.db);
-    pthread_mutex_unlock(&s->writer.lock);
-    return r;
-}
-
-static const char *text(sqlite3_stmt *st, int col)
-{
-    return (const char *)sqlite3_column_text(st, col);
-}
-
-/* Binds the optional text s, NULL as SQL NULL. */
-static int bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-    return s ? ward_sqlite_bind_text(st, i, s) : sqlite3_bind_null(st, i);
-}
-
 static int64_t limit_of(size_t limit)
 {
     if (limit == 0)
         return LIST_LIMIT_DEFAULT;
     return limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
-}
-
-/* Steps st once. Returns 1 on a row, 0 at the end, or an error. */
-static int step_row(struct conn *c, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : ward_sqlite_rc(c->db, rc);
 }
 
 /*
@@ -142,22 +100,22 @@ static int audit_append(struct conn *c, const char *id)
 static int command_read(sqlite3_stmt *st, struct ward_command *c, size_t *output_len)
 {
     *c = (struct ward_command){
-        .id = text(st, 0),
-        .host_id = text(st, 1),
-        .type = text(st, 2),
-        .args = text(st, 3),
-        .state = text(st, 4),
-        .requested_by = text(st, 5),
+        .id = ward_sqlite_text(st, 0),
+        .host_id = ward_sqlite_text(st, 1),
+        .type = ward_sqlite_text(st, 2),
+        .args = ward_sqlite_text(st, 3),
+        .state = ward_sqlite_text(st, 4),
+        .requested_by = ward_sqlite_text(st, 5),
         .created_ms = sqlite3_column_int64(st, 6),
         .expires_ms = sqlite3_column_int64(st, 7),
         .dispatched_ms = sqlite3_column_int64(st, 8),
         .finished_ms = sqlite3_column_int64(st, 9),
         .exit_code = sqlite3_column_int64(st, 10),
-        .error = text(st, 11),
-        .output = text(st, 12),
+        .error = ward_sqlite_text(st, 11),
+        .output = ward_sqlite_text(st, 12),
         .output_bytes = sqlite3_column_int64(st, 13),
         .truncated = sqlite3_column_int(st, 14) != 0,
-        .tenant_id = text(st, 15),
+        .tenant_id = ward_sqlite_text(st, 15),
     };
     /* After sqlite3_column_text(): the length of the text it returned. */
     *output_len = (size_t)sqlite3_column_bytes(st, 12);
@@ -228,7 +186,7 @@ static int command_fetch(struct conn *c, const char *id, struct command_copy *ou
         return r;
     r = ward_sqlite_bind_rc(c, ward_sqlite_bind_text(st, 1, id));
     if (r == 0)
-        r = step_row(c, st);
+        r = ward_sqlite_step_row(c, st);
     if (r == 0)
         return WARD_E_STORE; /* changed a moment ago, so it must be there */
     return r < 0 ? r : command_copy_row(st, out);
@@ -247,7 +205,7 @@ static int add_tx(struct conn *w, const struct ward_command *c, size_t max_pendi
         rc = rc ?: ward_sqlite_bind_text(st, 2, c->args);
         r = ward_sqlite_bind_rc(w, rc);
         if (r == 0)
-            r = step_row(w, st);
+            r = ward_sqlite_step_row(w, st);
         if (r < 0)
             return r;
         if (r == 0)
@@ -285,10 +243,10 @@ int ward_sqlite_command_add(struct ward_store *base, const struct ward_command *
                             size_t max_pending)
 {
     struct sqlite_store *s = STORE(base);
-    int r = write_begin(s);
+    int r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
-    return write_end(s, add_tx(&s->writer, c, max_pending));
+    return ward_sqlite_write_end(s, add_tx(&s->writer, c, max_pending));
 }
 
 /* ---- Dispatch and results ---- */
@@ -306,12 +264,12 @@ static int dispatch_tx(struct conn *w, const char *host_id, int64_t now_ms,
         rc = rc ?: sqlite3_bind_int64(st, 2, now_ms);
         r = ward_sqlite_bind_rc(w, rc);
         if (r == 0)
-            r = step_row(w, st);
+            r = ward_sqlite_step_row(w, st);
         if (r < 0)
             return r;
         if (r == 0)
             return WARD_E_NOT_FOUND;
-        const char *found = text(st, 0);
+        const char *found = ward_sqlite_text(st, 0);
         if (found == NULL)
             return WARD_E_STORE;
         id = strdup(found);
@@ -348,7 +306,7 @@ static int finds_row(struct sqlite_store *s, enum stmt_id id, const char *text1,
             r = ward_sqlite_bind_rc(c, rc);
         }
         if (r == 0)
-            r = step_row(c, st);
+            r = ward_sqlite_step_row(c, st);
     }
     ward_sqlite_reader_unlock(c);
     return r;
@@ -362,10 +320,10 @@ int ward_sqlite_command_dispatch(struct ward_store *base, const char *host_id, i
     int r = finds_row(s, ST_CMD_NEXT, host_id, 0, now_ms);
     if (r <= 0)
         return r < 0 ? r : WARD_E_NOT_FOUND;
-    r = write_begin(s);
+    r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
-    r = write_end(s, dispatch_tx(&s->writer, host_id, now_ms, &k));
+    r = ward_sqlite_write_end(s, dispatch_tx(&s->writer, host_id, now_ms, &k));
     if (r >= 0)
         r = fn(&k.c, userdata);
     command_copy_done(&k);
@@ -393,7 +351,7 @@ static int finish_tx(struct conn *w, const char *id, const char *host_id,
         rc = rc ?: ward_sqlite_bind_text(st, 2, host_id);
         rc = rc ?: ward_sqlite_bind_text(st, 3, res->state);
         rc = rc ?: sqlite3_bind_int64(st, 4, res->exit_code);
-        rc = rc ?: bind_opt(st, 5, res->error);
+        rc = rc ?: ward_sqlite_bind_opt(st, 5, res->error);
         rc = rc ?: bind_output(st, 6, res);
         rc = rc ?: sqlite3_bind_int64(st, 7, (sqlite3_int64)res->output_len);
         rc = rc ?: sqlite3_bind_int(st, 8, res->truncated ? 1 : 0);
@@ -417,7 +375,7 @@ static int finish_tx(struct conn *w, const char *id, const char *host_id,
     rc = rc ?: ward_sqlite_bind_text(st, 2, host_id);
     r = ward_sqlite_bind_rc(w, rc);
     if (r == 0)
-        r = step_row(w, st);
+        r = ward_sqlite_step_row(w, st);
     return r < 0 ? r : r == 0 ? WARD_E_NOT_FOUND : -EALREADY;
 }
 
@@ -425,10 +383,10 @@ int ward_sqlite_command_finish(struct ward_store *base, const char *id, const ch
                                const struct ward_command_result *res)
 {
     struct sqlite_store *s = STORE(base);
-    int r = write_begin(s);
+    int r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
-    return write_end(s, finish_tx(&s->writer, id, host_id, res));
+    return ward_sqlite_write_end(s, finish_tx(&s->writer, id, host_id, res));
 }
 
 /* ---- Expiry and pruning ---- */
@@ -481,8 +439,8 @@ static int expire_tx(struct conn *w, int64_t now_ms, int64_t result_before_ms, b
         int rc = sqlite3_bind_int64(st, 1, now_ms);
         rc = rc ?: sqlite3_bind_int64(st, 2, result_before_ms);
         r = ward_sqlite_bind_rc(w, rc);
-        while (r == 0 && (r = step_row(w, st)) == 1) {
-            const char *id = text(st, 0);
+        while (r == 0 && (r = ward_sqlite_step_row(w, st)) == 1) {
+            const char *id = ward_sqlite_text(st, 0);
             r = id ? expiry_push(x, id) : WARD_E_STORE;
         }
         if (r < 0)
@@ -517,10 +475,10 @@ int ward_sqlite_command_expire(struct ward_store *base, int64_t now_ms, int64_t 
     int r = finds_row(s, ST_CMD_EXPIRING, NULL, now_ms, result_before_ms);
     if (r <= 0)
         return r;
-    r = write_begin(s);
+    r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
-    r = write_end(s, expire_tx(&s->writer, now_ms, result_before_ms, fn != NULL, &x));
+    r = ward_sqlite_write_end(s, expire_tx(&s->writer, now_ms, result_before_ms, fn != NULL, &x));
     for (size_t i = 0; r >= 0 && fn && i < x.n; i++) {
         int q = fn(&x.rows[i].c, userdata);
         if (q < 0)
@@ -533,7 +491,7 @@ int ward_sqlite_command_expire(struct ward_store *base, int64_t now_ms, int64_t 
 int ward_sqlite_command_prune(struct ward_store *base, int64_t before_ms, int64_t audit_before_ms)
 {
     struct sqlite_store *s = STORE(base);
-    int r = write_begin(s);
+    int r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
     r = run_int(&s->writer, ST_CMD_PRUNE, before_ms);
@@ -542,7 +500,7 @@ int ward_sqlite_command_prune(struct ward_store *base, int64_t before_ms, int64_
         if (q < 0)
             r = q;
     }
-    return write_end(s, r);
+    return ward_sqlite_write_end(s, r);
 }
 
 /* ---- Reads ---- */
@@ -555,7 +513,7 @@ static int get_locked(struct conn *c, const char *id, ward_store_command_fn fn, 
         return r;
     r = ward_sqlite_bind_rc(c, ward_sqlite_bind_text(st, 1, id));
     if (r == 0)
-        r = step_row(c, st);
+        r = ward_sqlite_step_row(c, st);
     if (r <= 0)
         return r < 0 ? r : WARD_E_NOT_FOUND;
     struct ward_command cmd;
@@ -583,14 +541,14 @@ static int list_locked(struct conn *c, const struct ward_command_filter *f,
     if (r < 0)
         return r;
     /* ST_CMD_LIST has no ?1, but ?6 makes binding it legal. */
-    int rc = bind_opt(st, 1, f->host_id);
-    rc = rc ?: bind_opt(st, 2, f->tenant_id);
-    rc = rc ?: bind_opt(st, 3, f->state);
-    rc = rc ?: bind_opt(st, 4, f->type);
+    int rc = ward_sqlite_bind_opt(st, 1, f->host_id);
+    rc = rc ?: ward_sqlite_bind_opt(st, 2, f->tenant_id);
+    rc = rc ?: ward_sqlite_bind_opt(st, 3, f->state);
+    rc = rc ?: ward_sqlite_bind_opt(st, 4, f->type);
     rc = rc ?: sqlite3_bind_int64(st, 5, f->since_ms ? f->since_ms : INT64_MIN);
     rc = rc ?: sqlite3_bind_int64(st, 6, limit_of(f->limit));
     r = ward_sqlite_bind_rc(c, rc);
-    while (r == 0 && (r = step_row(c, st)) == 1) {
+    while (r == 0 && (r = ward_sqlite_step_row(c, st)) == 1) {
         struct ward_command cmd;
         size_t output_len;
         r = command_read(st, &cmd, &output_len);
@@ -622,20 +580,20 @@ static int audit_locked(struct conn *c, const struct ward_audit_filter *f, ward_
     int r = ward_sqlite_stmt_get(c, sid, &st);
     if (r < 0)
         return r;
-    int rc = bind_opt(st, 1, f->host_id);
-    rc = rc ?: bind_opt(st, 2, f->tenant_id);
-    rc = rc ?: bind_opt(st, 3, f->command_id);
+    int rc = ward_sqlite_bind_opt(st, 1, f->host_id);
+    rc = rc ?: ward_sqlite_bind_opt(st, 2, f->tenant_id);
+    rc = rc ?: ward_sqlite_bind_opt(st, 3, f->command_id);
     rc = rc ?: sqlite3_bind_int64(st, 4, limit_of(f->limit));
     r = ward_sqlite_bind_rc(c, rc);
-    while (r == 0 && (r = step_row(c, st)) == 1) {
+    while (r == 0 && (r = ward_sqlite_step_row(c, st)) == 1) {
         struct ward_audit_entry e = {
             .id = sqlite3_column_int64(st, 0),
             .ts_ms = sqlite3_column_int64(st, 1),
-            .command_id = text(st, 2),
-            .host_id = text(st, 3),
-            .actor = text(st, 4),
-            .event = text(st, 5),
-            .detail = text(st, 6),
+            .command_id = ward_sqlite_text(st, 2),
+            .host_id = ward_sqlite_text(st, 3),
+            .actor = ward_sqlite_text(st, 4),
+            .event = ward_sqlite_text(st, 5),
+            .detail = ward_sqlite_text(st, 6),
         };
         if (!e.command_id || !e.host_id || !e.actor || !e.event || !e.detail)
             return WARD_E_STORE;

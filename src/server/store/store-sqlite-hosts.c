@@ -67,19 +67,13 @@ static int host_find(struct conn *c, const struct ward_host_info *info, char id[
     return 1;
 }
 
-/* Binds the optional text s, NULL as SQL NULL. */
-static int bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-    return s ? ward_sqlite_bind_text(st, i, s) : sqlite3_bind_null(st, i);
-}
-
 /* Binds ip_address, os, labels and agent_version to parameters first to first + 3. */
 static int bind_details(sqlite3_stmt *st, int first, const struct ward_host_info *info)
 {
-    int rc = bind_opt(st, first, info->ip_address);
-    rc = rc ?: bind_opt(st, first + 1, info->os);
-    rc = rc ?: bind_opt(st, first + 2, info->labels);
-    return rc ?: bind_opt(st, first + 3, info->agent_version);
+    int rc = ward_sqlite_bind_opt(st, first, info->ip_address);
+    rc = rc ?: ward_sqlite_bind_opt(st, first + 1, info->os);
+    rc = rc ?: ward_sqlite_bind_opt(st, first + 2, info->labels);
+    return rc ?: ward_sqlite_bind_opt(st, first + 3, info->agent_version);
 }
 
 static int host_insert(struct conn *c, const char *id, const struct ward_host_info *info,

@@ -86,35 +86,6 @@ static int read_rows(struct sqlite_store *s, const char *sql, const struct param
     return r;
 }
 
-/* Takes the writer and opens a write transaction; end it with write_end(). */
-static int write_begin(struct sqlite_store *s)
-{
-    pthread_mutex_lock(&s->writer.lock);
-    int r = ward_sqlite_exec(s->writer.db, "BEGIN IMMEDIATE");
-    if (r < 0)
-        pthread_mutex_unlock(&s->writer.lock);
-    return r;
-}
-
-/* Commits when r >= 0, else rolls back; releases the writer. Returns r or the commit's error. */
-static int write_end(struct sqlite_store *s, int r)
-{
-    if (r >= 0) {
-        int rc = ward_sqlite_exec(s->writer.db, "COMMIT");
-        if (rc < 0)
-            r = rc;
-    }
-    if (r < 0)
-        ward_sqlite_rollback(s->writer.db);
-    pthread_mutex_unlock(&s->writer.lock);
-    return r;
-}
-
-static const char *text(sqlite3_stmt *st, int col)
-{
-    return (const char *)sqlite3_column_text(st, col);
-}
-
 /* Reads the first column of a row as an integer into *(int64_t *)data. */
 static int int64_row(sqlite3_stmt *st, void *data)
 {
@@ -155,7 +126,7 @@ struct enroll_state {
 static int enroll_row(sqlite3_stmt *st, void *data)
 {
     struct enroll_state *e = data;
-    const char *status = text(st, 0), *hash = text(st, 1);
+    const char *status = ward_sqlite_text(st, 0), *hash = ward_sqlite_text(st, 1);
     snprintf(e->status, sizeof(e->status), "%s", status ? status : "");
     e->has_hash = hash != NULL;
     snprintf(e->hash, sizeof(e->hash), "%s", hash ? hash : "");
@@ -216,16 +187,16 @@ int ward_sqlite_host_enroll(struct ward_store *base, const struct ward_enrollmen
                             char *status_out)
 {
     struct sqlite_store *s = STORE(base);
-    int r = write_begin(s);
+    int r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
-    return write_end(s, enroll_tx(&s->writer, e, status_out));
+    return ward_sqlite_write_end(s, enroll_tx(&s->writer, e, status_out));
 }
 
 int ward_sqlite_host_change(struct ward_store *base, const struct ward_host_change *ch)
 {
     struct sqlite_store *s = STORE(base);
-    int r = write_begin(s);
+    int r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
     struct conn *c = &s->writer;
@@ -252,7 +223,7 @@ int ward_sqlite_host_change(struct ward_store *base, const struct ward_host_chan
         }
     }
     /* run() counted the rows changed; the method's success is 0. */
-    r = write_end(s, r);
+    r = ward_sqlite_write_end(s, r);
     return r < 0 ? r : 0;
 }
 
@@ -302,7 +273,7 @@ int ward_sqlite_host_purge(struct ward_store *base, const char *id)
     }
     /* Forget the series ids the writer cached; they fill again from the table. */
     ward_sqlite_cache_done(&s->cache);
-    r = write_end(s, r);
+    r = ward_sqlite_write_end(s, r);
     return r < 0 ? r : 0;
 }
 
@@ -322,13 +293,13 @@ static int credential_row(sqlite3_stmt *st, void *data)
 {
     struct credential_call *call = data;
     struct ward_credential c = {
-        .id = text(st, 0),
-        .kind = text(st, 1),
-        .lookup = text(st, 2),
-        .hash = text(st, 3),
-        .host_id = text(st, 4),
-        .tenant_id = text(st, 5),
-        .name = text(st, 6),
+        .id = ward_sqlite_text(st, 0),
+        .kind = ward_sqlite_text(st, 1),
+        .lookup = ward_sqlite_text(st, 2),
+        .hash = ward_sqlite_text(st, 3),
+        .host_id = ward_sqlite_text(st, 4),
+        .tenant_id = ward_sqlite_text(st, 5),
+        .name = ward_sqlite_text(st, 6),
         .created_ms = sqlite3_column_int64(st, 7),
         .revoked_ms = sqlite3_column_int64(st, 8),
     };
@@ -342,7 +313,7 @@ int ward_sqlite_credential_add(struct ward_store *base, const struct ward_creden
                                bool revoke_host_keys)
 {
     struct sqlite_store *s = STORE(base);
-    int r = write_begin(s);
+    int r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
     struct conn *w = &s->writer;
@@ -362,7 +333,7 @@ int ward_sqlite_credential_add(struct ward_store *base, const struct ward_creden
                 " " NOW_MS ")",
                 &p);
     }
-    return write_end(s, r < 0 ? r : 0);
+    return ward_sqlite_write_end(s, r < 0 ? r : 0);
 }
 
 int ward_sqlite_credential_find(struct ward_store *base, const char *lookup,
@@ -387,7 +358,7 @@ int ward_sqlite_credential_list(struct ward_store *base, const char *kind,
 int ward_sqlite_credential_revoke(struct ward_store *base, const char *id, const char *host_id)
 {
     struct sqlite_store *s = STORE(base);
-    int r = write_begin(s);
+    int r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
     struct params p = {{id, host_id}, 2};
@@ -395,7 +366,7 @@ int ward_sqlite_credential_revoke(struct ward_store *base, const char *id, const
             "UPDATE credentials SET revoked_at = " NOW_MS ""
             " WHERE revoked_at IS NULL AND (id = ?1 OR (?1 IS NULL AND host_id = ?2))",
             &p);
-    return write_end(s, r);
+    return ward_sqlite_write_end(s, r);
 }
 
 /* ---- Tenants and sections ---- */
@@ -409,9 +380,9 @@ static int group_row(sqlite3_stmt *st, void *data)
 {
     struct group_call *call = data;
     struct ward_group g = {
-        .id = text(st, 0),
-        .tenant_id = text(st, 1),
-        .name = text(st, 2),
+        .id = ward_sqlite_text(st, 0),
+        .tenant_id = ward_sqlite_text(st, 1),
+        .name = ward_sqlite_text(st, 2),
         .created_ms = sqlite3_column_int64(st, 3),
     };
     if (!g.id || !g.name)
@@ -426,7 +397,7 @@ int ward_sqlite_group_add(struct ward_store *base, const struct ward_group *g, c
     if (r < 0)
         return r;
     struct sqlite_store *s = STORE(base);
-    r = write_begin(s);
+    r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
     /* A tenant's INSERT has no ?3: binding one would fail with SQLITE_RANGE. */
@@ -447,7 +418,7 @@ int ward_sqlite_group_add(struct ward_store *base, const struct ward_group *g, c
                 " VALUES (?1, ?2, " NOW_MS ")",
                 &p);
     }
-    r = write_end(s, r);
+    r = ward_sqlite_write_end(s, r);
     if (r >= 0)
         memcpy(id_out, id, WARD_UUID_STR_LEN);
     return r < 0 ? r : 0;
@@ -476,7 +447,7 @@ struct config_call {
 static int config_row(sqlite3_stmt *st, void *data)
 {
     struct config_call *call = data;
-    const char *body = text(st, 0);
+    const char *body = ward_sqlite_text(st, 0);
     if (!body)
         return WARD_E_STORE;
     call->found = true;
@@ -525,7 +496,7 @@ int ward_sqlite_config_set(struct ward_store *base, const char *scope, const cha
                            const char *body, int64_t *version)
 {
     struct sqlite_store *s = STORE(base);
-    int r = write_begin(s);
+    int r = ward_sqlite_write_begin(s);
     if (r < 0)
         return r;
     struct conn *c = &s->writer;
@@ -538,7 +509,7 @@ int ward_sqlite_config_set(struct ward_store *base, const char *scope, const cha
         r = config_put(c, scope, id, body, v);
     if (r >= 0)
         r = config_put(c, VERSION_SCOPE, "", "", v);
-    r = write_end(s, r);
+    r = ward_sqlite_write_end(s, r);
     if (r >= 0)
         *version = v;
     return r < 0 ? r : 0;

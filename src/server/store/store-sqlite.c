@@ -479,6 +479,34 @@ int ward_sqlite_step_done(struct conn *c, sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : ward_sqlite_rc(c->db, rc == SQLITE_ROW ? SQLITE_MISUSE : rc);
 }
 
+int ward_sqlite_step_row(struct conn *c, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : ward_sqlite_rc(c->db, rc);
+}
+
+int ward_sqlite_write_begin(struct sqlite_store *s)
+{
+    pthread_mutex_lock(&s->writer.lock);
+    int r = ward_sqlite_exec(s->writer.db, "BEGIN IMMEDIATE");
+    if (r < 0)
+        pthread_mutex_unlock(&s->writer.lock);
+    return r;
+}
+
+int ward_sqlite_write_end(struct sqlite_store *s, int r)
+{
+    if (r >= 0) {
+        int rc = ward_sqlite_exec(s->writer.db, "COMMIT");
+        if (rc < 0)
+            r = rc;
+    }
+    if (r < 0)
+        ward_sqlite_rollback(s->writer.db);
+    pthread_mutex_unlock(&s->writer.lock);
+    return r;
+}
+
 int ward_sqlite_stmt_int(struct conn *c, enum stmt_id id, int64_t *out)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;

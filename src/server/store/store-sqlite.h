@@ -237,6 +237,19 @@ int ward_sqlite_stmt_get(struct conn *c, enum stmt_id id, sqlite3_stmt **out);
 /* Steps a statement that returns no rows. Returns 0 or an error. */
 int ward_sqlite_step_done(struct conn *c, sqlite3_stmt *st);
 
+/* Steps st once. Returns 1 on a row, 0 at the end, or an error. */
+int ward_sqlite_step_row(struct conn *c, sqlite3_stmt *st);
+
+/*
+ * Takes the writer connection and opens a write transaction on it; end it
+ * with ward_sqlite_write_end(). Returns 0 or an error (the writer is not
+ * held then).
+ */
+int ward_sqlite_write_begin(struct sqlite_store *s);
+
+/* Commits when r >= 0, else rolls back; releases the writer. Returns r or the commit's error. */
+int ward_sqlite_write_end(struct sqlite_store *s, int r);
+
 /* Runs statement id, which takes no parameters, and reads its one integer into *out. */
 int ward_sqlite_stmt_int(struct conn *c, enum stmt_id id, int64_t *out);
 
@@ -267,6 +280,18 @@ static inline void ward_sqlite_stmt_resetp(sqlite3_stmt **st)
 static inline int ward_sqlite_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Binds the optional text s, NULL as SQL NULL. */
+static inline int ward_sqlite_bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    return s ? ward_sqlite_bind_text(st, i, s) : sqlite3_bind_null(st, i);
+}
+
+/* The text of column col of the current row; NULL for SQL NULL. */
+static inline const char *ward_sqlite_text(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
 }
 
 /*
