@@ -52,6 +52,7 @@
 #include <cmocka.h>
 
 #include "agent/diagnostics/diagnostics.h"
+#include "child.h"
 #include "common/time-util.h"
 
 /* Generous bound for anything that must end "at once" or "at its deadline". */
@@ -300,52 +301,6 @@ static void exec_deadline_passed(void **unused)
 
 /* ---- in a child process: fake programs, namespaces, seccomp ---- */
 
-/* In a child: on failure, says what and exits 1. */
-#define CHILD_CHECK(cond)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "child: %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
-            fflush(stderr);                                                                        \
-            _exit(1);                                                                              \
-        }                                                                                          \
-    } while (0)
-
-/* What a child returns when it cannot test here, having printed why. */
-#define CHILD_SKIP 77
-
-/*
- * Runs body in a child process, which may unshare namespaces or load a
- * seccomp filter without changing this one, and fails unless it returns
- * 0 within ms; CHILD_SKIP skips.
- */
-static void run_in_child(int (*body)(void), int64_t ms)
-{
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int rc = body();
-        fflush(stdout);
-        _exit(rc);
-    }
-    int status = 0;
-    pid_t w;
-    int64_t end = ward_mono_ms() + ms;
-    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && ward_mono_ms() < end)
-        usleep(10000);
-    if (w == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        fail_msg("the child did not end within %lld ms", (long long)ms);
-    }
-    assert_int_equal(w, pid);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == CHILD_SKIP)
-        skip();
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 /*
  * In a child: a mount namespace of its own, with an empty tmpfs on
  * /usr/local/sbin (mode 0755, root's), the first directory of
@@ -405,8 +360,9 @@ static bool deny_inet_sockets(void)
  * not root's; a link into such a directory. A program passed over in
  * /usr/local/sbin does not shadow the one in /usr/bin.
  */
-static int untrusted_programs_body(void)
+static int untrusted_programs_body(void *unused)
 {
+    (void)unused;
     if (!fake_programs_here())
         return CHILD_SKIP;
     struct ward_diag_out out;
@@ -452,7 +408,7 @@ static int untrusted_programs_body(void)
 static void exec_untrusted_programs(void **unused)
 {
     (void)unused;
-    run_in_child(untrusted_programs_body, 30000);
+    run_in_child(untrusted_programs_body, NULL, 30000);
 }
 
 static struct ward_diag_args make_args(enum ward_diag_type type, const char *const kv[])
@@ -621,8 +577,9 @@ static void logs_symlink_refused(void **unused)
     "  printf '\"}\\n'\n"                                                                          \
     "done\n"
 
-static int journal_newest_body(void)
+static int journal_newest_body(void *unused)
 {
+    (void)unused;
     if (!fake_programs_here())
         return CHILD_SKIP;
     fake_program("journalctl", FAKE_JOURNALCTL, 0755);
@@ -667,7 +624,7 @@ static int journal_newest_body(void)
 static void logs_journal_newest_kept(void **unused)
 {
     (void)unused;
-    run_in_child(journal_newest_body, 60000);
+    run_in_child(journal_newest_body, NULL, 60000);
 }
 
 static void skip_when(bool cond, const char *why, struct ward_diag_out *out)
@@ -739,8 +696,9 @@ static void ping_silent(void **unused)
 }
 
 /* The system ping's output (here a fake's) is escaped, line by line. */
-static int ping_fallback_escaped_body(void)
+static int ping_fallback_escaped_body(void *unused)
 {
+    (void)unused;
     if (!fake_programs_here())
         return CHILD_SKIP;
     fake_program("ping",
@@ -763,7 +721,7 @@ static int ping_fallback_escaped_body(void)
 static void ping_fallback_escaped(void **unused)
 {
     (void)unused;
-    run_in_child(ping_fallback_escaped_body, 30000);
+    run_in_child(ping_fallback_escaped_body, NULL, 30000);
 }
 
 /*
@@ -771,8 +729,9 @@ static void ping_fallback_escaped(void **unused)
  * answers, in a network namespace of its own): no echo was sent, and the
  * output must not claim any.
  */
-static int ping_resolve_timeout_body(void)
+static int ping_resolve_timeout_body(void *unused)
 {
+    (void)unused;
     char conf[] = "/tmp/ward-resolv-XXXXXX", nss[] = "/tmp/ward-nss-XXXXXX";
     int fd = mkstemp(conf), fd2 = mkstemp(nss);
     CHILD_CHECK(fd >= 0 && fd2 >= 0);
@@ -816,7 +775,7 @@ static int ping_resolve_timeout_body(void)
 static void ping_resolve_timeout(void **unused)
 {
     (void)unused;
-    run_in_child(ping_resolve_timeout_body, 30000);
+    run_in_child(ping_resolve_timeout_body, NULL, 30000);
 }
 
 /*
@@ -972,8 +931,9 @@ static void trace_v6_icmp(void **unused)
 }
 
 /* Where no probe socket may be opened, the system traceroute's output (a fake's) is escaped. */
-static int trace_fallback_escaped_body(void)
+static int trace_fallback_escaped_body(void *unused)
 {
+    (void)unused;
     if (!fake_programs_here())
         return CHILD_SKIP;
     fake_program("traceroute",
@@ -997,7 +957,7 @@ static int trace_fallback_escaped_body(void)
 static void trace_fallback_escaped(void **unused)
 {
     (void)unused;
-    run_in_child(trace_fallback_escaped_body, 30000);
+    run_in_child(trace_fallback_escaped_body, NULL, 30000);
 }
 
 /* Binds UDP sockets to 127.0.0.1 ports from to to + n - 1 (n <= 30), so probes there go unanswered.

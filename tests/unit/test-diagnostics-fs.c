@@ -14,6 +14,7 @@
 #include "agent/diagnostics/diagnostics.h"
 #include "agent/diagnostics/mount-set.h"
 
+#include "child.h"
 #include "common/error.h"
 #include "common/time-util.h"
 #include "loopback.h"
@@ -372,51 +373,6 @@ static void test_du_symlinked_parent(void **state)
 
 /* ---- disk_usage in a child process: mount namespaces, seccomp ---- */
 
-/* In a child: on failure, says what and exits 1. */
-#define CHILD_CHECK(cond)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "child: %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
-            fflush(stderr);                                                                        \
-            _exit(1);                                                                              \
-        }                                                                                          \
-    } while (0)
-
-/* What a child returns when it cannot test here, having printed why. */
-#define CHILD_SKIP 77
-
-/*
- * Runs body(t) in a child process, so that it may unshare its mount
- * namespace or load a seccomp filter (which a process with threads
- * cannot), and fails unless it returns 0 (or CHILD_SKIP) within ms.
- */
-static void run_in_child(int (*body)(struct tree *), struct tree *t, int64_t ms)
-{
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int rc = body(t);
-        fflush(stdout);
-        _exit(rc);
-    }
-    int status = 0;
-    pid_t w;
-    int64_t end = ward_mono_ms() + ms;
-    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && ward_mono_ms() < end)
-        usleep(10000);
-    if (w == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        fail_msg("the child did not end within %lld ms", (long long)ms);
-    }
-    assert_int_equal(w, pid);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) != CHILD_SKIP)
-        assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 /* Makes a private mount namespace. False, with the reason printed, where that is not allowed. */
 static bool own_mounts(void)
 {
@@ -428,8 +384,9 @@ static bool own_mounts(void)
 }
 
 /* A bind mount of a directory of the same filesystem: not entered, so not counted twice. */
-static int bind_mount_body(struct tree *t)
+static int bind_mount_body(void *arg)
 {
+    struct tree *t = arg;
     char src[128], dst[128];
     snprintf(src, sizeof(src), "%s/a", t->dir);
     snprintf(dst, sizeof(dst), "%s/bind", t->dir);
@@ -481,8 +438,9 @@ static bool mount_dead_fuse(struct tree *t, char *p, size_t size, int *fuse)
  * mount point would block until the connection closes, so the walk must
  * count it without a stat, and end.
  */
-static int hung_mount_body(struct tree *t)
+static int hung_mount_body(void *arg)
 {
+    struct tree *t = arg;
     char p[128];
     int fuse;
     if (!mount_dead_fuse(t, p, sizeof(p), &fuse))
@@ -521,8 +479,9 @@ static int run_du_timed(const char *path, int64_t ms, int64_t max_ms, struct war
  * or after 2 s with a longer one, without opening the path (which would
  * hang the child past its limit).
  */
-static int hung_start_body(struct tree *t)
+static int hung_start_body(void *arg)
 {
+    struct tree *t = arg;
     char p[128], inside[160], sibling[160], want[256];
     int fuse;
     snprintf(sibling, sizeof(sibling), "%s/hung2", t->dir);
@@ -571,8 +530,9 @@ static void test_du_hung_start(void **state)
 }
 
 /* Without openat2 (a kernel before 5.6): the path is opened one component at a time. */
-static int no_openat2_body(struct tree *t)
+static int no_openat2_body(void *arg)
 {
+    struct tree *t = arg;
     struct sock_filter filter[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
