@@ -368,3 +368,54 @@ void ward_diag_statvfs_bounded(const char *root, struct ward_diag_statvfs_call *
     }
     job_release(j);
 }
+
+/* Fields of a mountinfo line looked at, optional fields included. */
+#define MOUNT_LINE_FIELDS 64
+
+int ward_diag_mount_line(char *line, struct ward_diag_mount_line *out)
+{
+    char *f[MOUNT_LINE_FIELDS];
+    size_t n = 0;
+    for (char *p = line; n < MOUNT_LINE_FIELDS;) {
+        p += strspn(p, " \t");
+        if (!*p)
+            break;
+        f[n++] = p;
+        p += strcspn(p, " \t");
+        if (*p)
+            *p++ = '\0';
+    }
+    if (n < 5)
+        return -EINVAL;
+    size_t sep = 6;
+    while (sep < n && strcmp(f[sep], "-") != 0)
+        sep++;
+    *out = (struct ward_diag_mount_line){
+        .mountpoint = f[4],
+        .options = n > 5 ? f[5] : NULL,
+        .fstype = sep + 1 < n ? f[sep + 1] : NULL,
+        .device = sep + 2 < n ? f[sep + 2] : NULL,
+    };
+    char *fields[] = {out->mountpoint, out->options, out->fstype, out->device};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (fields[i] && !ward_diag_unescape_mountinfo(fields[i]))
+            return -EINVAL;
+    return 0;
+}
+
+ssize_t ward_diag_read_line(FILE *f, char *buf, size_t size, bool *cut)
+{
+    size_t n = 0;
+    int ch;
+    *cut = false;
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        if (n + 1 < size)
+            buf[n++] = (char)ch;
+        else
+            *cut = true;
+    }
+    if (ch == EOF && n == 0 && !*cut)
+        return -1;
+    buf[n] = '\0';
+    return (ssize_t)n;
+}

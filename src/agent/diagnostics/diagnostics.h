@@ -17,7 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/statvfs.h>
+#include <sys/types.h>
 
 #include "common/buf.h"
 #include "common/diag.h"
@@ -74,6 +76,30 @@ void ward_diag_out_append_lines(struct ward_diag_out *o, const char *text, size_
  * space) in place. Returns false for "\000", which no path may hold.
  */
 bool ward_diag_unescape_mountinfo(char *s);
+
+/* The fields of one mountinfo line that diagnostics use, decoded; NULL where it has none. */
+struct ward_diag_mount_line {
+    char *mountpoint; /* the fifth field */
+    char *options;    /* the sixth */
+    char *fstype;     /* the first after the "-" separator */
+    char *device;     /* the second after it */
+};
+
+/*
+ * Splits a line of /proc/PID/mountinfo, "ID PARENT MAJ:MIN ROOT MOUNTPOINT
+ * OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS", in place into out,
+ * with the octal escapes of each field decoded. A line without the part
+ * after "-" has fstype and device NULL. Returns 0, or -EINVAL for fewer
+ * than five fields or a field that decodes to a NUL.
+ */
+int ward_diag_mount_line(char *line, struct ward_diag_mount_line *out);
+
+/*
+ * Reads one line of f into buf (size bytes, NUL-terminated), without its
+ * newline; the rest of a longer line is skipped and *cut set. Returns its
+ * length, or -1 at the end of the file.
+ */
+ssize_t ward_diag_read_line(FILE *f, char *buf, size_t size, bool *cut);
 
 /* Formats bytes as "512 B" or "1.2 GiB" into buf (size bytes). */
 void ward_diag_human_bytes(double bytes, char *buf, size_t size);

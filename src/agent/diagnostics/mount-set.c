@@ -115,39 +115,14 @@ static struct mount_slot *set_add(struct ward_mount_set *s, const char *p, size_
     return slot;
 }
 
-/*
- * The filesystem type of a mountinfo line, given the rest of the line
- * after the mount point: "OPTIONS [OPTIONAL...] - FSTYPE SOURCE ...". The
- * fields are octal escaped, so " - " appears only as the separator.
- * Decoded in place; NULL when there is none.
- */
-static char *line_fstype(char *rest)
-{
-    char *sep = strstr(rest, " - ");
-    if (!sep)
-        return NULL;
-    char *type = sep + 3;
-    type[strcspn(type, " ")] = '\0';
-    return type[0] && ward_diag_unescape_mountinfo(type) ? type : NULL;
-}
-
 /* Adds the mount point of one mountinfo line (its fifth field) to s. Returns 0 or -errno. */
 static int add_mount_line(struct ward_mount_set *s, char *line)
 {
-    char *field = line;
-    for (int i = 0; i < 4 && field; i++) {
-        field = strchr(field, ' ');
-        if (field)
-            field++;
-    }
-    if (!field || *field != '/')
+    struct ward_diag_mount_line l;
+    if (ward_diag_mount_line(line, &l) < 0 || l.mountpoint[0] != '/')
         return -EINVAL;
-    char *end = field + strcspn(field, " ");
-    char *rest = *end ? end + 1 : end;
-    *end = '\0';
-    if (!ward_diag_unescape_mountinfo(field))
-        return -EINVAL;
-    const char *type = line_fstype(rest);
+    char *field = l.mountpoint;
+    const char *type = l.fstype && l.fstype[0] ? l.fstype : NULL;
     size_t len = strlen(field);
     struct mount_slot *slot = set_add(s, field, len);
     if (!slot)
@@ -184,23 +159,14 @@ static void load_mounts(struct ward_mount_set *s, const char *path)
         fclose(f);
         return;
     }
-    size_t n = 0;
-    int ch = 0;
-    while (ch != EOF) {
-        bool cut = false;
-        while ((ch = getc(f)) != EOF && ch != '\n') {
-            if (n + 1 < MOUNTINFO_LINE)
-                line[n++] = (char)ch;
-            else
-                cut = true;
-        }
-        line[n] = '\0';
+    ssize_t n;
+    bool cut;
+    while ((n = ward_diag_read_line(f, line, MOUNTINFO_LINE, &cut)) >= 0) {
         int r = n == 0 ? 0 : cut ? -ENAMETOOLONG : s->points == WARD_MOUNT_SET_MAX ? -E2BIG : 0;
         if (r == 0 && n > 0)
             r = add_mount_line(s, line);
         if (r < 0 && s->error == 0)
             s->error = r;
-        n = 0;
     }
     if (ferror(f) && s->error == 0)
         s->error = -EIO;

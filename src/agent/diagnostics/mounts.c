@@ -36,8 +36,6 @@
 #define MAX_ROWS 4096
 /* Bytes of a mountinfo line looked at. */
 #define LINE_BYTES 8192
-/* Fields of a line looked at, optional fields included. */
-#define MAX_FIELDS 64
 /* Widest device, mount point and type columns; longer values overflow them. */
 #define MAX_WIDTH 40
 
@@ -88,37 +86,6 @@ static void size_mounts(struct mount *m, size_t n, const char *root, int64_t dea
     free(c);
 }
 
-/* Reads one line into buf (size bytes), skipping the rest of a longer one. -1 at the end. */
-static ssize_t read_line(FILE *f, char *buf, size_t size)
-{
-    size_t n = 0;
-    int ch;
-    while ((ch = getc(f)) != EOF && ch != '\n')
-        if (n + 1 < size)
-            buf[n++] = (char)ch;
-    if (ch == EOF && n == 0)
-        return -1;
-    buf[n] = '\0';
-    return (ssize_t)n;
-}
-
-/* Splits s in place at blanks into at most max fields. Returns their number. */
-static size_t split(char *s, char **fields, size_t max)
-{
-    size_t n = 0;
-    while (n < max) {
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s)
-            break;
-        fields[n++] = s;
-        s += strcspn(s, " \t");
-        if (*s)
-            *s++ = '\0';
-    }
-    return n;
-}
-
 /*
  * Parses "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE
  * SOURCE SUPEROPTIONS" into m. Returns 0, -EINVAL for a malformed line, or
@@ -126,19 +93,13 @@ static size_t split(char *s, char **fields, size_t max)
  */
 static int parse_line(char *line, struct mount *m)
 {
-    char *f[MAX_FIELDS];
-    size_t n = split(line, f, MAX_FIELDS), sep = 6;
-    while (sep < n && strcmp(f[sep], "-") != 0)
-        sep++;
-    if (n < 6 || sep + 2 >= n)
+    struct ward_diag_mount_line l;
+    if (ward_diag_mount_line(line, &l) < 0 || !l.options || !l.fstype || !l.device)
         return -EINVAL;
-    char *src[4] = {f[sep + 2], f[4], f[sep + 1], f[5]};
+    char *src[4] = {l.device, l.mountpoint, l.fstype, l.options};
     size_t len = 0;
-    for (size_t i = 0; i < 4; i++) {
-        if (!ward_diag_unescape_mountinfo(src[i]))
-            return -EINVAL;
+    for (size_t i = 0; i < 4; i++)
         len += strlen(src[i]) + 1;
-    }
     char *text = malloc(len), *at = text;
     if (!text)
         return -ENOMEM;
@@ -252,7 +213,8 @@ int ward_diag_mounts(const struct ward_diag_args *args, const struct ward_diag_c
     char *line = malloc(LINE_BYTES);
     size_t n = 0, more = 0, malformed = 0;
     int r = m && line ? 0 : -ENOMEM;
-    while (r == 0 && read_line(f, line, LINE_BYTES) >= 0) {
+    bool cut;
+    while (r == 0 && ward_diag_read_line(f, line, LINE_BYTES, &cut) >= 0) {
         if (n == MAX_ROWS) {
             more++;
             continue;
