@@ -278,7 +278,8 @@ static int parse_args(const struct command *c, int argc, char **argv, struct war
                  memcmp(s + 2, flags[f].name, len - 2) == 0))
             f++;
         if (f == WARD_CTL_N_FLAGS)
-            return ward_ctl_usage("unknown option");
+            return ward_ctl_usage("unknown option (an argument that starts with '--' goes after "
+                                  "a lone '--')");
         const char *value = eq ? eq + 1 : "";
         if (flags[f].metavar && !eq && i + 1 < argc)
             value = argv[++i];

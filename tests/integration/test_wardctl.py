@@ -130,12 +130,21 @@ def test_claim_flow(closed):
     assert r.returncode == 1 and "server answered 409" in r.stderr and "claimed already" in r.stderr
 
     # A claim token may start with '-'; it is an argument, not an option.
-    dashed = "-" + secrets.token_urlsafe(20)
+    dashed = "-x" + secrets.token_urlsafe(20)
     second = register(closed, dashed, "web-2")
     r = wardctl(closed.url, "agents", "claim", second, dashed)
     ok(r)
     assert dashed not in r.stdout + r.stderr
     assert poll(closed, second)["status"] == "claimed"
+
+    # One that starts with '--' reads as an option unless a lone '--' comes first.
+    double = "--" + secrets.token_urlsafe(20)
+    third = register(closed, double, "web-3")
+    r = wardctl(closed.url, "agents", "claim", third, double)
+    assert r.returncode == 2 and "after a lone '--'" in r.stderr and double not in r.stderr
+    r = wardctl(closed.url, "agents", "claim", third, "--", double)
+    ok(r)
+    assert poll(closed, third)["status"] == "claimed"
 
 
 def test_claim_with_token_file(closed, tmp_path):
