@@ -108,7 +108,7 @@ def test_agents_list_and_show(closed):
 
 
 def test_claim_flow(closed):
-    claim_token = secrets.token_urlsafe(20)
+    claim_token = "t" + secrets.token_urlsafe(20)  # never read as an option
     agent_id = register(closed, claim_token)
     assert poll(closed, agent_id) == {"status": "pending"}
 
