@@ -40,6 +40,7 @@
 #define PRUNE_EVERY_MS  (3600 * 1000)
 #define AUDIT_RETENTION 10 /* the audit log is kept this many times the commands' retention */
 #define MAX_EVENTS      64
+#define FD_SLOTS        1024 /* the watched waiters are filed by fd % FD_SLOTS */
 
 struct waiter {
     struct ward_http_request *req;
@@ -50,6 +51,7 @@ struct waiter {
     int fd;                         /* its connection, watched for a hang-up; -1 for none */
     struct waiter *prev, *next;     /* the deadline list */
     struct waiter *b_prev, *b_next; /* the bucket's chain; b_next also links a batch to resume */
+    struct waiter *f_prev, *f_next; /* the chain of its fd's slot in by_fd, while fd >= 0 */
 };
 
 struct bucket {
@@ -69,6 +71,7 @@ struct ward_commands {
     struct waiter *first, *last;
     struct ward_commands_stats stats;
     struct bucket buckets[N_BUCKETS];
+    struct waiter *by_fd[FD_SLOTS];
 };
 
 static uint32_t bucket_of(const char *key)
@@ -82,8 +85,17 @@ static uint32_t bucket_of(const char *key)
 /* Takes w off both lists and out of the epoll set. Call with the lock held. */
 static void unlink_waiter(struct ward_commands *c, struct waiter *w)
 {
-    if (w->fd >= 0)
+    if (w->fd >= 0) {
         epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+        if (w->f_prev)
+            w->f_prev->f_next = w->f_next;
+        else
+            c->by_fd[w->fd % FD_SLOTS] = w->f_next;
+        if (w->f_next)
+            w->f_next->f_prev = w->f_prev;
+        w->f_prev = w->f_next = NULL;
+        w->fd = -1;
+    }
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -166,8 +178,12 @@ static void end_gone(struct ward_commands *c, const struct epoll_event *ev, int 
         int fd = ev[i].data.fd;
         if (fd == c->wake_fd)
             continue;
-        /* By fd, not by pointer: the waiter may have ended since epoll_wait() returned. */
-        for (struct waiter *w = c->first; w; w = w->next)
+        /*
+         * By fd, not by pointer: the waiter may have ended since epoll_wait()
+         * returned. Its fd is then closed, or another waiter's, which the
+         * check of the connection itself tells apart.
+         */
+        for (struct waiter *w = c->by_fd[fd % FD_SLOTS]; w; w = w->f_next)
             if (w->fd == fd) {
                 if (ward_http_peer_gone(w->req)) {
                     end_wait(c, w, WARD_WAIT_GONE, batch);
@@ -367,8 +383,15 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
     c->stats.waiting++;
     /* A hang-up only: a client that sends more while it waits is no reason to look. */
     struct epoll_event ev = {.events = EPOLLRDHUP, .data.fd = ward_http_fd(req)};
-    if (ev.data.fd >= 0 && epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0)
+    if (ev.data.fd >= 0 && epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0) {
+        /* Unique among the watched: epoll refuses an fd it holds already. */
         w->fd = ev.data.fd;
+        struct waiter **slot = &c->by_fd[w->fd % FD_SLOTS];
+        w->f_next = *slot;
+        if (*slot)
+            (*slot)->f_prev = w;
+        *slot = w;
+    }
     bool first = c->first == w;
     pthread_mutex_unlock(&c->lock);
     if (first)

@@ -7,6 +7,7 @@ or dispatched, a full queue, a server restart with commands still queued.
 The last test does the same with the real agent.
 """
 
+import resource
 import signal
 import socket
 import threading
@@ -119,6 +120,48 @@ def test_a_poll_whose_agent_hangs_up_ends_at_once(closed):
     wait_for(lambda: waiters(closed) == 0, timeout=10, what="the hang-up to end the wait")
     metrics = requests.get(closed.url + "/metrics", timeout=5).text
     assert "ward_command_waits_gone_total 1" in metrics
+
+
+def test_hang_ups_among_many_waits_end_those_waits_only(server_factory):
+    # More waits than the server's 1024 slots by descriptor, so slots are shared.
+    n = 1200
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < n + 256:
+        pytest.skip(f"needs {n + 256} open files; the hard limit here is {hard}")
+    if soft != resource.RLIM_INFINITY and soft < n + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n + 256, hard))
+    srv = server_factory(secure=True, extra_args=["--max-connections", str(n + 100),
+                                                  "--max-connections-per-ip", "0"])
+    host, key = enroll_agent(srv)
+    queued = queue(srv, host, connect_to(srv))
+    ask = (f"GET /api/v1/commands/{queued['id']}?wait=30 HTTP/1.1\r\nHost: x\r\n"
+           f"Authorization: {ADMIN['Authorization']}\r\n\r\n").encode()
+    socks = []
+    try:
+        for _ in range(n):
+            socks.append(socket.create_connection(("127.0.0.1", srv.port)))
+            socks[-1].sendall(ask)
+        wait_for(lambda: waiters(srv) == n, what=f"{n} waits")
+        gone, kept = socks[::2], socks[1::2]
+        for s in gone:
+            s.close()
+        wait_for(lambda: waiters(srv) == len(kept), what="the hang-ups to end their waits")
+        metrics = requests.get(srv.url + "/metrics", timeout=5).text
+        assert f"ward_command_waits_gone_total {len(gone)}" in metrics
+        # The waits left are all still there for the result.
+        got = requests.get(f"{srv.url}{POLL}?wait=0", headers=key_headers(key), timeout=5)
+        assert got.status_code == 200 and got.json()["id"] == queued["id"]
+        body = {"id": queued["id"], "status": "done", "exit_code": 0, "output": "ok\n",
+                "truncated": False, "error": None}
+        r = requests.post(srv.url + RESULT, json=body, headers=key_headers(key), timeout=5)
+        assert r.status_code == 200, r.text
+        for s in kept:
+            s.settimeout(20)
+            assert s.recv(64).startswith(b"HTTP/1.1 200 ")
+        assert waiters(srv) == 0
+    finally:
+        for s in socks:
+            s.close()
 
 
 def test_queued_command_is_handed_out_at_once_and_once(closed):
