@@ -14,7 +14,8 @@
  * hangs up would keep its slot and its descriptor until its deadline. The
  * timer thread therefore sleeps in epoll on every waiter's socket (for a
  * hang-up only) and on an eventfd that says the earliest deadline moved
- * or the thread must stop, and ends a wait whose client left at once.
+ * or the thread must stop, and ends a wait whose client left at once. A
+ * third chain, by descriptor, finds the waiter of a socket epoll reports.
  *
  * Requests are resumed only after the lock is dropped: a resume can run
  * its callback on the calling thread (when the client is gone), and that
@@ -82,7 +83,7 @@ static uint32_t bucket_of(const char *key)
     return h % N_BUCKETS;
 }
 
-/* Takes w off both lists and out of the epoll set. Call with the lock held. */
+/* Takes w off its chains and out of the epoll set. Call with the lock held. */
 static void unlink_waiter(struct ward_commands *c, struct waiter *w)
 {
     if (w->fd >= 0) {
