@@ -1,12 +1,11 @@
 /*
  * Waiting requests of the command queue, and its timer (commands.h).
  *
- * Every waiter is on two lists at once: the chain of its key's bucket, so
- * a wake finds the waiters of a key without looking at the others, and
- * one list ordered by deadline, so the timer finds the waits that are over
- * by looking only at the front. Almost every wait lasts the same 30 s, so
- * a new waiter belongs at or near the back, and inserting it is a step or
- * two from there. Buckets also carry the sequence numbers that make a wake
+ * Every waiter is in two places at once: the chain of its key's bucket,
+ * so a wake finds the waiters of a key without looking at the others, and
+ * a binary min-heap by deadline, so the timer finds the waits that are
+ * over by looking only at the top, and a wait of any length goes in or
+ * out in O(log n). Buckets also carry the sequence numbers that make a wake
  * between a look at the store and a wait impossible to lose; two keys in
  * one bucket share a number, which costs at most a spurious early end.
  *
@@ -50,7 +49,7 @@ struct waiter {
     int64_t deadline_ms;
     enum ward_wait_end end;
     int fd;                         /* its connection, watched for a hang-up; -1 for none */
-    struct waiter *prev, *next;     /* the deadline list */
+    size_t at;                      /* its index in the deadline heap */
     struct waiter *b_prev, *b_next; /* the bucket's chain; b_next also links a batch to resume */
     struct waiter *f_prev, *f_next; /* the chain of its fd's slot in by_fd, while fd >= 0 */
 };
@@ -67,9 +66,9 @@ struct ward_commands {
     int epoll_fd;
     int wake_fd; /* eventfd: the earliest deadline moved, or stop */
     pthread_t thread;
-    bool closing; /* no new waits */
-    bool stop;    /* the timer thread ends */
-    struct waiter *first, *last;
+    bool closing;         /* no new waits */
+    bool stop;            /* the timer thread ends */
+    struct waiter **heap; /* by deadline, earliest at [0]; room for cfg.max_waiters */
     struct ward_commands_stats stats;
     struct bucket buckets[N_BUCKETS];
     struct waiter *by_fd[FD_SLOTS];
@@ -83,7 +82,36 @@ static uint32_t bucket_of(const char *key)
     return h % N_BUCKETS;
 }
 
-/* Takes w off its chains and out of the epoll set. Call with the lock held. */
+static void heap_set(struct ward_commands *c, size_t i, struct waiter *w)
+{
+    c->heap[i] = w;
+    w->at = i;
+}
+
+/* Moves the waiter at i up or down until the heap is in order again. */
+static void heap_fix(struct ward_commands *c, size_t i)
+{
+    struct waiter *w = c->heap[i];
+    while (i > 0 && c->heap[(i - 1) / 2]->deadline_ms > w->deadline_ms) {
+        heap_set(c, i, c->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= c->stats.waiting)
+            break;
+        if (child + 1 < c->stats.waiting &&
+            c->heap[child + 1]->deadline_ms < c->heap[child]->deadline_ms)
+            child++;
+        if (c->heap[child]->deadline_ms >= w->deadline_ms)
+            break;
+        heap_set(c, i, c->heap[child]);
+        i = child;
+    }
+    heap_set(c, i, w);
+}
+
+/* Takes w off its chains, out of the heap and out of the epoll set. Call with the lock held. */
 static void unlink_waiter(struct ward_commands *c, struct waiter *w)
 {
     if (w->fd >= 0) {
@@ -97,22 +125,18 @@ static void unlink_waiter(struct ward_commands *c, struct waiter *w)
         w->f_prev = w->f_next = NULL;
         w->fd = -1;
     }
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        c->first = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        c->last = w->prev;
+    struct waiter *last = c->heap[--c->stats.waiting];
+    if (last != w) {
+        heap_set(c, w->at, last);
+        heap_fix(c, last->at);
+    }
     if (w->b_prev)
         w->b_prev->b_next = w->b_next;
     else
         c->buckets[w->bucket].head = w->b_next;
     if (w->b_next)
         w->b_next->b_prev = w->b_prev;
-    w->prev = w->next = w->b_prev = w->b_next = NULL;
-    c->stats.waiting--;
+    w->b_prev = w->b_next = NULL;
 }
 
 /* Unlinks w, records why its wait ends, and puts it on the batch to resume. */
@@ -208,8 +232,8 @@ static void *timer_main(void *arg)
         struct waiter *batch = NULL;
         end_gone(c, ev, n_ev, &batch);
         n_ev = 0;
-        while (c->first && c->first->deadline_ms <= now) {
-            end_wait(c, c->first, WARD_WAIT_TIMEOUT, &batch);
+        while (c->stats.waiting > 0 && c->heap[0]->deadline_ms <= now) {
+            end_wait(c, c->heap[0], WARD_WAIT_TIMEOUT, &batch);
             c->stats.timed_out++;
         }
         bool sweep_due = now >= next_sweep;
@@ -224,8 +248,8 @@ static void *timer_main(void *arg)
             continue;
         }
         int64_t until = next_sweep;
-        if (c->first && c->first->deadline_ms < until)
-            until = c->first->deadline_ms;
+        if (c->stats.waiting > 0 && c->heap[0]->deadline_ms < until)
+            until = c->heap[0]->deadline_ms;
         pthread_mutex_unlock(&c->lock);
         int64_t ms = until - ward_mono_ms();
         n_ev = epoll_wait(c->epoll_fd, ev, MAX_EVENTS, ms < 0 ? 0 : (int)(ms > 60000 ? 60000 : ms));
@@ -248,8 +272,12 @@ int ward_commands_new(const struct ward_commands_config *cfg, struct ward_store 
         cfg->retention_ms <= 0)
         return -EINVAL;
     struct ward_commands *c = calloc(1, sizeof(*c));
-    if (!c)
+    if (c)
+        c->heap = malloc(cfg->max_waiters * sizeof(*c->heap)); /* touched only as it fills */
+    if (!c || !c->heap) {
+        free(c);
         return -ENOMEM;
+    }
     c->cfg = *cfg;
     if (c->cfg.sweep_ms <= 0)
         c->cfg.sweep_ms = SWEEP_MS;
@@ -268,6 +296,7 @@ int ward_commands_new(const struct ward_commands_config *cfg, struct ward_store 
         if (c->wake_fd >= 0)
             close(c->wake_fd);
         pthread_mutex_destroy(&c->lock);
+        free(c->heap);
         free(c);
         return -r;
     }
@@ -282,8 +311,8 @@ void ward_commands_release(struct ward_commands *c)
     struct waiter *batch = NULL;
     pthread_mutex_lock(&c->lock);
     c->closing = true;
-    while (c->first)
-        end_wait(c, c->first, WARD_WAIT_STOPPING, &batch);
+    while (c->stats.waiting > 0)
+        end_wait(c, c->heap[0], WARD_WAIT_STOPPING, &batch);
     pthread_mutex_unlock(&c->lock);
     resume_batch(batch);
 }
@@ -301,6 +330,7 @@ void ward_commands_free(struct ward_commands *c)
     close(c->epoll_fd);
     close(c->wake_fd);
     pthread_mutex_destroy(&c->lock);
+    free(c->heap);
     free(c);
 }
 
@@ -310,24 +340,6 @@ uint64_t ward_commands_seq(struct ward_commands *c, const char *key)
     uint64_t seq = c->buckets[bucket_of(key)].seq;
     pthread_mutex_unlock(&c->lock);
     return seq;
-}
-
-/* Puts w on the deadline list, searching from the back, where a new wait almost always goes. */
-static void insert_by_deadline(struct ward_commands *c, struct waiter *w)
-{
-    struct waiter *after = c->last;
-    while (after && after->deadline_ms > w->deadline_ms)
-        after = after->prev;
-    w->prev = after;
-    w->next = after ? after->next : c->first;
-    if (w->next)
-        w->next->prev = w;
-    else
-        c->last = w;
-    if (after)
-        after->next = w;
-    else
-        c->first = w;
 }
 
 int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, const char *key,
@@ -380,8 +392,8 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
     if (b->head)
         b->head->b_prev = w;
     b->head = w;
-    insert_by_deadline(c, w);
-    c->stats.waiting++;
+    heap_set(c, c->stats.waiting++, w);
+    heap_fix(c, w->at);
     /* A hang-up only: a client that sends more while it waits is no reason to look. */
     struct epoll_event ev = {.events = EPOLLRDHUP, .data.fd = ward_http_fd(req)};
     if (ev.data.fd >= 0 && epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0) {
@@ -393,7 +405,7 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
             (*slot)->f_prev = w;
         *slot = w;
     }
-    bool first = c->first == w;
+    bool first = w->at == 0;
     pthread_mutex_unlock(&c->lock);
     if (first)
         poke(c);

@@ -8,6 +8,7 @@ The last test does the same with the real agent.
 """
 
 import resource
+import select
 import signal
 import socket
 import threading
@@ -159,6 +160,42 @@ def test_hang_ups_among_many_waits_end_those_waits_only(server_factory):
             s.settimeout(20)
             assert s.recv(64).startswith(b"HTTP/1.1 200 ")
         assert waiters(srv) == 0
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_waits_of_mixed_lengths_each_end_once(server_factory):
+    # Later waits end sooner and some leave early, so the timer's order is tested.
+    srv = server_factory(secure=True, extra_args=["--max-connections-per-ip", "0"])
+    host, _ = enroll_agent(srv)
+    queued = queue(srv, host, connect_to(srv))
+    socks = []
+    try:
+        for i in range(150):
+            socks.append(socket.create_connection(("127.0.0.1", srv.port)))
+            socks[-1].sendall(f"GET /api/v1/commands/{queued['id']}?wait={7 - i % 3} HTTP/1.1"
+                              f"\r\nHost: x\r\nAuthorization: {ADMIN['Authorization']}\r\n"
+                              "\r\n".encode())
+        wait_for(lambda: waiters(srv) == 150, what="150 waits")
+        for s in socks[::5]:
+            s.close()
+        wait_for(lambda: waiters(srv) == 120, what="the hang-ups to end their waits")
+        # The answers come shortest wait first: each at its deadline, seconds apart.
+        left = {s: 7 - i % 3 for i, s in enumerate(socks) if s.fileno() >= 0}
+        longest_so_far = 0
+        while left:
+            ready, _, _ = select.select(list(left), [], [], 30)
+            assert ready, f"{len(left)} waits did not end"
+            assert min(left[s] for s in ready) >= longest_so_far, "a wait ended out of order"
+            longest_so_far = max(left[s] for s in ready)
+            for s in ready:
+                assert s.recv(64).startswith(b"HTTP/1.1 200 ")
+                del left[s]
+        assert waiters(srv) == 0
+        metrics = requests.get(srv.url + "/metrics", timeout=5).text
+        assert "ward_command_waits_gone_total 30" in metrics
+        assert "ward_command_waits_timed_out_total 120" in metrics
     finally:
         for s in socks:
             s.close()
