@@ -108,7 +108,7 @@ static long server_waiters(const struct options *o)
     struct ward_buf req = WARD_BUF_INIT, in = WARD_BUF_INIT;
     struct ward_http_response resp;
     long v = -1;
-    int fd = ward_cmdbench_connect_from(&o->addr, 0);
+    int fd = ward_http_connect(&o->addr, 60);
     if (fd < 0)
         return -1;
     if (ward_buf_printf(&req, "GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",

@@ -18,11 +18,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #define AGENTS_PER_SOURCE 100 /* below the server's 120 registrations per address and window */
@@ -73,35 +71,6 @@ bool ward_cmdbench_loopback_server(const struct sockaddr_storage *sa)
     return (a >> 24) == 127;
 }
 
-int ward_cmdbench_connect_from(const struct sockaddr_storage *sa, uint32_t source)
-{
-    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1;
-    struct timeval tv = {.tv_sec = 60};
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (source) {
-        struct sockaddr_in src = {.sin_family = AF_INET,
-                                  .sin_addr.s_addr = htonl(0x7f000000u | source)};
-        if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
-            int err = -errno;
-            close(fd);
-            return err;
-        }
-    }
-    socklen_t len =
-        sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    if (connect(fd, (const struct sockaddr *)sa, len) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    return fd;
-}
-
 /* ---- Setup: registration ---- */
 
 struct reg_job {
@@ -139,7 +108,7 @@ static int register_one(struct reg_job *job, int i, int *fd, uint32_t *source, s
         }
         if (*fd < 0) {
             ward_buf_reset(in);
-            r = *fd = ward_cmdbench_connect_from(&job->o->addr, want);
+            r = *fd = ward_http_connect_from(&job->o->addr, want, 60);
             if (r < 0)
                 break;
             *source = want;

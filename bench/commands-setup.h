@@ -44,9 +44,6 @@ void ward_cmdbench_body_excerpt(const struct ward_buf *in, const struct ward_htt
 /* Whether the server is on IPv4 loopback, where a connection may take any 127.0.0.0/8 source. */
 bool ward_cmdbench_loopback_server(const struct sockaddr_storage *sa);
 
-/* A blocking connection to sa, bound to 127.0.0.0 + source unless source is 0. */
-int ward_cmdbench_connect_from(const struct sockaddr_storage *sa, uint32_t source);
-
 /* Registers every agent from o->reg_threads threads. Returns 0 or -1 after printing why. */
 int ward_cmdbench_register_agents(const struct options *o, struct agent *agents);
 

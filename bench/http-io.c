@@ -18,6 +18,7 @@
 
 #include "common/net.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,6 +45,11 @@ int ward_http_server_address(const char *program, const char *address, struct so
 
 int ward_http_connect(const struct sockaddr_storage *sa, int timeout_s)
 {
+    return ward_http_connect_from(sa, 0, timeout_s);
+}
+
+int ward_http_connect_from(const struct sockaddr_storage *sa, uint32_t source, int timeout_s)
+{
     int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
@@ -52,6 +58,15 @@ int ward_http_connect(const struct sockaddr_storage *sa, int timeout_s)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (source) {
+        struct sockaddr_in src = {.sin_family = AF_INET,
+                                  .sin_addr.s_addr = htonl(0x7f000000u | source)};
+        if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+            int err = -errno;
+            close(fd);
+            return err;
+        }
+    }
     socklen_t len =
         sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (connect(fd, (const struct sockaddr *)sa, len) < 0) {

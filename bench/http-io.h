@@ -48,6 +48,13 @@ int ward_http_server_address(const char *program, const char *address,
  */
 int ward_http_connect(const struct sockaddr_storage *sa, int timeout_s);
 
+/*
+ * ward_http_connect() from the IPv4 loopback address 127.0.0.0 + source
+ * (which must be below 2^24), or from any address when source is 0: a
+ * server that limits each address sees many clients.
+ */
+int ward_http_connect_from(const struct sockaddr_storage *sa, uint32_t source, int timeout_s);
+
 /* Writes the n bytes at p to fd, through short writes and EINTR. Returns 0 or -errno. */
 int ward_http_send_all(int fd, const char *p, size_t n);
 
