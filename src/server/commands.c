@@ -1,11 +1,11 @@
 /*
  * Waiting requests of the command queue, and its timer (commands.h).
  *
- * Every waiter is in two places at once: the chain of its key's bucket,
- * so a wake finds the waiters of a key without looking at the others, and
- * a binary min-heap by deadline, so the timer finds the waits that are
- * over by looking only at the top, and a wait of any length goes in or
- * out in O(log n). Buckets also carry the sequence numbers that make a wake
+ * Every waiter is in the chain of its key's bucket, so a wake finds the
+ * waiters of a key without looking at the others, and in a binary
+ * min-heap by deadline, so the timer finds the waits that are over by
+ * looking only at the top, and a wait of any length goes in or out in
+ * O(log n). Buckets also carry the sequence numbers that make a wake
  * between a look at the store and a wait impossible to lose; two keys in
  * one bucket share a number, which costs at most a spurious early end.
  *
@@ -14,7 +14,10 @@
  * timer thread therefore sleeps in epoll on every waiter's socket (for a
  * hang-up only) and on an eventfd that says the earliest deadline moved
  * or the thread must stop, and ends a wait whose client left at once. A
- * third chain, by descriptor, finds the waiter of a socket epoll reports.
+ * watched waiter is also in the chain of its descriptor's slot, which
+ * finds the waiter of a socket epoll reports. A descriptor stays open
+ * while its waiter is linked (libmicrohttpd never closes a suspended
+ * connection), so one descriptor is never two watched waiters' at once.
  *
  * Requests are resumed only after the lock is dropped: a resume can run
  * its callback on the calling thread (when the client is gone), and that
@@ -273,7 +276,7 @@ int ward_commands_new(const struct ward_commands_config *cfg, struct ward_store 
         return -EINVAL;
     struct ward_commands *c = calloc(1, sizeof(*c));
     if (c)
-        c->heap = malloc(cfg->max_waiters * sizeof(*c->heap)); /* touched only as it fills */
+        c->heap = calloc(cfg->max_waiters, sizeof(*c->heap)); /* touched only as it fills */
     if (!c || !c->heap) {
         free(c);
         return -ENOMEM;
@@ -311,8 +314,8 @@ void ward_commands_release(struct ward_commands *c)
     struct waiter *batch = NULL;
     pthread_mutex_lock(&c->lock);
     c->closing = true;
-    while (c->stats.waiting > 0)
-        end_wait(c, c->heap[0], WARD_WAIT_STOPPING, &batch);
+    while (c->stats.waiting > 0) /* from the end: no heap order to restore */
+        end_wait(c, c->heap[c->stats.waiting - 1], WARD_WAIT_STOPPING, &batch);
     pthread_mutex_unlock(&c->lock);
     resume_batch(batch);
 }
@@ -397,7 +400,6 @@ int ward_commands_wait(struct ward_commands *c, struct ward_http_request *req, c
     /* A hang-up only: a client that sends more while it waits is no reason to look. */
     struct epoll_event ev = {.events = EPOLLRDHUP, .data.fd = ward_http_fd(req)};
     if (ev.data.fd >= 0 && epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0) {
-        /* Unique among the watched: epoll refuses an fd it holds already. */
         w->fd = ev.data.fd;
         struct waiter **slot = &c->by_fd[w->fd % FD_SLOTS];
         w->f_next = *slot;

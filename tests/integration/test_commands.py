@@ -7,8 +7,10 @@ or dispatched, a full queue, a server restart with commands still queued.
 The last test does the same with the real agent.
 """
 
+import json
+import re
 import resource
-import select
+import selectors
 import signal
 import socket
 import threading
@@ -123,8 +125,35 @@ def test_a_poll_whose_agent_hangs_up_ends_at_once(closed):
     assert "ward_command_waits_gone_total 1" in metrics
 
 
+def open_waits(server, command_id, waits):
+    """Opens a connection per wait, then asks on each: GET the command with that wait."""
+    socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in waits]
+    for s, wait in zip(socks, waits):
+        s.sendall(f"GET /api/v1/commands/{command_id}?wait={wait} HTTP/1.1\r\nHost: x\r\n"
+                  f"Authorization: {ADMIN['Authorization']}\r\n\r\n".encode())
+    return socks
+
+
+def read_answer(sock):
+    """Reads one whole HTTP answer with a Content-Length; returns (status, JSON body)."""
+    sock.settimeout(30)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"the connection closed after {data!r}"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, "the connection closed in the body"
+        body += chunk
+    return int(head.split()[1]), json.loads(body)
+
+
 def test_hang_ups_among_many_waits_end_those_waits_only(server_factory):
-    # More waits than the server's 1024 slots by descriptor, so slots are shared.
+    # More waits than the server's 1024 slots by descriptor, so slots are shared,
+    # and every third one hangs up, so a slot can hold a hung-up waiter and a kept one.
     n = 1200
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < n + 256:
@@ -135,21 +164,18 @@ def test_hang_ups_among_many_waits_end_those_waits_only(server_factory):
                                                   "--max-connections-per-ip", "0"])
     host, key = enroll_agent(srv)
     queued = queue(srv, host, connect_to(srv))
-    ask = (f"GET /api/v1/commands/{queued['id']}?wait=30 HTTP/1.1\r\nHost: x\r\n"
-           f"Authorization: {ADMIN['Authorization']}\r\n\r\n").encode()
     socks = []
     try:
-        for _ in range(n):
-            socks.append(socket.create_connection(("127.0.0.1", srv.port)))
-            socks[-1].sendall(ask)
+        socks = open_waits(srv, queued["id"], [30] * n)
         wait_for(lambda: waiters(srv) == n, what=f"{n} waits")
-        gone, kept = socks[::2], socks[1::2]
+        gone = socks[::3]
+        kept = [s for i, s in enumerate(socks) if i % 3]
         for s in gone:
             s.close()
         wait_for(lambda: waiters(srv) == len(kept), what="the hang-ups to end their waits")
         metrics = requests.get(srv.url + "/metrics", timeout=5).text
         assert f"ward_command_waits_gone_total {len(gone)}" in metrics
-        # The waits left are all still there for the result.
+        # The waits left are all still there, and the result wakes each of them.
         got = requests.get(f"{srv.url}{POLL}?wait=0", headers=key_headers(key), timeout=5)
         assert got.status_code == 200 and got.json()["id"] == queued["id"]
         body = {"id": queued["id"], "status": "done", "exit_code": 0, "output": "ok\n",
@@ -157,41 +183,44 @@ def test_hang_ups_among_many_waits_end_those_waits_only(server_factory):
         r = requests.post(srv.url + RESULT, json=body, headers=key_headers(key), timeout=5)
         assert r.status_code == 200, r.text
         for s in kept:
-            s.settimeout(20)
-            assert s.recv(64).startswith(b"HTTP/1.1 200 ")
+            status, answer = read_answer(s)
+            assert status == 200 and answer["state"] == "done"
         assert waiters(srv) == 0
+        metrics = requests.get(srv.url + "/metrics", timeout=5).text
+        assert f"ward_command_waits_woken_total {len(kept)}" in metrics
     finally:
         for s in socks:
             s.close()
 
 
 def test_waits_of_mixed_lengths_each_end_once(server_factory):
-    # Later waits end sooner and some leave early, so the timer's order is tested.
+    # Waits asked later end sooner and some hang up, so the timer's order is tested.
+    # Lengths 5 s apart: the answers come in that order however slow the start.
     srv = server_factory(secure=True, extra_args=["--max-connections-per-ip", "0"])
     host, _ = enroll_agent(srv)
     queued = queue(srv, host, connect_to(srv))
+    lengths = [15 - 5 * (i % 3) for i in range(150)]
     socks = []
     try:
-        for i in range(150):
-            socks.append(socket.create_connection(("127.0.0.1", srv.port)))
-            socks[-1].sendall(f"GET /api/v1/commands/{queued['id']}?wait={7 - i % 3} HTTP/1.1"
-                              f"\r\nHost: x\r\nAuthorization: {ADMIN['Authorization']}\r\n"
-                              "\r\n".encode())
+        socks = open_waits(srv, queued["id"], lengths)
         wait_for(lambda: waiters(srv) == 150, what="150 waits")
         for s in socks[::5]:
             s.close()
         wait_for(lambda: waiters(srv) == 120, what="the hang-ups to end their waits")
-        # The answers come shortest wait first: each at its deadline, seconds apart.
-        left = {s: 7 - i % 3 for i, s in enumerate(socks) if s.fileno() >= 0}
+        sel = selectors.DefaultSelector()
+        for s, length in zip(socks, lengths):
+            if s.fileno() >= 0:
+                sel.register(s, selectors.EVENT_READ, length)
         longest_so_far = 0
-        while left:
-            ready, _, _ = select.select(list(left), [], [], 30)
-            assert ready, f"{len(left)} waits did not end"
-            assert min(left[s] for s in ready) >= longest_so_far, "a wait ended out of order"
-            longest_so_far = max(left[s] for s in ready)
-            for s in ready:
-                assert s.recv(64).startswith(b"HTTP/1.1 200 ")
-                del left[s]
+        while sel.get_map():
+            ready = [key for key, _ in sel.select(timeout=40)]
+            assert ready, f"{len(sel.get_map())} waits did not end"
+            assert min(k.data for k in ready) >= longest_so_far, "a wait ended out of order"
+            longest_so_far = max(k.data for k in ready)
+            for k in ready:
+                status, answer = read_answer(k.fileobj)
+                assert status == 200 and answer["state"] == "queued"
+                sel.unregister(k.fileobj)
         assert waiters(srv) == 0
         metrics = requests.get(srv.url + "/metrics", timeout=5).text
         assert "ward_command_waits_gone_total 30" in metrics
