@@ -27,6 +27,7 @@
 # (2000), COMMANDS_RATE (50). The exit status is bench-commands': 1 when a
 # target is missed.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 build=${1:-build-release}
 secs=${COMMANDS_SECONDS:-30}
 agents=${COMMANDS_AGENTS:-2000}
@@ -59,7 +60,7 @@ fi
 
 admin=bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 enroll=bench-enroll-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 addr=127.0.0.1:$port
 # Connections: a long-poll per agent, the admin and result pools, the
 # registration threads and a scrape of /metrics, with room to spare.
@@ -67,16 +68,7 @@ addr=127.0.0.1:$port
   --log-level warn --access-log off --max-connections $((agents + 512)) \
   --max-connections-per-ip 0 --command-waiters $((agents + 512)) 2>"$tmp/server.log" &
 spid=$!
-for _ in $(seq 100); do
-  curl -sf "http://$addr/health" >/dev/null && break
-  kill -0 "$spid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! curl -sf "http://$addr/health" >/dev/null; then
-  echo "ward-server did not start:" >&2
-  cat "$tmp/server.log" >&2
-  exit 1
-fi
+wait_healthy "$addr" "$spid" "$tmp/server.log"
 
 echo "ward-server: $server (pid $spid), $(nproc) CPUs, database in $tmp ($(df -T "$tmp" | awk 'NR == 2 {print $2}')), open files $(awk '/Max open files/ {print $4 " soft, " $5 " hard"}' "/proc/$spid/limits")"
 status=0

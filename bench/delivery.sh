@@ -15,11 +15,11 @@
 #    agent starts against a local ward-server; the time to an empty spool is
 #    the catch-up time.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 build=${1:-build-release}
 tmp=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dead=$(free_port)
 
 for mode in default poll1 full; do

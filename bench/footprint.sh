@@ -8,13 +8,12 @@
 # would. At the end it prints, for both: RSS, CPU share of one core, samples
 # produced per second and CPU time per sample.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 build=${1:-build-release}
 seconds=${2:-60}
 tmp=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sport=$(free_port); aport=$(free_port); nport=$(free_port)
 
 "$build/ward-server" -a "127.0.0.1:$sport" -d "$tmp/ward.db" --log-level warn --open-ingest --public-read 2>"$tmp/server.log" &

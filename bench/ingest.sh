@@ -31,6 +31,7 @@
 # SERIES (1000), POINTS (10), RSS_AGENTS (100), RSS_SECONDS (20),
 # QUERY_REPEAT (200), PERF_SECONDS (10).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 build=${1:-build-release}
 secs=${INGEST_SECONDS:-30}
 agents=${AGENTS:-16}
@@ -58,8 +59,6 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$tmp"' EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # start_server NAME [OPTION...]: a fresh server with its database in $tmp/NAME.
 start_server() {
   local name=$1
@@ -71,14 +70,7 @@ start_server() {
   "$server" -a "$addr" -d "$db" --log-level warn --open-ingest --public-read "$@" \
     2>"$tmp/$name/server.log" &
   spid=$!
-  for _ in $(seq 100); do
-    curl -sf "http://$addr/health" >/dev/null && return 0
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "ward-server did not start:" >&2
-  cat "$tmp/$name/server.log" >&2
-  exit 1
+  wait_healthy "$addr" "$spid" "$tmp/$name/server.log"
 }
 
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }

@@ -25,6 +25,7 @@
 # With STREAM_PERF=1 and perf installed, the server is profiled during the
 # run (perf record -g) and its hottest symbols are printed.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 build=${1:-build-release}
 secs=${STREAM_SECONDS:-30}
 clients=${STREAM_CLIENTS:-100}
@@ -53,21 +54,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 addr=127.0.0.1:$port
 "$server" -a "$addr" -d "$tmp/ward.db" --open-ingest --public-read --log-level warn \
   --access-log off --max-connections-per-ip 0 2>"$tmp/server.log" &
 spid=$!
-for _ in $(seq 100); do
-  curl -sf "http://$addr/health" >/dev/null && break
-  kill -0 "$spid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! curl -sf "http://$addr/health" >/dev/null; then
-  echo "ward-server did not start:" >&2
-  cat "$tmp/server.log" >&2
-  exit 1
-fi
+wait_healthy "$addr" "$spid" "$tmp/server.log"
 
 echo "ward-server: $server (pid $spid), $(nproc) CPUs, database in $tmp ($(df -T "$tmp" | awk 'NR == 2 {print $2}'))"
 if [ "${STREAM_PERF:-0}" = 1 ]; then
