@@ -245,7 +245,7 @@ static void *timer_main(void *arg)
             resume_batch(batch);
             if (sweep_due) {
                 sweep(c, &next_prune);
-                next_sweep = ward_mono_ms() + c->cfg.sweep_ms;
+                next_sweep = ward_mono_ms() + SWEEP_MS;
             }
             pthread_mutex_lock(&c->lock);
             continue;
@@ -282,8 +282,6 @@ int ward_commands_new(const struct ward_commands_config *cfg, struct ward_store 
         return -ENOMEM;
     }
     c->cfg = *cfg;
-    if (c->cfg.sweep_ms <= 0)
-        c->cfg.sweep_ms = SWEEP_MS;
     c->store = store;
     pthread_mutex_init(&c->lock, NULL);
     c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);

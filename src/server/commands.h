@@ -33,7 +33,6 @@ struct ward_commands_config {
     int64_t result_timeout_ms; /* a dispatched command without a result expires after this */
     int64_t retention_ms;      /* finished commands are kept this long; the audit log 10 times it */
     size_t max_waiters;        /* requests waiting at once; one more is refused */
-    int64_t sweep_ms;          /* how often commands are expired; 0 = 1000 */
 };
 
 struct ward_commands;
@@ -60,7 +59,7 @@ enum ward_wait_end {
 
 /*
  * Starts the timer thread, which also expires commands in store every
- * cfg->sweep_ms and prunes old ones. Returns 0, -EINVAL or -ENOMEM, or a
+ * second and prunes old ones. Returns 0, -EINVAL or -ENOMEM, or a
  * pthread error.
  */
 int ward_commands_new(const struct ward_commands_config *cfg, struct ward_store *store,

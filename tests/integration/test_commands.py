@@ -283,8 +283,10 @@ def test_results_are_checked(closed):
     assert post({**ok, "exit_code": "0"}).status_code == 400
     r = requests.post(closed.url + RESULT, data=b'{"id": "', headers=key_headers(key), timeout=5)
     assert r.status_code == 400 and "error" in r.json()
-    assert post({**ok, "output": "x" * (256 * 1024 + 1)}).status_code == 413
-    assert post({**ok, "error": "e" * 1025}).status_code == 400
+    r = post({**ok, "output": "x" * (256 * 1024 + 1)})
+    assert r.status_code == 413 and "at most 262144 bytes" in r.json()["error"]
+    r = post({**ok, "error": "e" * 1025})
+    assert r.status_code == 400 and "error: at most 1024 bytes" in r.json()["error"]
     # None of that changed the command; a good result still lands.
     assert command(closed, got["id"])["state"] == "dispatched"
     assert post({**ok, "output": "nul\u0000byte"}).status_code == 200
@@ -354,7 +356,10 @@ def test_queueing_checks_host_and_request(closed):
     host, _ = enroll_agent(closed)
     assert queue(closed, "01234567-89ab-7def-8123-456789abcdef", {"type": "mounts"},
                  status=404)["error"]
-    assert "type" in queue(closed, host, {"type": "shell", "args": {}}, status=400)["error"]
+    err = queue(closed, host, {"type": "shell", "args": {}}, status=400)["error"]
+    assert "not a diagnostic (logs, disk_usage, mounts, ping, connect, netstat, traceroute)" in err
+    # A NUL would end the name early: "mounts\0x" is not mounts.
+    assert "type" in queue(closed, host, {"type": "mounts\u0000x"}, status=400)["error"]
     assert "target" in queue(closed, host, {"type": "ping"}, status=400)["error"]
     assert "ttl" in queue(closed, host, {"type": "mounts", "ttl": 0}, status=400)["error"]
     queue(closed, host, {"type": "mounts", "args": {"x": "1"}}, status=400)

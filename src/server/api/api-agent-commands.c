@@ -170,6 +170,7 @@ static int read_result(struct ward_http_request *req, const char *body, size_t l
     ward_json_reader_init(&r, body, len, &lim);
     struct ward_json_token t;
     const char *why = NULL;
+    char limit[48];
     bool too_big = false;
     int e = ward_json_expect(&r, WARD_JSON_OBJECT_BEGIN, &t);
     while (e == 0 && !why && (e = ward_json_next(&r, &t)) == 0 && t.type == WARD_JSON_KEY) {
@@ -205,8 +206,12 @@ static int read_result(struct ward_http_request *req, const char *body, size_t l
                 int c = copy_text(&t, output ? &out->output : &out->error,
                                   output ? MAX_RESULT_OUTPUT : MAX_RESULT_ERROR);
                 too_big = output && c == WARD_E_LIMIT;
-                if (c < 0)
-                    why = output ? "output: at most 262144 bytes" : "error: at most 1024 bytes";
+                if (c < 0) {
+                    snprintf(limit, sizeof(limit), "%s: at most %d bytes",
+                             output ? "output" : "error",
+                             output ? MAX_RESULT_OUTPUT : MAX_RESULT_ERROR);
+                    why = limit;
+                }
             } else if (e == 0 && t.type != WARD_JSON_NULL) {
                 why = output ? "output: a string" : "error: a string";
             }
@@ -223,7 +228,7 @@ static int read_result(struct ward_http_request *req, const char *body, size_t l
         why = "id and status are required";
     int result = 0;
     if (too_big) {
-        ward_http_error(req, 413, "a result holds at most 262144 bytes of output");
+        ward_http_error(req, 413, "a result holds at most %d bytes of output", MAX_RESULT_OUTPUT);
         result = WARD_E_LIMIT;
     } else if (why || e != 0) {
         ward_http_error(req, 400, "not a command result: %s",

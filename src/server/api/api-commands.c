@@ -263,12 +263,16 @@ static bool read_request(struct ward_http_request *req, struct ward_api *api,
         if (ward_json_key_is(&t, "type")) {
             ok = ward_json_expect(&r, WARD_JSON_STRING, &t) == 0;
             char name[32] = "";
-            if (ok && t.len < sizeof(name))
+            bool fits = ok && t.len < sizeof(name) && !memchr(t.str, '\0', t.len);
+            if (fits)
                 memcpy(name, t.str, t.len);
             enum ward_diag_type type;
-            if (ok && (t.len >= sizeof(name) || ward_diag_type_of(name, &type) < 0)) {
-                ward_buf_puts(&err, "type: not a diagnostic (logs, disk_usage, mounts, ping, "
-                                    "connect, netstat, traceroute)");
+            if (ok && (!fits || ward_diag_type_of(name, &type) < 0)) {
+                ward_buf_puts(&err, "type: not a diagnostic (");
+                for (int i = 0; i < WARD_DIAG_N; i++)
+                    ward_buf_printf(&err, "%s%s", i ? ", " : "",
+                                    ward_diag_name((enum ward_diag_type)i));
+                ward_buf_puts(&err, ")");
                 ok = false;
             }
             if (ok)

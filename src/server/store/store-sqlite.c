@@ -238,9 +238,10 @@ _Static_assert(sizeof(ROWS64) == SAMPLE_INSERT_WIDE * 8, "wide insert width");
     "SELECT id, category, name, labels, kind FROM series WHERE host_id = ?1"
 #define QUERY_SERIES_ORDER " ORDER BY category, name, labels"
 
-#define COMMAND_COLUMNS                                                                            \
+/* A command's columns, with output as the expression given: lists leave it out. */
+#define COMMAND_COLUMNS(output)                                                                    \
     "SELECT c.id, c.host_id, c.type, c.args, c.state, c.requested_by, c.created_ms,"               \
-    " c.expires_ms, c.dispatched_ms, c.finished_ms, c.exit_code, c.error, c.output,"               \
+    " c.expires_ms, c.dispatched_ms, c.finished_ms, c.exit_code, c.error, " output ","             \
     " c.output_bytes, c.truncated, c.tenant_id FROM commands AS c"
 
 /*
@@ -376,7 +377,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         " 'truncated', json(CASE WHEN truncated THEN 'true' ELSE 'false' END)),"
         " json_object('error', error)) END, tenant_id"
         " FROM commands WHERE id = ?1",
-    [ST_CMD_NEXT] = "SELECT id FROM commands WHERE host_id = ?1 AND state = 'queued'"
+    /* Statistics could make SQLite walk every host's queue by commands_expiring. */
+    [ST_CMD_NEXT] = "SELECT id FROM commands INDEXED BY commands_host"
+                    " WHERE host_id = ?1 AND state = 'queued'"
                     " AND expires_ms > ?2 ORDER BY created_ms, id LIMIT 1",
     [ST_CMD_DISPATCH] = "UPDATE commands SET state = 'dispatched', dispatched_ms = ?2"
                         " WHERE id = ?1 AND state = 'queued'",
@@ -392,9 +395,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " error = CASE state WHEN 'queued' THEN 'not picked up before it expired'"
                       " ELSE 'no result in time' END"
                       " WHERE id = ?1 AND state IN ('queued', 'dispatched')",
-    [ST_CMD_GET] = COMMAND_COLUMNS " WHERE c.id = ?1",
-    [ST_CMD_LIST] = COMMAND_COLUMNS " WHERE" COMMAND_FILTER,
-    [ST_CMD_LIST_HOST] = COMMAND_COLUMNS " WHERE c.host_id = ?1 AND" COMMAND_FILTER,
+    [ST_CMD_GET] = COMMAND_COLUMNS("c.output") " WHERE c.id = ?1",
+    [ST_CMD_LIST] = COMMAND_COLUMNS("NULL") " WHERE" COMMAND_FILTER,
+    [ST_CMD_LIST_HOST] = COMMAND_COLUMNS("NULL") " WHERE c.host_id = ?1 AND" COMMAND_FILTER,
     [ST_CMD_PRUNE] = "DELETE FROM commands WHERE state IN ('done', 'failed', 'expired')"
                      " AND finished_ms < ?1",
     [ST_AUDIT_PRUNE] = "DELETE FROM command_audit WHERE ts_ms < ?1",

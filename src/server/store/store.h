@@ -488,7 +488,7 @@ struct ward_store_ops {
     int (*command_get)(struct ward_store *s, const char *id, ward_store_command_fn fn,
                        void *userdata);
 
-    /* Calls fn for every command matching f, newest first. */
+    /* Calls fn for every command matching f, newest first; output is NULL in a list. */
     int (*command_list)(struct ward_store *s, const struct ward_command_filter *f,
                         ward_store_command_fn fn, void *userdata);
 
