@@ -43,6 +43,7 @@
 #define RETRY_BASE_MS    1000
 #define NOT_FOUND_WAIT   3600000 /* a server without the route: ask again in an hour */
 #define NO_KEY_CHECK_MS  1000
+#define MIN_POLL_MS      1000 /* an empty answer sooner than this waits out the rest */
 #define RESULT_TRIES     5
 #define MAX_COMMAND_JSON (64 * 1024)
 
@@ -327,7 +328,7 @@ static int64_t poll_once(struct ward_runner *r)
 {
     struct ward_buf resp = WARD_BUF_INIT, err = WARD_BUF_INIT;
     long status = 0;
-    int64_t wait = 0;
+    int64_t wait = 0, start = ward_mono_ms();
     int e = ward_uploader_get(r->up, POLL_PATH, &status, &resp, &err);
     if (e < 0) {
         if (!stopped(r)) {
@@ -336,15 +337,20 @@ static int64_t poll_once(struct ward_runner *r)
             ward_log_debug(NULL, "cannot fetch commands", "error", err.data ? err.data : "");
         }
     } else if (status == 200) {
-        r->failures = 0;
         struct ward_buf result = WARD_BUF_INIT;
-        if (ward_runner_execute(&r->cfg, resp.data ? resp.data : "", resp.len, &result) == 0)
+        if (ward_runner_execute(&r->cfg, resp.data ? resp.data : "", resp.len, &result) == 0) {
+            r->failures = 0;
             post_result(r, &result);
-        else
+        } else {
             ward_log_warn(NULL, "the server sent something that is not a command");
+            r->failures++;
+            wait = backoff_ms(r);
+        }
         ward_buf_done(&result);
     } else if (status == 204) {
+        /* Another poll with this key took the slot, or the server does not hold polls. */
         r->failures = 0;
+        wait = MIN_POLL_MS - (ward_mono_ms() - start);
     } else if (status == 404) {
         ward_log_info(NULL, "the server has no command queue; asking again in an hour");
         wait = NOT_FOUND_WAIT;

@@ -158,7 +158,7 @@ class FakeServer:
     """Just enough of ward-server for one agent: it hands out queued commands and keeps results.
 
     GET /api/v1/agent/command answers the next command of the queue, or 204 after a short
-    wait; POST /api/v1/agent/command_result stores the (gzipped) result by id; uploads are
+    wait, or always `fixed` (status, body) when that is set; POST /api/v1/agent/command_result stores the (gzipped) result by id; uploads are
     taken with 200 and everything else is 404 (no central configuration, no registration).
     """
 
@@ -168,6 +168,7 @@ class FakeServer:
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         self.requests = []
+        self.fixed = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -198,6 +199,8 @@ class FakeServer:
                 path = urlsplit(self.path).path
                 with fake.lock:
                     fake.requests.append(("GET", path, self.headers.get("X-Agent-API-Key")))
+                if path == "/api/v1/agent/command" and fake.fixed:
+                    return self.answer(*fake.fixed)
                 if path == "/api/v1/agent/command":
                     try:
                         command = fake.commands.get(timeout=0.5)
@@ -372,6 +375,20 @@ class ChildWatch:
         self.running = False
         self.thread.join()
         return self.seen
+
+
+@pytest.mark.parametrize("answer", [(204, b""), (200, b"not json"), (200, b'{"type":"mounts"}')],
+                         ids=["empty at once", "not json", "no id"])
+def test_agent_waits_between_polls_that_bring_no_command(fake_server, direct_agent, answer):
+    # A server that answers every poll at once, with nothing or with no usable command,
+    # gets a poll a second at the most, not a loop of them.
+    fake_server.fixed = answer
+    polls = lambda: sum(1 for m, p, _ in fake_server.requests if p == "/api/v1/agent/command")
+    wait_for(lambda: polls() >= 2, what="the agent to poll")
+    before = polls()
+    time.sleep(3)
+    assert polls() - before <= 8, f"{polls() - before} polls in 3 s"
+    assert direct_agent.proc.poll() is None
 
 
 def test_agent_refuses_every_payload(fake_server, direct_agent, workdir):
