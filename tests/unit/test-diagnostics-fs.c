@@ -668,6 +668,27 @@ static void test_mounts_fixture(void **state)
     ward_diag_out_done(&out);
 }
 
+/* Under a host root, init's table is the host's: it wins over the agent's own. */
+static void test_mounts_of_the_host_root(void **state)
+{
+    struct fixture *f = *state;
+    make_dir(f->dir, "proc");
+    make_dir(f->dir, "proc/self");
+    make_dir(f->dir, "proc/1");
+    write_text(f->dir, "proc/self/mountinfo",
+               "30 1 0:50 / / rw - overlay overlay rw,lowerdir=/container\n");
+    write_text(f->dir, "proc/1/mountinfo", "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n");
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of(f->dir, 30000);
+    struct ward_diag_out out;
+    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
+    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    assert_non_null(strstr(out.text.data, "/dev/sda1"));
+    assert_null(strstr(out.text.data, "overlay"));
+    ward_diag_out_done(&out);
+}
+
 /* With no time left, nothing is sized, and the rows say so. */
 static void test_mounts_deadline(void **state)
 {
@@ -1189,6 +1210,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_du_hung_start, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_du_without_openat2, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_fixture, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_mounts_of_the_host_root, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_deadline, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_mounts_deadline_during_call, fixture_setup,
                                         fixture_teardown),

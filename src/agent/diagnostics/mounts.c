@@ -202,8 +202,16 @@ int ward_diag_mounts(const struct ward_diag_args *args, const struct ward_diag_c
     (void)args;
     const char *root = ctx->root ? ctx->root : "";
     char path[4096];
-    snprintf(path, sizeof(path), "%s/proc/self/mountinfo", root);
-    FILE *f = fopen(path, "re");
+    FILE *f = NULL;
+    /* Under a host root, the host's table is init's; the agent's own may be a container's. */
+    if (*root) {
+        snprintf(path, sizeof(path), "%s/proc/1/mountinfo", root);
+        f = fopen(path, "re");
+    }
+    if (!f) {
+        snprintf(path, sizeof(path), "%s/proc/self/mountinfo", root);
+        f = fopen(path, "re");
+    }
     if (!f) {
         int err = -errno;
         ward_diag_out_printf(out, "cannot read %s: %s\n", path, ward_strerror(err));
