@@ -127,14 +127,15 @@ static int parse_command(const char *json, size_t len, struct command *c)
                 c->id[0] = '\0';
         } else if (ward_json_key_is(&t, "type")) {
             e = ward_json_expect(&rd, WARD_JSON_STRING, &t);
-            if (e == 0 && t.len < sizeof(c->type)) {
+            if (e == 0) {
                 /* Printable only: the name goes into the result's error and the log. */
-                for (size_t i = 0; i < t.len; i++)
+                size_t keep = t.len < sizeof(c->type) ? t.len : sizeof(c->type) - 1;
+                for (size_t i = 0; i < keep; i++)
                     c->type[i] = t.str[i] >= 0x20 && t.str[i] < 0x7f ? t.str[i] : '?';
-                c->type[t.len] = '\0';
+                c->type[keep] = '\0';
                 enum ward_diag_type type;
-                c->typed =
-                    ward_diag_type_of(c->type, &type) == 0 && ward_diag_init(type, &c->args) == 0;
+                c->typed = keep == t.len && ward_diag_type_of(c->type, &type) == 0 &&
+                           ward_diag_init(type, &c->args) == 0;
             }
         } else if (ward_json_key_is(&t, "args")) {
             e = ward_json_expect(&rd, WARD_JSON_OBJECT_BEGIN, &t);

@@ -320,6 +320,9 @@ def json_only_cases(canary):
     # Types that are not diagnostics.
     for t in ("sh", "exec", "ping;" + touch, "ping\n", "PING", "../ping", "disk_usage\u0000"):
         add(f"type {t!r}", t, {"target": "127.0.0.1"}, words=("unknown diagnostic",))
+    # A name too long to keep is named by its start, not as ''.
+    add("long type", "ping" * 10, {"target": "127.0.0.1"},
+        words=("unknown diagnostic '" + ("ping" * 10)[:31] + "'",))
     # Two types, or something after the command: which diagnostic would run is unclear.
     cid = str(uuid.uuid4())
     cases.append(("type given twice", cid, json.dumps({"id": cid, "type": "mounts"}).encode()

@@ -136,7 +136,11 @@ void ward_diag_out_append_lines(struct ward_diag_out *o, const char *text, size_
     ward_buf_done(&line);
 }
 
-bool ward_diag_unescape_mountinfo(char *s)
+/*
+ * Decodes the kernel's octal escapes of a mountinfo field ("\040" for a
+ * space) in place. Returns false for "\000", which no path may hold.
+ */
+static bool unescape_mountinfo(char *s)
 {
     char *out = s;
     while (*s) {
@@ -398,7 +402,7 @@ int ward_diag_mount_line(char *line, struct ward_diag_mount_line *out)
     };
     char *fields[] = {out->mountpoint, out->options, out->fstype, out->device};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        if (fields[i] && !ward_diag_unescape_mountinfo(fields[i]))
+        if (fields[i] && !unescape_mountinfo(fields[i]))
             return -EINVAL;
     return 0;
 }

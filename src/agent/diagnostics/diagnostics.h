@@ -71,12 +71,6 @@ void ward_diag_escape(struct ward_buf *b, const char *s, size_t n);
  */
 void ward_diag_out_append_lines(struct ward_diag_out *o, const char *text, size_t len);
 
-/*
- * Decodes the kernel's octal escapes of a mountinfo field ("\040" for a
- * space) in place. Returns false for "\000", which no path may hold.
- */
-bool ward_diag_unescape_mountinfo(char *s);
-
 /* The fields of one mountinfo line that diagnostics use, decoded; NULL where it has none. */
 struct ward_diag_mount_line {
     char *mountpoint; /* the fifth field */

@@ -59,15 +59,10 @@ static long replies_in(const char *text)
 static int system_ping(const char *target, int64_t count, int64_t timeout_s, int why,
                        const struct ward_diag_ctx *ctx, struct ward_diag_out *out)
 {
-    char host[WARD_DIAG_ARG_MAX + 1], count_s[24], wait_s[24];
-    size_t n = strlen(target);
-    if (n >= 2 && target[0] == '[' && target[n - 1] == ']')
-        snprintf(host, sizeof(host), "%.*s", (int)(n - 2), target + 1);
-    else
-        snprintf(host, sizeof(host), "%s", target);
+    char count_s[24], wait_s[24];
     snprintf(count_s, sizeof(count_s), "%lld", (long long)count);
     snprintf(wait_s, sizeof(wait_s), "%lld", (long long)timeout_s);
-    const char *argv[] = {"ping", "-n", "-c", count_s, "-W", wait_s, "-w", wait_s, host, NULL};
+    const char *argv[] = {"ping", "-n", "-c", count_s, "-W", wait_s, "-w", wait_s, target, NULL};
 
     struct ward_diag_ctx sub = *ctx;
     int64_t end = ward_mono_ms() + timeout_s * 1000 + PING_GRACE_MS;

@@ -350,15 +350,9 @@ int ward_diag_traceroute(const struct ward_diag_args *args, const struct ward_di
         ward_diag_out_printf(out, "traceroute: bad arguments\n");
         return -EINVAL;
     }
-    char host[WARD_DIAG_ARG_MAX + 1], text[INET6_ADDRSTRLEN];
-    size_t n = strlen(target);
-    if (n >= 2 && target[0] == '[' && target[n - 1] == ']')
-        snprintf(host, sizeof(host), "%.*s", (int)(n - 2), target + 1);
-    else
-        snprintf(host, sizeof(host), "%s", target);
-
+    char text[INET6_ADDRSTRLEN];
     struct sockaddr_storage addr;
-    int r = resolve(host, ctx->deadline_ms, &addr);
+    int r = resolve(target, ctx->deadline_ms, &addr);
     if (r < 0) {
         ward_diag_out_printf(out, "traceroute to %s: %s\n", target,
                              r == -ENXIO ? "the name does not resolve" : ward_strerror(r));
@@ -375,7 +369,7 @@ int ward_diag_traceroute(const struct ward_diag_args *args, const struct ward_di
         fd = open_probe(family, icmp, 1);
     }
     if (fd == -EACCES || fd == -EPERM)
-        return system_traceroute(host, ward_diag_get(args, "max_hops"), fd, ctx, out);
+        return system_traceroute(target, ward_diag_get(args, "max_hops"), fd, ctx, out);
     if (fd < 0) {
         ward_diag_out_printf(out, "traceroute to %s: cannot open a socket: %s\n", target,
                              ward_strerror(fd));
