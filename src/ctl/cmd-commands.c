@@ -42,24 +42,6 @@
 
 /* ---- Answers from the server ---- */
 
-/* Copies the string token t into dst (size bytes) for display; longer text is cut. */
-void ward_ctl_copy_text(char *dst, size_t size, const struct ward_json_token *t)
-{
-    struct ward_buf b = WARD_BUF_INIT;
-    dst[0] = '\0';
-    if (ward_ctl_put_text(&b, t->str, t->len < size ? t->len : size - 1, false) == 0 && b.data)
-        snprintf(dst, size, "%s", b.data);
-    ward_buf_done(&b);
-}
-
-/* Says on stderr that an answer was not what wardctl expected. */
-void ward_ctl_unexpected(const struct ward_json_reader *r, int e)
-{
-    const char *msg = ward_json_error_message(r);
-    fprintf(stderr, "wardctl: unexpected answer from the server: %s\n",
-            *msg ? msg : ward_strerror(e));
-}
-
 /* ---- Commands as the server returns them ---- */
 
 void ward_ctl_command_info_done(struct ward_ctl_command_info *ci)
@@ -172,15 +154,6 @@ static const struct ward_ctl_table audit_table = {
     .empty = "no audit entries",
 };
 
-/* Appends "&name=value" with value percent-encoded; nothing when value is NULL. */
-static int add_param(struct ward_buf *path, const char *name, const char *value)
-{
-    if (!value)
-        return 0;
-    int e = ward_buf_printf(path, "&%s=", name);
-    return e < 0 ? e : ward_ctl_escape(path, value);
-}
-
 /* The rows a listing asks for: --limit after the command, else the program's --limit. */
 static int list_limit(const struct ward_ctl_config *cfg, const struct ward_ctl_args *a,
                       int64_t *limit)
@@ -202,7 +175,7 @@ static int list(const struct ward_ctl_config *cfg, const char *prefix, int64_t l
     struct ward_buf path = WARD_BUF_INIT;
     int e = ward_buf_printf(&path, "%slimit=%lld", prefix, (long long)limit);
     for (size_t i = 0; e >= 0 && i < n; i++)
-        e = add_param(&path, params[i].key, params[i].value);
+        e = ward_ctl_add_param(&path, params[i].key, params[i].value);
     int rc = WARD_CTL_FAILED;
     if (e < 0)
         fprintf(stderr, "wardctl: out of memory\n");
@@ -239,44 +212,20 @@ int ward_ctl_commands_list(const struct ward_ctl_config *cfg, const struct ward_
     return list(cfg, "/api/v1/commands?", limit, params, WARD_ARRAY_SIZE(params), &commands_table);
 }
 
-/* Prints one member of a command as "key: value", the value as a table cell shows it. */
-static int show_member(const struct ward_buf *body, const char *key)
-{
-    struct ward_buf value = WARD_BUF_INIT;
-    int e = ward_ctl_json_field(body, key, &value);
-    if (e == 0)
-        printf("%s: %s\n", key, value.len ? value.data : "-");
-    ward_buf_done(&value);
-    return e;
-}
-
 /* Prints a command: every member but the output as "key: value" lines, then the output. */
 static int show_command(const struct ward_buf *body, const void *ctx)
 {
     (void)ctx;
     struct ward_ctl_command_info ci = {0};
     int e = ward_ctl_read_command(body, &ci);
-    struct ward_json_reader r;
-    struct ward_json_token t;
-    ward_json_reader_init(&r, body->data ? body->data : "", body->len, NULL);
     if (e == 0)
-        e = ward_json_expect(&r, WARD_JSON_OBJECT_BEGIN, &t);
-    while (e == 0 && (e = ward_json_next(&r, &t)) == 0 && t.type == WARD_JSON_KEY) {
-        char key[WARD_CTL_FIELD_MAX];
-        bool output = ward_json_key_is(&t, "output");
-        ward_ctl_copy_text(key, sizeof(key), &t);
-        if ((e = ward_json_skip(&r)) == 0 && !output)
-            e = show_member(body, key);
-    }
+        e = ward_ctl_render_fields(body, "output");
     if (e == 0 && ci.output.len) {
         printf("output:\n");
         ward_ctl_print_output(&ci.output);
     } else if (e == 0) {
         printf("output: -\n");
-    } else if (ci.id[0]) {
-        ward_ctl_unexpected(&r, e);
     }
-    ward_json_reader_done(&r);
     ward_ctl_command_info_done(&ci);
     return e;
 }

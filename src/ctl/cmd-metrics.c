@@ -23,15 +23,6 @@ int ward_ctl_health(const struct ward_ctl_config *cfg, const struct ward_ctl_arg
     return e < 0 ? WARD_CTL_FAILED : WARD_CTL_OK;
 }
 
-/* Appends "&name=value" with value percent-encoded; nothing when value is NULL. */
-static int add_param(struct ward_buf *path, const char *name, const char *value)
-{
-    if (!value)
-        return 0;
-    int e = ward_buf_printf(path, "&%s=", name);
-    return e < 0 ? e : ward_ctl_escape(path, value);
-}
-
 static const struct ward_ctl_column sample_columns[] = {
     {"TIMESTAMP", "timestamp"}, {"TYPE", "metric_type"}, {"NAME", "metric_name"},
     {"LABELS", "labels"},       {"VALUE", "value"},
@@ -50,17 +41,17 @@ int ward_ctl_query(const struct ward_ctl_config *cfg, const struct ward_ctl_args
     snprintf(limit, sizeof(limit), "%lld", (long long)cfg->limit);
     int e = ward_buf_puts(&path, "/api/v1/metrics?");
     if (e >= 0)
-        e = add_param(&path, "server_id", a->arg[0]);
+        e = ward_ctl_add_param(&path, "server_id", a->arg[0]);
     if (e >= 0)
-        e = add_param(&path, "metric_type", a->n > 1 ? a->arg[1] : NULL);
+        e = ward_ctl_add_param(&path, "metric_type", a->n > 1 ? a->arg[1] : NULL);
     if (e >= 0)
-        e = add_param(&path, "metric_name", a->n > 2 ? a->arg[2] : NULL);
+        e = ward_ctl_add_param(&path, "metric_name", a->n > 2 ? a->arg[2] : NULL);
     if (e >= 0)
-        e = add_param(&path, "from", cfg->from);
+        e = ward_ctl_add_param(&path, "from", cfg->from);
     if (e >= 0)
-        e = add_param(&path, "to", cfg->to);
+        e = ward_ctl_add_param(&path, "to", cfg->to);
     if (e >= 0)
-        e = add_param(&path, "limit", limit);
+        e = ward_ctl_add_param(&path, "limit", limit);
     int rc = WARD_CTL_FAILED;
     if (e < 0)
         fprintf(stderr, "wardctl: out of memory\n");

@@ -111,19 +111,6 @@ int ward_ctl_audit(const struct ward_ctl_config *cfg, const struct ward_ctl_args
 #define WARD_CTL_FIELD_MAX 64
 
 /*
- * Copies the string token t into dst (size bytes, at least 1) for display,
- * control characters replaced as by ward_ctl_put_text() (table.h); longer
- * text is cut. dst is left empty when memory runs out. (cmd-commands.c)
- */
-void ward_ctl_copy_text(char *dst, size_t size, const struct ward_json_token *t);
-
-/*
- * Says on stderr that an answer was not what wardctl expected: the error
- * message of the reader r, or else ward_strerror(e). (cmd-commands.c)
- */
-void ward_ctl_unexpected(const struct ward_json_reader *r, int e);
-
-/*
  * The members of a command object (GET /api/v1/commands/ID) that wardctl
  * uses. A member that is absent or null stays empty (or false). Start
  * from {0}; free with ward_ctl_command_info_done().

@@ -223,6 +223,14 @@ int ward_ctl_escape(struct ward_buf *out, const char *s)
     return e;
 }
 
+int ward_ctl_add_param(struct ward_buf *path, const char *name, const char *value)
+{
+    if (!value)
+        return 0;
+    int e = ward_buf_printf(path, "&%s=", name);
+    return e < 0 ? e : ward_ctl_escape(path, value);
+}
+
 int ward_ctl_path(struct ward_buf *out, const char *prefix, const char *id, const char *suffix)
 {
     int e = ward_buf_puts(out, prefix);

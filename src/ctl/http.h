@@ -55,6 +55,12 @@ int ward_ctl_call(const struct ward_ctl_config *cfg, const char *method, const c
 int ward_ctl_escape(struct ward_buf *out, const char *s);
 
 /*
+ * Appends "&name=value" to a query in path, value percent-encoded as by
+ * ward_ctl_escape(); nothing when value is NULL. Returns as that.
+ */
+int ward_ctl_add_param(struct ward_buf *path, const char *name, const char *value);
+
+/*
  * Writes prefix, id percent-encoded and suffix (NULL for none) into the
  * empty buffer out: a path such as /api/v1/hosts/ID/rotate-key. Returns 0,
  * or -ENOMEM after printing "out of memory".

@@ -242,6 +242,26 @@ static const struct command *find_command(int argc, char **argv, int *words)
 }
 
 /*
+ * Says what is wrong with the unknown option --NAME (n bytes) after command
+ * c. Only a name wardctl knows is echoed: anything else may be a secret.
+ */
+static int unknown_option(const struct command *c, const char *name, size_t n)
+{
+    char why[96];
+    for (size_t f = 0; f < WARD_CTL_N_FLAGS; f++)
+        if (strlen(flags[f].name) == n && memcmp(name, flags[f].name, n) == 0) {
+            snprintf(why, sizeof(why), "--%s is not an option of %s%s%s", flags[f].name,
+                     c->group ? c->group : "", c->group ? " " : "", c->name);
+            return ward_ctl_usage(why);
+        }
+    if (strcmp(c->name, "run") == 0 && !c->group)
+        return ward_ctl_usage("unknown option (a diagnostic's arguments go as NAME=VALUE, "
+                              "such as count=3)");
+    return ward_ctl_usage("unknown option (an argument that starts with '--' goes after a "
+                          "lone '--')");
+}
+
+/*
  * Parses the arguments after the command's name into a; may set cfg->json.
  * Options are long (--name, --name=VALUE, --name VALUE) apart from -j, so
  * any other word starting with a single '-' is an argument: a claim token
@@ -278,8 +298,7 @@ static int parse_args(const struct command *c, int argc, char **argv, struct war
                  memcmp(s + 2, flags[f].name, len - 2) == 0))
             f++;
         if (f == WARD_CTL_N_FLAGS)
-            return ward_ctl_usage("unknown option (an argument that starts with '--' goes after "
-                                  "a lone '--')");
+            return unknown_option(c, s + 2, len - 2);
         const char *value = eq ? eq + 1 : "";
         if (flags[f].metavar && !eq && i + 1 < argc)
             value = argv[++i];

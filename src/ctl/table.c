@@ -88,8 +88,16 @@ static size_t width_of(const char *s)
     return w;
 }
 
-/* Says on stderr that the answer was not what a command expected. */
-static void unexpected(const struct ward_json_reader *r, int e)
+void ward_ctl_copy_text(char *dst, size_t size, const struct ward_json_token *t)
+{
+    struct ward_buf b = WARD_BUF_INIT;
+    dst[0] = '\0';
+    if (ward_ctl_put_text(&b, t->str, t->len < size ? t->len : size - 1, false) == 0 && b.data)
+        snprintf(dst, size, "%s", b.data);
+    ward_buf_done(&b);
+}
+
+void ward_ctl_unexpected(const struct ward_json_reader *r, int e)
 {
     const char *msg = ward_json_error_message(r);
     fprintf(stderr, "wardctl: unexpected answer from the server: %s\n",
@@ -190,7 +198,7 @@ int ward_ctl_render_table(const struct ward_buf *body, const void *ctx)
         fprintf(stderr, "wardctl: unexpected answer from the server: no member '%s'\n",
                 tab->key ? tab->key : "");
     } else if (e < 0) {
-        unexpected(&r, e);
+        ward_ctl_unexpected(&r, e);
     } else if (c.rows == 0 && tab->empty) {
         fprintf(stderr, "wardctl: %s\n", tab->empty);
     } else {
@@ -245,15 +253,15 @@ static int each_member(const struct ward_buf *body, const char *want,
 
 static int print_member(const char *key, const char *value, void *userdata)
 {
-    (void)userdata;
-    printf("%s: %s\n", key, *value ? value : "-");
+    const char *skip = userdata;
+    if (!skip || strcmp(key, skip) != 0)
+        printf("%s: %s\n", key, *value ? value : "-");
     return 0;
 }
 
 int ward_ctl_render_fields(const struct ward_buf *body, const void *ctx)
 {
-    (void)ctx;
-    int e = each_member(body, NULL, print_member, NULL);
+    int e = each_member(body, NULL, print_member, (void *)(uintptr_t)ctx);
     if (e < 0)
         fprintf(stderr, "wardctl: unexpected answer from the server: %s\n", ward_strerror(e));
     return e;

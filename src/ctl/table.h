@@ -8,6 +8,7 @@
 #define WARD_CTL_TABLE_H
 
 #include "common/buf.h"
+#include "common/json.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,14 +38,6 @@ struct ward_ctl_table {
 typedef int (*ward_ctl_render_fn)(const struct ward_buf *body, const void *ctx);
 
 /*
- * Prints the rows of body as a table to stdout: one heading line, then one
- * line per object, columns padded to their widest cell and separated by two
- * spaces. A missing, null or empty member shows as "-"; nested objects show
- * as k=v,k=v and arrays as a,b. ctx is a const struct ward_ctl_table.
- * Returns 0, or a WARD_E_JSON_* code or -ENOMEM after printing
- * "unexpected answer" to stderr.
- */
-/*
  * Appends n bytes of server text to out with control characters (C0, DEL
  * and C1) replaced by '?', so nothing a server or an agent sent can drive
  * the terminal; with lines, newlines and tabs are kept. Returns 0 or the
@@ -52,12 +45,33 @@ typedef int (*ward_ctl_render_fn)(const struct ward_buf *body, const void *ctx);
  */
 int ward_ctl_put_text(struct ward_buf *out, const char *s, size_t n, bool lines);
 
+/*
+ * Copies the string token t into dst (size bytes, at least 1) for display,
+ * control characters replaced as by ward_ctl_put_text(); longer text is
+ * cut. dst is left empty when memory runs out.
+ */
+void ward_ctl_copy_text(char *dst, size_t size, const struct ward_json_token *t);
+
+/*
+ * Says on stderr that an answer was not what wardctl expected: the error
+ * message of the reader r, or else ward_strerror(e).
+ */
+void ward_ctl_unexpected(const struct ward_json_reader *r, int e);
+
+/*
+ * Prints the rows of body as a table to stdout: one heading line, then one
+ * line per object, columns padded to their widest cell and separated by two
+ * spaces. A missing, null or empty member shows as "-"; nested objects show
+ * as k=v,k=v and arrays as a,b. ctx is a const struct ward_ctl_table.
+ * Returns 0, or a WARD_E_JSON_* code or -ENOMEM after printing
+ * "unexpected answer" to stderr.
+ */
 int ward_ctl_render_table(const struct ward_buf *body, const void *ctx);
 
 /*
  * Prints every member of the object in body as a "key: value" line to
- * stdout, in the server's order. ctx is unused. Returns as
- * ward_ctl_render_table().
+ * stdout, in the server's order, but the one named by ctx (a const char *
+ * key, or NULL for none). Returns as ward_ctl_render_table().
  */
 int ward_ctl_render_fields(const struct ward_buf *body, const void *ctx);
 

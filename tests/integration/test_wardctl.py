@@ -329,6 +329,11 @@ def test_bad_usage():
     r = wardctl(url, "agents", "claim", "x", "--claim-token=s3cret-value")
     assert r.returncode == 2 and "unknown option" in r.stderr and "s3cret" not in r.stderr
     assert "[--claim-token-file PATH]" in r.stderr
+    # An option of another command is named as such; a diagnostic's argument is shown its form.
+    r = wardctl(url, "commands", "--ttl", "5m")
+    assert r.returncode == 2 and "--ttl is not an option of commands" in r.stderr
+    r = wardctl(url, "run", "web-1", "ping", "--count=3")
+    assert r.returncode == 2 and "NAME=VALUE, such as count=3" in r.stderr
 
 
 def test_help_lists_every_command():
