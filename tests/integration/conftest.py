@@ -33,6 +33,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def refused_port():
+    """A loopback port held bound but not listening, so a connection to it is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
 def wait_for(predicate, timeout=30.0, what="condition"):
     """Polls predicate until it returns a truthy value; fails after timeout."""
     deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ADMIN, ENROLL_TOKEN, free_port, wait_for
+from conftest import ADMIN, ENROLL_TOKEN, wait_for
 
 HOSTNAME = "diag-host"
 OUTPUT_MAX = 256 * 1024
@@ -276,12 +276,12 @@ def test_ping(stack):
     assert "no-such-host.invalid" in out, out
 
 
-def test_connect(stack):
+def test_connect(stack, refused_port):
     port = stack.server.port
     out = done(run(stack, "connect", {"target": f"127.0.0.1:{port}", "timeout": "2"}))
     assert re.fullmatch(rf"connected to 127\.0\.0\.1:{port} in [\d.]+ ms\n", out), out
 
-    closed = free_port()
+    closed = refused_port
     out = done(run(stack, "connect", {"target": f"127.0.0.1:{closed}", "timeout": "2"}),
                exit_code=1)
     assert out == f"cannot connect to 127.0.0.1:{closed}: Connection refused\n", out
@@ -537,7 +537,7 @@ def audit(stack, command_id):
     return list(reversed(r.json()["entries"]))  # oldest first
 
 
-def test_audit_log(stack):
+def test_audit_log(stack, refused_port):
     port = stack.server.port
     cid = queue(stack, "connect", {"target": f"127.0.0.1:{port}"}, ttl=120)
     c = wait_done(stack, cid)
@@ -556,7 +556,7 @@ def test_audit_log(stack):
     assert times == sorted(times), times
 
     # A run that exits 1 is "done" with that exit code.
-    cid = queue(stack, "connect", {"target": f"127.0.0.1:{free_port()}", "timeout": "1"})
+    cid = queue(stack, "connect", {"target": f"127.0.0.1:{refused_port}", "timeout": "1"})
     c = wait_done(stack, cid)
     done(c, exit_code=1)
     finished = audit(stack, cid)[-1]

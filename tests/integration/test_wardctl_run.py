@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from conftest import (ADMIN, ADMIN_TOKEN, ENROLL_TOKEN, SANITIZER_MARKS, binary, enroll_agent,
-                      free_port, wait_for)
+                      wait_for)
 
 ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 DIAGNOSTICS = ["logs", "disk_usage", "mounts", "ping", "connect", "netstat", "traceroute"]
@@ -107,9 +107,9 @@ def test_connect_by_name_and_by_id(web):
     assert queued[0]["args"] == {"target": f"127.0.0.1:{server.port}", "timeout": "2"}
 
 
-def test_unreachable_connect_exits_1(web):
+def test_unreachable_connect_exits_1(web, refused_port):
     server, _ = web
-    port = free_port()  # nothing listens there
+    port = refused_port
     r = wardctl(server, "run", "run-web1", "connect", f"127.0.0.1:{port}", "--wait")
     assert r.returncode == 1, r.stderr
     assert f"127.0.0.1:{port}" in r.stdout and "connected to" not in r.stdout
