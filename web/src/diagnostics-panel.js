@@ -386,10 +386,11 @@ export function createDiagnostics(initialHost, ctx) {
         const next = await api.command(id, { wait, signal: ctl.signal });
         if (ctl.signal.aborted) return;
         failures = 0;
-        const changed = !cmd || next.state !== cmd.state;
+        // A state seen change is news for the history; the first look at an old command is not.
+        const changed = cmd !== null && next.state !== cmd.state;
         cmd = next;
         renderCommand(cmd);
-        if (changed && cmd !== first) refreshHistory();
+        if (changed) refreshHistory();
       } catch (err) {
         if (err.name === 'AbortError' || ctl.signal.aborted || err.status === 401) return;
         if (err.status === 0 || err.status === 429 || err.status >= 500) {

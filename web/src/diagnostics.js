@@ -7,6 +7,8 @@
 // page shows; the checks here only catch what it would surely refuse
 // (a required argument left empty, a number out of its range).
 
+import { bytes } from './format.js';
+
 const select = (name, label, options, def, help) => ({ name, label, kind: 'select', options, def, help });
 const int = (name, label, min, max, def, help) => ({ name, label, kind: 'int', min, max, def: String(def), help });
 const text = (name, label, { def = '', required = false, placeholder = '', help = '', mono = true } = {}) => ({
@@ -250,20 +252,6 @@ export function argsSummary(type, args = {}) {
   return parts.join(' · ');
 }
 
-/** "1.5 KiB"-style size of an output, for the result's facts. */
-export function outputSize(bytes) {
-  if (!Number.isFinite(bytes)) return '';
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB'];
-  let v = bytes;
-  let i = -1;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1).replace(/\.0$/, '') : Math.round(v)} ${units[i]}`;
-}
-
 /**
  * The facts shown under a finished command: exit code (of one that ran),
  * duration, output size and whether it was cut; [label, value] pairs, only
@@ -275,7 +263,7 @@ export function resultFacts(cmd) {
   const d = commandDuration(cmd);
   if (d != null) facts.push(['Duration', formatDuration(d)]);
   if (Number.isFinite(cmd.output_bytes) && (cmd.output_bytes > 0 || isFinished(cmd)))
-    facts.push(['Output', outputSize(cmd.output_bytes)]);
+    facts.push(['Output', bytes(cmd.output_bytes)]);
   if (cmd.truncated) facts.push(['Truncated', 'yes']);
   return facts;
 }

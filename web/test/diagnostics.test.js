@@ -14,11 +14,11 @@ import {
   isFinished,
   mergeListed,
   nextWait,
-  outputSize,
   progressSteps,
   resultFacts,
   retryDelay,
 } from '../src/diagnostics.js';
+import { bytes } from '../src/format.js';
 
 test('the seven diagnostics with the arguments and defaults of docs/api.md', () => {
   assert.deepEqual(
@@ -201,9 +201,9 @@ test('result facts: exit code, duration, size, truncated', () => {
       ['Output', '0 B'],
     ],
   );
-  assert.equal(outputSize(240), '240 B');
-  assert.equal(outputSize(256 * 1024), '256 KiB');
-  assert.equal(outputSize(3 * 1024 * 1024 + 1), '3 MiB');
+  assert.equal(bytes(240), '240 B');
+  assert.equal(bytes(256 * 1024), '256 KiB');
+  assert.equal(bytes(3 * 1024 * 1024 + 1), '3 MiB');
 });
 
 test('a queued command is polled sooner than a dispatched one', () => {
