@@ -193,8 +193,6 @@ static void on_created(struct bench *b, int k, const char *id, int64_t now)
 {
     struct command *cmd = &b->cmds[k];
     memcpy(cmd->id, id, sizeof(cmd->id));
-    cmd->created = true;
-    cmd->answered_ns = now;
     b->c.created++;
     b->post_ns[b->n_post++] = now - cmd->sent_ns;
     index_put(b, k);
@@ -270,7 +268,6 @@ static int on_answer(struct bench *b, struct conn *c, const struct ward_http_res
     case CONN_RESULT:
         if (resp->status == 200) {
             b->c.results_ok++;
-            b->cmds[c->cmd].finished = true;
         } else {
             b->c.result_errors++;
             note_bad(b, c, resp);

@@ -47,8 +47,8 @@ struct conn {
 struct command {
     char id[WARD_UUID_STR_LEN];
     int agent;
-    int64_t sent_ns, answered_ns, delivered_ns; /* delivered_ns: also before the 201 came */
-    bool created, delivered, finished;
+    int64_t sent_ns, delivered_ns; /* delivered_ns: also before the 201 came */
+    bool delivered;
 };
 
 /* A delivery that came before the 201 of its command. */
