@@ -67,33 +67,14 @@
 
 /* ---- Small helpers ---- */
 
-/* The figure of key in /proc/PID/status (kB for memory), or -1. */
-static long status_value(int pid, const char *key)
-{
-    char path[64], line[256];
-    size_t k = strlen(key);
-    long v = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, key, k) == 0 && line[k] == ':') {
-            v = strtol(line + k + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
 struct server_status {
     long threads, rss_kb, hwm_kb;
 };
 
 static struct server_status server_status(int pid)
 {
-    return (struct server_status){status_value(pid, "Threads"), status_value(pid, "VmRSS"),
-                                  status_value(pid, "VmHWM")};
+    return (struct server_status){ward_proc_status(pid, "Threads"), ward_proc_status(pid, "VmRSS"),
+                                  ward_proc_status(pid, "VmHWM")};
 }
 
 /* ---- Main thread: waiting for the waiters ---- */

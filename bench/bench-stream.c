@@ -153,25 +153,6 @@ static int parse_options(int argc, char **argv, struct ward_stream_options *o)
     return 0;
 }
 
-/* The figure (kB) of key in /proc/PID/status, or 0. */
-static long status_kb(int pid, const char *key)
-{
-    char path[64], line[256];
-    size_t k = strlen(key);
-    long v = 0;
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, key, k) == 0 && line[k] == ':') {
-            v = strtol(line + k + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
 static uint64_t acked_total(const struct ward_stream_agent *agents, int n)
 {
     uint64_t sum = 0;
@@ -353,7 +334,7 @@ int main(int argc, char **argv)
 
     static struct ward_cpu_snapshot s0, s1, g0, g1;
     static struct ward_sched_snapshot q0, q1, m0, m1;
-    long rss0 = o.server_pid ? status_kb(o.server_pid, "VmRSS") : 0;
+    long rss0 = o.server_pid ? ward_proc_status(o.server_pid, "VmRSS") : 0;
     pthread_barrier_init(&pace.go, NULL, (unsigned)o.agents + 1);
     for (int i = 0; i < o.agents; i++)
         if (pthread_create(&threads[i], NULL, ward_stream_agent_main, &agents[i]) != 0) {
@@ -378,8 +359,8 @@ int main(int argc, char **argv)
     if (o.server_pid)
         ward_sched_take(o.server_pid, &q1);
     ward_sched_take(getpid(), &m1);
-    long rss1 = o.server_pid ? status_kb(o.server_pid, "VmRSS") : 0;
-    long hwm = o.server_pid ? status_kb(o.server_pid, "VmHWM") : 0;
+    long rss1 = o.server_pid ? ward_proc_status(o.server_pid, "VmRSS") : 0;
+    long hwm = o.server_pid ? ward_proc_status(o.server_pid, "VmHWM") : 0;
 
     /* Drain: until every healthy client has what it should, or -w is up. */
     int64_t drain0 = ward_mono_ns();

@@ -151,3 +151,21 @@ uint64_t ward_cpu_server_ticks(const struct ward_cpu_snapshot *s0,
     }
     return total;
 }
+
+long ward_proc_status(int pid, const char *key)
+{
+    char path[64], line[256];
+    size_t k = strlen(key);
+    long v = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, k) == 0 && line[k] == ':') {
+            v = strtol(line + k + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}

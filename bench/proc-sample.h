@@ -29,6 +29,9 @@ struct ward_cpu_snapshot {
     uint64_t rchar, wchar; /* bytes the server read and wrote through system calls */
 };
 
+/* The figure of key in /proc/PID/status (kB for memory, a count for Threads), or -1. */
+long ward_proc_status(int pid, const char *key);
+
 /* Fills s for this process and, when server_pid is not 0, for that process. */
 void ward_cpu_snapshot_take(int server_pid, struct ward_cpu_snapshot *s);
 
