@@ -579,13 +579,6 @@ static bool list_limit(struct ward_http_request *req, size_t *limit)
     return true;
 }
 
-/* A filter from the query: NULL when absent or empty. */
-static const char *query_or_null(struct ward_http_request *req, const char *name)
-{
-    const char *v = ward_http_query(req, name);
-    return v && *v ? v : NULL;
-}
-
 /*
  * An id filter from the query, normalized into out as the store keeps ids;
  * *filter is NULL when absent. Answers 400 and returns false for anything
@@ -594,7 +587,7 @@ static const char *query_or_null(struct ward_http_request *req, const char *name
 static bool id_filter(struct ward_http_request *req, const char *name, const char **filter,
                       char out[WARD_UUID_STR_LEN])
 {
-    const char *v = query_or_null(req, name);
+    const char *v = ward_api_query_arg(req, name);
     *filter = NULL;
     if (!v)
         return true;
@@ -618,17 +611,14 @@ void ward_api_commands_list(struct ward_http_request *req, void *app)
     struct ward_api *api = app;
     struct ward_command_filter f = {
         .tenant_id = list_tenant(req),
-        .state = query_or_null(req, "state"),
-        .type = query_or_null(req, "type"),
+        .state = ward_api_query_arg(req, "state"),
+        .type = ward_api_query_arg(req, "type"),
     };
     char host[WARD_UUID_STR_LEN];
     if (!id_filter(req, "host_id", &f.host_id, host))
         return;
-    const char *since = ward_http_query(req, "since");
-    if (since && ward_time_parse(since, &f.since_ms) < 0) {
-        ward_http_error(req, 400, "since: an RFC 3339 time or Unix milliseconds");
+    if (!ward_api_time_arg(req, "since", &f.since_ms))
         return;
-    }
     if (f.state && !finished(f.state) && strcmp(f.state, "queued") != 0 &&
         strcmp(f.state, "dispatched") != 0) {
         ward_http_error(req, 400, "state: queued, dispatched, done, failed or expired");

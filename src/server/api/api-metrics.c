@@ -81,18 +81,6 @@ static int write_latest(const struct ward_latest_row *l, void *userdata)
     return write_sample(walk->w, &row);
 }
 
-/* Reads an optional time parameter; returns false after answering 400. */
-static bool time_param(struct ward_http_request *req, const char *name, int64_t *ms)
-{
-    const char *v = ward_http_query(req, name);
-    if (!v || !*v)
-        return true;
-    if (ward_time_parse(v, ms) == 0)
-        return true;
-    ward_http_error(req, 400, "%s: expected an RFC 3339 time or Unix milliseconds", name);
-    return false;
-}
-
 void ward_api_metrics_query(struct ward_http_request *req, void *app)
 {
     struct ward_api *api = app;
@@ -113,14 +101,12 @@ void ward_api_metrics_query(struct ward_http_request *req, void *app)
         .to_ms = ward_now_ms(),
         .limit = WARD_API_DEFAULT_LIMIT,
     };
-    const char *type = ward_http_query(req, "metric_type");
-    const char *name = ward_http_query(req, "metric_name");
-    q.category = type && *type ? type : NULL;
-    q.name = name && *name ? name : NULL;
-    if (!time_param(req, "to", &q.to_ms))
+    q.category = ward_api_query_arg(req, "metric_type");
+    q.name = ward_api_query_arg(req, "metric_name");
+    if (!ward_api_time_arg(req, "to", &q.to_ms))
         return;
     q.from_ms = q.to_ms - WARD_API_DEFAULT_WINDOW;
-    if (!time_param(req, "from", &q.from_ms))
+    if (!ward_api_time_arg(req, "from", &q.from_ms))
         return;
     if (q.from_ms > q.to_ms) {
         ward_http_error(req, 400, "from: must not be after to");

@@ -28,13 +28,6 @@
 #include <math.h>
 #include <string.h>
 
-/* A non-empty query argument, or NULL. */
-static const char *arg(struct ward_http_request *req, const char *name)
-{
-    const char *v = ward_http_query(req, name);
-    return v && *v ? v : NULL;
-}
-
 /* Every label argument adds its matchers; "label=a=1&label=b=~x" and "label=a=1,b=~x" agree. */
 struct label_args {
     struct ward_selector *sel;
@@ -68,8 +61,8 @@ static bool selection_params(struct ward_http_request *req, struct ward_selector
     bool ok = true;
     for (size_t i = 0; ok && i < sizeof(params) / sizeof(params[0]); i++) {
         const char *name = params[i].name;
-        const char *v = arg(req, name);
-        if (params[i].alias && arg(req, params[i].alias)) {
+        const char *v = ward_api_query_arg(req, name);
+        if (params[i].alias && ward_api_query_arg(req, params[i].alias)) {
             if (v) {
                 ward_http_error(req, 400, "%s: give either %s or %s, not both", params[i].alias,
                                 name, params[i].alias);
@@ -77,7 +70,7 @@ static bool selection_params(struct ward_http_request *req, struct ward_selector
                 break;
             }
             name = params[i].alias;
-            v = arg(req, name);
+            v = ward_api_query_arg(req, name);
         }
         if (v && ward_selector_add(sel, params[i].field, NULL, params[i].regex, v, &err) < 0) {
             ward_http_error(req, 400, "%s: %s", name, err.data);
@@ -93,38 +86,28 @@ static bool selection_params(struct ward_http_request *req, struct ward_selector
     return ok;
 }
 
-/* Reads an optional time parameter; returns false after answering 400. */
-static bool time_param(struct ward_http_request *req, const char *name, int64_t *ms)
-{
-    const char *v = arg(req, name);
-    if (!v || ward_time_parse(v, ms) == 0)
-        return true;
-    ward_http_error(req, 400, "%s: expected an RFC 3339 time or Unix milliseconds", name);
-    return false;
-}
-
 /* Reads from, to, step, agg and by into spec; returns false after answering 400. */
 static bool range_params(struct ward_http_request *req, struct ward_query_spec *spec)
 {
     spec->to_ms = ward_now_ms();
-    if (!time_param(req, "to", &spec->to_ms))
+    if (!ward_api_time_arg(req, "to", &spec->to_ms))
         return false;
     spec->from_ms = spec->to_ms - WARD_API_DEFAULT_WINDOW;
-    if (!time_param(req, "from", &spec->from_ms))
+    if (!ward_api_time_arg(req, "from", &spec->from_ms))
         return false;
-    const char *v = arg(req, "step");
+    const char *v = ward_api_query_arg(req, "step");
     if (v && ward_query_step_parse(v, &spec->step_ms) < 0) {
         ward_http_error(req, 400,
                         "step: expected a duration such as 60s or 5m, or integer milliseconds, "
                         "of at least 1 ms");
         return false;
     }
-    v = arg(req, "agg");
+    v = ward_api_query_arg(req, "agg");
     if (v && ward_query_agg_parse(v, &spec->agg) < 0) {
         ward_http_error(req, 400, "agg: expected avg, min, max, sum, count, last or rate");
         return false;
     }
-    v = arg(req, "by");
+    v = ward_api_query_arg(req, "by");
     if (v) {
         struct ward_buf err = WARD_BUF_INIT;
         int r = ward_query_by_parse(v, &spec->by, &err);

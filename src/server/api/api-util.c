@@ -75,3 +75,18 @@ void ward_api_write_opt(struct ward_json_writer *w, const char *key, const char 
     else
         ward_json_write_null(w);
 }
+
+const char *ward_api_query_arg(struct ward_http_request *req, const char *name)
+{
+    const char *v = ward_http_query(req, name);
+    return v && *v ? v : NULL;
+}
+
+bool ward_api_time_arg(struct ward_http_request *req, const char *name, int64_t *ms)
+{
+    const char *v = ward_api_query_arg(req, name);
+    if (!v || ward_time_parse(v, ms) == 0)
+        return true;
+    ward_http_error(req, 400, "%s: expected an RFC 3339 time or Unix milliseconds", name);
+    return false;
+}

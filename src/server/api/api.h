@@ -75,6 +75,16 @@ void ward_api_store_failed(struct ward_http_request *req, const char *what, int 
  */
 int ward_api_check_host(struct ward_http_request *req, struct ward_api *api, const char *host_id);
 
+/* The query argument name when it is present and not empty, else NULL. */
+const char *ward_api_query_arg(struct ward_http_request *req, const char *name);
+
+/*
+ * Reads the optional query argument name, an RFC 3339 time or Unix
+ * milliseconds, into *ms, which stays as it is when the argument is absent
+ * or empty. Returns false after answering 400 when it is not a time.
+ */
+bool ward_api_time_arg(struct ward_http_request *req, const char *name, int64_t *ms);
+
 /* Writes key and ms as an RFC 3339 time, or null for 0 (never). */
 void ward_api_write_time(struct ward_json_writer *w, const char *key, int64_t ms);
 
