@@ -59,7 +59,6 @@
 /* Bytes of an error (a server's error body) quoted in a log line. */
 #define ERROR_TEXT_MAX 200
 /* The longest Retry-After taken, in seconds. */
-#define RETRY_AFTER_MAX_S 3600
 
 _Static_assert(WARD_CENTRAL_MAX_BYTES <= WARD_HTTP_BODY_KEEP,
                "the HTTP client must keep a whole document");
@@ -606,15 +605,6 @@ static void wait_next(struct ward_central *c, int64_t wait)
     c->due = ward_mono_ms() + wait + (int64_t)(rnd % (uint64_t)(wait / 8 + 1));
 }
 
-/* Retry-After in whole seconds, as ms; 0 when absent or not a number of seconds. */
-static int64_t retry_after_ms(const struct ward_http_response *hr)
-{
-    int64_t s;
-    if (!hr || !*hr->retry_after || ward_parse_int64(hr->retry_after, &s) < 0 || s <= 0)
-        return 0;
-    return (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000;
-}
-
 /*
  * A request that failed (status -1: no answer; why, the client's error or
  * the server's error body): logged once until one works or the status
@@ -693,7 +683,7 @@ bool ward_central_run(struct ward_central *c)
     const struct ward_http_response *hr = ward_uploader_last_response(c->up);
     if (status == 408 || status == 429 || status >= 500) {
         failed(c, status, c->resp.data && *c->resp.data ? c->resp.data : "");
-        int64_t later = retry_after_ms(hr);
+        int64_t later = ward_http_retry_after_ms(hr);
         if (later > c->interval_ms)
             wait_next(c, later);
         return false;

@@ -24,7 +24,6 @@
 #include "common/gzip.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "common/parse.h"
 #include "common/time-util.h"
 #include "common/uuid.h"
 
@@ -72,7 +71,7 @@ static bool stopped(struct ward_runner *r)
     return !sleep_or_stop(r, 0);
 }
 
-/* Full jitter over an exponential window after the nth failure in a row. */
+/* Equal jitter (half the window, and up to as much again) after the nth failure in a row. */
 static int64_t backoff_ms(const struct ward_runner *r)
 {
     int64_t window = RETRY_BASE_MS;
@@ -358,11 +357,9 @@ static int64_t poll_once(struct ward_runner *r)
     } else {
         r->failures++;
         wait = backoff_ms(r);
-        const struct ward_http_response *h = ward_uploader_last_response(r->up);
-        int64_t after;
-        if (h && h->retry_after[0] && ward_parse_int_range(h->retry_after, 1, 3600, &after) == 0 &&
-            after * 1000 > wait)
-            wait = after * 1000;
+        int64_t after = ward_http_retry_after_ms(ward_uploader_last_response(r->up));
+        if (after > wait)
+            wait = after;
         if (status == 401 || status == 403)
             ward_log_debug(NULL, "the server refused the agent's key for commands");
     }

@@ -32,10 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BACKOFF_BASE_MS      INT64_C(1000)
-#define RETRY_AFTER_MAX_MS   (60 * 60 * 1000) /* a longer Retry-After is taken as an hour */
 #define MAX_FAILURE_EXPONENT 30
 
 /* Largest VictoriaMetrics body built from one batch, before gzip. */
@@ -329,42 +327,11 @@ int64_t ward_delivery_backlog(struct ward_delivery *d)
     return st.rows;
 }
 
-/* Parses an HTTP-date (RFC 9110, IMF-fixdate) into Unix ms; false when it is not one. */
-static bool parse_http_date(const char *s, int64_t *ms)
-{
-    struct tm tm = {0};
-    const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!end || *end)
-        return false;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return false;
-    *ms = (int64_t)t * 1000;
-    return true;
-}
-
-/* Retry-After as a wait in ms (seconds, or an HTTP-date); 0 when absent or unusable. */
-static int64_t retry_after_ms(const char *v)
-{
-    if (!*v)
-        return 0;
-    char *end;
-    errno = 0;
-    long long secs = strtoll(v, &end, 10);
-    int64_t wait = 0;
-    if (end != v && !*end && errno == 0 && secs > 0)
-        wait = secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : secs * 1000;
-    int64_t at;
-    if (end == v && parse_http_date(v, &at))
-        wait = at - ward_now_ms();
-    return wait < 0 ? 0 : wait > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : wait;
-}
-
 /* Notes the clock skew from a response's Date header (which has whole seconds). */
 static void note_skew(struct ward_delivery *d, const char *date, int64_t local_ms)
 {
     int64_t server_ms;
-    if (!parse_http_date(date, &server_ms))
+    if (!ward_http_date_parse(date, &server_ms))
         return;
     d->skew_ms = local_ms - (server_ms + 500);
     d->have_skew = true;
@@ -612,7 +579,7 @@ static bool run_wave(struct ward_delivery *d, struct output *o)
         if ((out == RETRY || out == REJECTED) && !retry) {
             retry = true;
             if (sl->have_hr)
-                retry_after = retry_after_ms(sl->hr.retry_after);
+                retry_after = ward_http_retry_after_ms(&sl->hr);
         }
         if (!retry)
             o->after = sl->batch.id;

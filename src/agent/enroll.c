@@ -43,8 +43,7 @@
 
 #define REGISTER_PATH "/agent/register"
 /* The longest Retry-After taken, in seconds. */
-#define RETRY_AFTER_MAX_S 3600
-#define MAX_EXPONENT      30
+#define MAX_EXPONENT 30
 
 enum state {
     IDLE,     /* uploads go on with the key there is, or none */
@@ -114,20 +113,6 @@ static void wait_poll(struct ward_enroll *e)
     wait_next(e, e->timing.poll_base_ms, e->timing.poll_max_ms, 0);
 }
 
-/* Retry-After in whole seconds, as ms; 0 when absent or not a number of seconds. */
-static int64_t retry_after_ms(const struct ward_enroll *e)
-{
-    const struct ward_http_response *hr = ward_uploader_last_response(e->up);
-    if (!hr || !*hr->retry_after)
-        return 0;
-    char *end;
-    errno = 0;
-    long long s = strtoll(hr->retry_after, &end, 10);
-    if (*end || errno || s <= 0)
-        return 0;
-    return (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000;
-}
-
 /*
  * A request that did not get through (no answer, or 408, 429, 5xx when
  * answered): wait like uploads do, or as long as the answer's Retry-After.
@@ -138,7 +123,8 @@ static void transient(struct ward_enroll *e, const char *step, const char *why, 
         ward_log_warn(NULL, "registration request failed, will retry", "step", step, "url",
                       ward_uploader_url(e->up), "error", why);
     e->failing = true;
-    wait_next(e, e->timing.retry_base_ms, e->backoff_max_ms, answered ? retry_after_ms(e) : 0);
+    wait_next(e, e->timing.retry_base_ms, e->backoff_max_ms,
+              answered ? ward_http_retry_after_ms(ward_uploader_last_response(e->up)) : 0);
 }
 
 /* The error body of the last answer: the server's reason (never a 2xx body). */

@@ -36,9 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* Longest chunk-size line accepted in a chunked body. */
-#define CHUNK_LINE_MAX 1024
+#define RETRY_AFTER_MAX_MS (60 * 60 * 1000) /* a longer Retry-After is taken as an hour */
+#define CHUNK_LINE_MAX     1024
 /* Interim (1xx) responses skipped before the final one. */
 #define INTERIM_MAX 4
 
@@ -612,4 +614,34 @@ int ward_http_client_post(struct ward_http_client *c, const char *path, const ch
                           struct ward_buf *body, struct ward_buf *err)
 {
     return ward_http_client_request(c, "POST", path, headers, data, len, resp, body, err);
+}
+
+bool ward_http_date_parse(const char *s, int64_t *ms)
+{
+    struct tm tm = {0};
+    const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return false;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *ms = (int64_t)t * 1000;
+    return true;
+}
+
+int64_t ward_http_retry_after_ms(const struct ward_http_response *hr)
+{
+    const char *v = hr ? hr->retry_after : "";
+    if (!*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long secs = strtoll(v, &end, 10);
+    int64_t wait = 0;
+    if (end != v && !*end && errno == 0 && secs > 0)
+        wait = secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : secs * 1000;
+    int64_t at;
+    if (end == v && ward_http_date_parse(v, &at))
+        wait = at - ward_now_ms();
+    return wait < 0 ? 0 : wait > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : wait;
 }

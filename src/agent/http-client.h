@@ -56,6 +56,16 @@ struct ward_http_response {
     bool www_authenticate; /* WWW-Authenticate was ward's WARD_HTTP_WARD_CHALLENGE */
 };
 
+/* Parses an HTTP-date (RFC 9110, IMF-fixdate) into Unix ms; false when it is not one. */
+bool ward_http_date_parse(const char *s, int64_t *ms);
+
+/*
+ * The wait hr's Retry-After asks for, in ms: whole seconds or an
+ * HTTP-date, at most an hour. 0 when hr is NULL or the header is absent,
+ * unusable or in the past.
+ */
+int64_t ward_http_retry_after_ms(const struct ward_http_response *hr);
+
 struct ward_http_client_config {
     const char *url;     /* the base URL, see ward_http_url_parse() */
     const char *ca_file; /* PEM CA file for https; NULL or "" for the system store */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -584,6 +585,35 @@ static void test_bad_addresses(void **state)
     ward_buf_done(&err);
 }
 
+/* Retry-After: whole seconds or an HTTP-date, capped at an hour; anything else is no wait. */
+static void test_retry_after(void **state)
+{
+    (void)state;
+    struct ward_http_response hr = {0};
+    assert_int_equal(ward_http_retry_after_ms(NULL), 0);
+    assert_int_equal(ward_http_retry_after_ms(&hr), 0);
+    const struct {
+        const char *value;
+        int64_t ms;
+    } cases[] = {
+        {"5", 5000}, {"3600", 3600000}, {"99999", 3600000}, {"0", 0},
+        {"-5", 0},   {"5s", 0},         {"soon", 0},        {"Thu, 01 Jan 1970 00:00:00 GMT", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(hr.retry_after, sizeof(hr.retry_after), "%s", cases[i].value);
+        assert_int_equal(ward_http_retry_after_ms(&hr), cases[i].ms);
+    }
+    /* A date ten minutes ahead: about 600 s, less what the test itself took. */
+    time_t later = time(NULL) + 600;
+    strftime(hr.retry_after, sizeof(hr.retry_after), "%a, %d %b %Y %H:%M:%S GMT", gmtime(&later));
+    int64_t ms = ward_http_retry_after_ms(&hr);
+    assert_true(ms > 590000 && ms <= 600000);
+    int64_t at;
+    assert_true(ward_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT", &at));
+    assert_int_equal(at, 784111777000LL);
+    assert_false(ward_http_date_parse("Sunday, 06-Nov-94 08:49:37 GMT", &at));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -604,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_prefix_and_host),
         cmocka_unit_test(test_api_key_and_get),
         cmocka_unit_test(test_bad_addresses),
+        cmocka_unit_test(test_retry_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
