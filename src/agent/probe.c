@@ -105,9 +105,12 @@ static void reap_parked(void)
     n_parked = kept;
 }
 
-/* Starts resolving op's host in the background. */
-static int lookup_start(struct ward_probe_op *op, const struct addrinfo *hints)
+/* Starts resolving host (and port, "" for none) in the background. */
+static int lookup_new(const char *host, const char *port, const struct addrinfo *hints,
+                      struct ward_probe_lookup **out)
 {
+    if (strlen(host) > WARD_PROBE_TARGET_MAX || strlen(port) >= sizeof((*out)->port))
+        return -EINVAL;
     pthread_mutex_lock(&lookups_lock);
     reap_parked();
     if (n_live == LOOKUPS_MAX) {
@@ -119,8 +122,8 @@ static int lookup_start(struct ward_probe_op *op, const struct addrinfo *hints)
         pthread_mutex_unlock(&lookups_lock);
         return -ENOMEM;
     }
-    memcpy(l->host, op->target.host, sizeof(l->host));
-    memcpy(l->port, op->target.port, sizeof(l->port));
+    memcpy(l->host, host, strlen(host) + 1);
+    memcpy(l->port, port, strlen(port) + 1);
     l->hints = *hints;
     l->cb.ar_name = l->host;
     l->cb.ar_service = l->port[0] ? l->port : NULL;
@@ -134,7 +137,7 @@ static int lookup_start(struct ward_probe_op *op, const struct addrinfo *hints)
     }
     n_live++;
     pthread_mutex_unlock(&lookups_lock);
-    op->lookup = l;
+    *out = l;
     return 0;
 }
 
@@ -190,9 +193,54 @@ static void resolve(struct ward_probe_op *op, int64_t now)
         return;
     }
     hints.ai_flags = AI_NUMERICSERV;
-    int r = lookup_start(op, &hints);
+    int r = lookup_new(op->target.host, op->target.port, &hints, &op->lookup);
     if (r < 0)
         ward_probe_finish(op, false, r);
+}
+
+int ward_probe_resolve(const char *host, int socktype, int64_t deadline_ms,
+                       struct sockaddr_storage *addr)
+{
+    struct addrinfo hints = {.ai_socktype = socktype, .ai_flags = AI_NUMERICHOST};
+    struct addrinfo *ai = NULL;
+    const struct addrinfo *found = NULL;
+    struct ward_probe_lookup *l = NULL;
+    int e = getaddrinfo(host, NULL, &hints, &ai), r = 0;
+    if (e == 0) {
+        found = ai;
+    } else if (e != EAI_NONAME) {
+        r = gai_errno(e);
+    } else {
+        hints.ai_flags = AI_ADDRCONFIG;
+        r = lookup_new(host, "", &hints, &l);
+        int64_t left;
+        while (r == 0 && (e = gai_error(&l->cb)) == EAI_INPROGRESS &&
+               (left = deadline_ms - ward_mono_ms()) > 0) {
+            struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
+            const struct gaicb *wait[1] = {&l->cb};
+            gai_suspend(wait, 1, &ts);
+        }
+        if (r == 0)
+            r = e == EAI_INPROGRESS ? -ETIMEDOUT : e ? gai_errno(e) : 0;
+        if (r == 0)
+            found = l->cb.ar_result;
+    }
+    if (r == 0) {
+        r = -ENXIO;
+        for (; found; found = found->ai_next)
+            if ((found->ai_family == AF_INET || found->ai_family == AF_INET6) &&
+                found->ai_addrlen <= sizeof(*addr)) {
+                memset(addr, 0, sizeof(*addr));
+                memcpy(addr, found->ai_addr, found->ai_addrlen);
+                r = 0;
+                break;
+            }
+    }
+    if (ai)
+        freeaddrinfo(ai);
+    if (l)
+        lookup_end(l);
+    return r;
 }
 
 /* Starts op once its lookup has ended. */

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "agent/collector.h"
 #include "common/agent-rules.h"
@@ -133,6 +134,16 @@ int ward_probe_run_many(const struct ward_probe_spec *const *specs, size_t n,
  * ward_probe_spec_check(), or -ENOMEM.
  */
 int ward_probe_run(const struct ward_probe_spec *spec, struct ward_probe_result *out);
+
+/*
+ * Resolves host (at most WARD_PROBE_TARGET_MAX bytes) to its first IPv4 or
+ * IPv6 address for sockets of socktype, by deadline_ms (monotonic): at once
+ * for an address, else through the probes' bounded set of lookups. Returns
+ * 0, -ENXIO (the name does not resolve), -ETIMEDOUT, -EBUSY (too many
+ * lookups still running), -EAGAIN, -ENOMEM or -EIO.
+ */
+int ward_probe_resolve(const char *host, int socktype, int64_t deadline_ms,
+                       struct sockaddr_storage *addr);
 
 /*
  * Replaces the probe set of the reachability collector with copies of the n

@@ -644,6 +644,26 @@ static void icmp_loopback_v6(void **unused)
     assert_true(res.up);
 }
 
+/* Addresses resolve at once; a name through a lookup; nothing too long is looked up. */
+static void resolve_to_one_address(void **unused)
+{
+    (void)unused;
+    struct sockaddr_storage sa;
+    int64_t deadline = ward_mono_ms() + 10000;
+    assert_int_equal(ward_probe_resolve("127.0.0.1", SOCK_DGRAM, deadline, &sa), 0);
+    assert_int_equal(sa.ss_family, AF_INET);
+    assert_int_equal(ntohl(((struct sockaddr_in *)&sa)->sin_addr.s_addr), INADDR_LOOPBACK);
+    assert_int_equal(ward_probe_resolve("::1", SOCK_DGRAM, deadline, &sa), 0);
+    assert_int_equal(sa.ss_family, AF_INET6);
+    /* localhost is in /etc/hosts on every Debian: a name, but no network needed. */
+    assert_int_equal(ward_probe_resolve("localhost", SOCK_DGRAM, deadline, &sa), 0);
+    assert_true(sa.ss_family == AF_INET || sa.ss_family == AF_INET6);
+    char longest[WARD_PROBE_TARGET_MAX + 2];
+    memset(longest, 'a', sizeof(longest) - 1);
+    longest[sizeof(longest) - 1] = '\0';
+    assert_int_equal(ward_probe_resolve(longest, SOCK_DGRAM, deadline, &sa), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +683,7 @@ int main(void)
         cmocka_unit_test(round_is_concurrent),
         cmocka_unit_test(icmp_loopback),
         cmocka_unit_test(icmp_loopback_v6),
+        cmocka_unit_test(resolve_to_one_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

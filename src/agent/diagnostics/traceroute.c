@@ -17,8 +17,8 @@
  *
  * Each hop waits at most 1 s, and never past ctx->deadline_ms, which ends
  * the whole trace. The target is resolved once, within the same deadline
- * (getaddrinfo_a(), see resolve()); addresses are printed as numbers, so
- * no reverse lookup can stall a hop.
+ * (ward_probe_resolve(), the probes' bounded lookups); addresses are
+ * printed as numbers, so no reverse lookup can stall a hop.
  *
  * Where ping sockets are not allowed (net.ipv4.ping_group_range), icmp
  * falls back to UDP probes and says so. Only if even a UDP socket is
@@ -27,6 +27,7 @@
  * ward_diag_escape(), as it holds what routers and resolvers sent.
  */
 #include "agent/diagnostics/diagnostics.h"
+#include "agent/probe.h"
 
 #include "common/error.h"
 #include "common/time-util.h"
@@ -34,13 +35,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/errqueue.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,90 +62,6 @@ struct hop {
     char mark; /* HOP_UNREACH: N, H, P or X */
     int error; /* HOP_ERROR: -errno */
 };
-
-/* A name lookup shared with glibc's resolver thread; the last of the two to let go frees it. */
-struct lookup {
-    atomic_int refs;
-    struct gaicb cb;
-    struct addrinfo hints;
-    char host[WARD_DIAG_ARG_MAX + 1];
-};
-
-static void lookup_unref(struct lookup *l)
-{
-    if (atomic_fetch_sub(&l->refs, 1) == 1) {
-        if (l->cb.ar_result)
-            freeaddrinfo(l->cb.ar_result);
-        free(l);
-    }
-}
-
-static void lookup_notify(union sigval v)
-{
-    lookup_unref(v.sival_ptr);
-}
-
-static int take_first(const struct addrinfo *ai, struct sockaddr_storage *addr)
-{
-    for (; ai; ai = ai->ai_next)
-        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
-            ai->ai_addrlen <= sizeof(*addr)) {
-            memset(addr, 0, sizeof(*addr));
-            memcpy(addr, ai->ai_addr, ai->ai_addrlen);
-            return 0;
-        }
-    return -ENXIO;
-}
-
-/*
- * Resolves host to its first address by deadline_ms: at once for an
- * address, else with getaddrinfo_a(), whose request is cancelled, or left
- * to free itself, when the deadline comes first.
- */
-static int resolve(const char *host, int64_t deadline_ms, struct sockaddr_storage *addr)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST};
-    struct addrinfo *ai = NULL;
-    if (getaddrinfo(host, NULL, &hints, &ai) == 0) {
-        int r = take_first(ai, addr);
-        freeaddrinfo(ai);
-        return r;
-    }
-    struct lookup *l = calloc(1, sizeof(*l));
-    if (!l)
-        return -ENOMEM;
-    atomic_init(&l->refs, 2);
-    snprintf(l->host, sizeof(l->host), "%s", host);
-    l->hints = (struct addrinfo){.ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG};
-    l->cb.ar_name = l->host;
-    l->cb.ar_request = &l->hints;
-    struct sigevent ev = {.sigev_notify = SIGEV_THREAD};
-    ev.sigev_notify_function = lookup_notify;
-    ev.sigev_value.sival_ptr = l;
-    struct gaicb *list[1] = {&l->cb};
-    if (getaddrinfo_a(GAI_NOWAIT, list, 1, &ev) != 0) {
-        free(l);
-        return -EAGAIN;
-    }
-    int64_t left;
-    while (gai_error(&l->cb) == EAI_INPROGRESS && (left = deadline_ms - ward_mono_ms()) > 0) {
-        struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
-        const struct gaicb *wait[1] = {&l->cb};
-        gai_suspend(wait, 1, &ts);
-    }
-    int e = gai_error(&l->cb), r;
-    if (e == 0) {
-        r = take_first(l->cb.ar_result, addr);
-    } else if (e == EAI_INPROGRESS) {
-        r = -ETIMEDOUT;
-        if (gai_cancel(&l->cb) == EAI_CANCELED)
-            lookup_unref(l); /* no notification will come */
-    } else {
-        r = e == EAI_AGAIN ? -EAGAIN : e == EAI_MEMORY ? -ENOMEM : -ENXIO;
-    }
-    lookup_unref(l);
-    return r;
-}
 
 /* Opens the socket of one probe with its TTL and error queue. */
 static int open_probe(int family, bool icmp, int ttl)
@@ -352,7 +265,7 @@ int ward_diag_traceroute(const struct ward_diag_args *args, const struct ward_di
     }
     char text[INET6_ADDRSTRLEN];
     struct sockaddr_storage addr;
-    int r = resolve(target, ctx->deadline_ms, &addr);
+    int r = ward_probe_resolve(target, SOCK_DGRAM, ctx->deadline_ms, &addr);
     if (r < 0) {
         ward_diag_out_printf(out, "traceroute to %s: %s\n", target,
                              r == -ENXIO ? "the name does not resolve" : ward_strerror(r));
