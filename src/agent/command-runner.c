@@ -229,8 +229,14 @@ static void write_result(struct ward_buf *out, const char *id, const char *statu
     ward_json_writer_finish(&w);
 }
 
-int ward_runner_execute(const struct ward_runner_config *cfg, const char *json, size_t len,
-                        struct ward_buf *result)
+/*
+ * Runs one command given as the JSON object a long-poll returns, and
+ * writes the result body to post into result; a run ends early when
+ * stop_fd becomes readable. Returns 0, or -EINVAL when json is not a
+ * command at all (no id to answer to).
+ */
+static int execute(const struct ward_runner_config *cfg, int stop_fd, const char *json, size_t len,
+                   struct ward_buf *result)
 {
     struct command c = {.typed = false};
     ward_buf_init(&c.err, 4096);
@@ -257,7 +263,8 @@ int ward_runner_execute(const struct ward_runner_config *cfg, const char *json, 
         int64_t timeout =
             cfg->run_timeout_ms > 0 ? cfg->run_timeout_ms : WARD_DIAG_TIMEOUT_DEFAULT_MS;
         struct ward_diag_ctx ctx = {.deadline_ms = started + timeout,
-                                    .root = cfg->root ? cfg->root : ""};
+                                    .root = cfg->root ? cfg->root : "",
+                                    .stop_fd = stop_fd};
         ward_log_info(NULL, "running a command", "command", c.id, "type", c.type);
         int r = ward_diag_function(c.args.type)(&c.args, &ctx, &o);
         int64_t took = ward_mono_ms() - started;
@@ -338,7 +345,7 @@ static int64_t poll_once(struct ward_runner *r)
         }
     } else if (status == 200) {
         struct ward_buf result = WARD_BUF_INIT;
-        if (ward_runner_execute(&r->cfg, resp.data ? resp.data : "", resp.len, &result) == 0) {
+        if (execute(&r->cfg, r->stop_fd, resp.data ? resp.data : "", resp.len, &result) == 0) {
             r->failures = 0;
             post_result(r, &result);
         } else {

@@ -46,18 +46,11 @@ int ward_runner_start(const struct ward_runner_config *cfg, struct ward_runner *
 int ward_runner_set_api_key(struct ward_runner *r, const char *key);
 
 /*
- * Stops the thread (a long-poll is interrupted; a running diagnostic ends
- * by its own deadline) and frees r. Accepts NULL.
+ * Stops the thread and frees r. A long-poll is interrupted; a running
+ * diagnostic ends as at its deadline where it waits on a child, the
+ * network or a long walk (ping and connect end by their own timeouts, at
+ * most 30 s), and its result is not sent. Accepts NULL.
  */
 void ward_runner_stop(struct ward_runner *r);
-
-/*
- * Runs one command given as the JSON object a long-poll returns, and
- * writes the result body to post into result. Used by the thread, and by
- * tests. Returns 0, or -EINVAL when json is not a command at all (no id to
- * answer to).
- */
-int ward_runner_execute(const struct ward_runner_config *cfg, const char *json, size_t len,
-                        struct ward_buf *result);
 
 #endif

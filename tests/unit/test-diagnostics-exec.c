@@ -31,6 +31,7 @@
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -40,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -60,7 +62,7 @@
 
 static struct ward_diag_ctx ctx_in(int64_t ms)
 {
-    return (struct ward_diag_ctx){.deadline_ms = ward_mono_ms() + ms, .root = ""};
+    return (struct ward_diag_ctx){.deadline_ms = ward_mono_ms() + ms, .root = "", .stop_fd = -1};
 }
 
 /* Runs argv[0] with a deadline ms away into out (initialised here, cap max). */
@@ -1033,6 +1035,52 @@ static void trace_deadline(void **unused)
     }
 }
 
+/* Writes the eventfd *arg after 200 ms, as the command runner does when the agent stops. */
+static void *stop_later(void *arg)
+{
+    usleep(200 * 1000);
+    uint64_t one = 1;
+    assert_int_equal(write(*(int *)arg, &one, sizeof(one)), sizeof(one));
+    return NULL;
+}
+
+/* A stop ends a program that would run on, and a trace, long before their deadline. */
+static void stop_ends_runs(void **unused)
+{
+    (void)unused;
+    int stop = eventfd(0, EFD_CLOEXEC);
+    assert_true(stop >= 0);
+    struct ward_diag_ctx ctx = ctx_in(20000);
+    ctx.stop_fd = stop;
+    struct ward_diag_out out;
+    ward_diag_out_init(&out, 4096);
+    const char *argv[] = {"sleep", "30", NULL};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, stop_later, &stop), 0);
+    int64_t t0 = ward_mono_ms();
+    assert_int_equal(ward_diag_exec("sleep", argv, &ctx, &out), -ETIMEDOUT);
+    assert_true(ward_mono_ms() - t0 < PROMPT_MS);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    ward_diag_out_done(&out);
+    assert_no_children();
+
+    /* The stop stays readable: a trace of 30 hops to TEST-NET-2 ends before its first probe. */
+    const char *kv[] = {"target", "198.51.100.1", "max_hops", "30", "proto", "udp", NULL};
+    struct ward_diag_args a = make_args(WARD_DIAG_TRACEROUTE, kv);
+    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
+    t0 = ward_mono_ms();
+    int rc = ward_diag_traceroute(&a, &ctx, &out);
+    printf("%s", text_of(&out));
+    skip_when(rc < 0 && strstr(text_of(&out), "probe sockets are not permitted"),
+              "no probe sockets here", &out);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(text_of(&out), "[stopped: the agent stops]"));
+    assert_null(strstr(text_of(&out), " 1  "));
+    assert_true(ward_mono_ms() - t0 < PROMPT_MS);
+    ward_diag_out_done(&out);
+    close(stop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1066,6 +1114,7 @@ int main(void)
         cmocka_unit_test(trace_fallback_escaped),
         cmocka_unit_test(trace_silent_hop),
         cmocka_unit_test(trace_deadline),
+        cmocka_unit_test(stop_ends_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,7 +132,7 @@ static uint64_t du_of(const char *dir)
 
 static struct ward_diag_ctx ctx_of(const char *root, int64_t ms)
 {
-    return (struct ward_diag_ctx){.deadline_ms = ward_mono_ms() + ms, .root = root};
+    return (struct ward_diag_ctx){.deadline_ms = ward_mono_ms() + ms, .root = root, .stop_fd = -1};
 }
 
 static void args_of(struct ward_diag_args *a, enum ward_diag_type t, const char *k1, const char *v1,

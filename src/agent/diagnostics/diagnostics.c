@@ -14,6 +14,7 @@
 #include "common/time-util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -422,4 +423,10 @@ ssize_t ward_diag_read_line(FILE *f, char *buf, size_t size, bool *cut)
         return -1;
     buf[n] = '\0';
     return (ssize_t)n;
+}
+
+bool ward_diag_stopping(const struct ward_diag_ctx *ctx)
+{
+    struct pollfd p = {.fd = ctx->stop_fd, .events = POLLIN};
+    return ctx->stop_fd >= 0 && poll(&p, 1, 0) == 1;
 }

@@ -37,7 +37,16 @@
 struct ward_diag_ctx {
     int64_t deadline_ms; /* monotonic (ward_mono_ms()): stop by then */
     const char *root;    /* read /proc, /sys and logs under this prefix; "" for / */
+    /*
+     * Readable once the agent stops, or -1: a run that waits on a child,
+     * the network or a long walk then ends as at its deadline, so a stop
+     * does not wait for it.
+     */
+    int stop_fd;
 };
+
+/* Whether ctx's stop_fd is readable (it is not read). */
+bool ward_diag_stopping(const struct ward_diag_ctx *ctx);
 
 /* Capped text output of a run. */
 struct ward_diag_out {

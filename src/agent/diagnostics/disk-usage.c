@@ -126,7 +126,7 @@ struct walk {
     dev_t dev;
     uint64_t total, entries, errors, unreadable, mounts, too_deep;
     enum stop stop;
-    int64_t deadline_ms;
+    const struct ward_diag_ctx *ctx; /* its deadline, and whether the agent stops */
     struct top dirs, files;
     ino_t *links; /* open addressing; 0 is an empty slot */
     size_t n_links;
@@ -334,7 +334,7 @@ static void visit(struct walk *w, struct frame *f, const char *name)
 
 static void run(struct walk *w)
 {
-    if (ward_mono_ms() >= w->deadline_ms)
+    if (ward_mono_ms() >= w->ctx->deadline_ms)
         w->stop = STOP_DEADLINE;
     while (w->depth > 0) {
         struct frame *f = &w->frames[w->depth - 1];
@@ -356,7 +356,8 @@ static void run(struct walk *w)
             w->stop = STOP_ENTRIES;
             continue;
         }
-        if (++w->entries % CLOCK_EVERY == 0 && ward_mono_ms() >= w->deadline_ms) {
+        if (++w->entries % CLOCK_EVERY == 0 &&
+            (ward_mono_ms() >= w->ctx->deadline_ms || ward_diag_stopping(w->ctx))) {
             w->stop = STOP_DEADLINE;
             continue;
         }
@@ -557,7 +558,7 @@ static int check_answers(const struct ward_mount_set *mounts, const char *path, 
 
 /* Walks the directory at path, with the mount points of mounts, and reports. */
 static int scan(const char *path, size_t top_n, const struct ward_mount_set *mounts,
-                int64_t deadline_ms, struct ward_diag_out *out)
+                const struct ward_diag_ctx *ctx, struct ward_diag_out *out)
 {
     int fd = open_start(path), err = fd < 0 ? fd : 0;
     struct stat st;
@@ -590,7 +591,7 @@ static int scan(const char *path, size_t top_n, const struct ward_mount_set *mou
         return -ENOMEM;
     }
     w->dev = st.st_dev;
-    w->deadline_ms = deadline_ms;
+    w->ctx = ctx;
     w->dirs = (struct top){dirs, 0, top_n};
     w->files = (struct top){files, 0, top_n};
     w->mounts_known = mounts;
@@ -628,5 +629,5 @@ int ward_diag_disk_usage(const struct ward_diag_args *args, const struct ward_di
     int r = check_answers(mounts, path, ctx->deadline_ms, out);
     if (r < 0)
         return r;
-    return scan(path, top_n, mounts, ctx->deadline_ms, out);
+    return scan(path, top_n, mounts, ctx, out);
 }

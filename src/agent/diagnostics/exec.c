@@ -205,7 +205,7 @@ enum watch_end {
     END_FULL
 };
 
-static enum watch_end watch(pid_t pid, int pidfd, int rfd, int64_t deadline_ms,
+static enum watch_end watch(pid_t pid, int pidfd, int rfd, const struct ward_diag_ctx *ctx,
                             struct ward_diag_out *out)
 {
     bool eof = false;
@@ -215,16 +215,17 @@ static enum watch_end watch(pid_t pid, int pidfd, int rfd, int64_t deadline_ms,
                 return END_FULL;
             return END_EXITED;
         }
-        int64_t left = deadline_ms - ward_mono_ms();
+        int64_t left = ctx->deadline_ms - ward_mono_ms();
         if (left <= 0)
             return END_DEADLINE;
         if (pidfd < 0 && left > EXIT_TICK_MS)
             left = EXIT_TICK_MS;
-        struct pollfd pfd[2] = {{.fd = eof ? -1 : rfd, .events = POLLIN},
-                                {.fd = pidfd, .events = POLLIN}};
-        int r = poll(pfd, 2, (int)(left > INT_MAX ? INT_MAX : left));
-        if (r < 0 && errno != EINTR)
-            return END_DEADLINE; /* cannot wait any more: treat as out of time */
+        struct pollfd pfd[3] = {{.fd = eof ? -1 : rfd, .events = POLLIN},
+                                {.fd = pidfd, .events = POLLIN},
+                                {.fd = ctx->stop_fd, .events = POLLIN}};
+        int r = poll(pfd, 3, (int)(left > INT_MAX ? INT_MAX : left));
+        if ((r < 0 && errno != EINTR) || (r > 0 && pfd[2].revents))
+            return END_DEADLINE; /* cannot wait any more, or the agent stops: out of time */
         if (r > 0 && !eof && pfd[0].revents) {
             int d = drain(rfd, out);
             if (d == 2)
@@ -254,7 +255,7 @@ static int open_pidfd(pid_t pid)
  * of the write ends (*out_w, *err_w), without which no end of file comes.
  */
 static int run(const struct child_plan *plan, int *out_w, int *err_w, int rfd, int err_rfd,
-               int64_t deadline_ms, struct ward_diag_out *out)
+               const struct ward_diag_ctx *ctx, struct ward_diag_out *out)
 {
     sigset_t all, old;
     sigfillset(&all);
@@ -281,7 +282,7 @@ static int run(const struct child_plan *plan, int *out_w, int *err_w, int rfd, i
     enum watch_end end = END_EXITED;
     if (!exec_failed) {
         int pidfd = open_pidfd(pid);
-        end = watch(pid, pidfd, rfd, deadline_ms, out);
+        end = watch(pid, pidfd, rfd, ctx, out);
         close_fd(&pidfd);
     }
     if (kill(-pid, SIGKILL) < 0 && errno == ESRCH)
@@ -323,7 +324,7 @@ int ward_diag_exec(const char *name, const char *const argv[], const struct ward
     char path[PATH_MAX];
     if (find_program(name, path, sizeof(path)) < 0)
         return -ENOENT;
-    if (ward_mono_ms() >= ctx->deadline_ms)
+    if (ward_mono_ms() >= ctx->deadline_ms || ward_diag_stopping(ctx))
         return -ETIMEDOUT;
 
     int null_fd = -1, pipe_out[2] = {-1, -1}, pipe_err[2] = {-1, -1};
@@ -352,7 +353,7 @@ int ward_diag_exec(const char *name, const char *const argv[], const struct ward
             .fd_max = open_max > 0 && open_max < FD_LOOP_MAX ? (int)open_max : FD_LOOP_MAX,
         };
         sigemptyset(&plan.empty);
-        r = run(&plan, &pipe_out[1], &pipe_err[1], pipe_out[0], pipe_err[0], ctx->deadline_ms, out);
+        r = run(&plan, &pipe_out[1], &pipe_err[1], pipe_out[0], pipe_err[0], ctx, out);
     }
     close_fd(&null_fd);
     for (int i = 0; i < 2; i++) {

@@ -297,9 +297,10 @@ int ward_diag_traceroute(const struct ward_diag_args *args, const struct ward_di
             return 1;
         }
         int64_t now = ward_mono_ms();
-        if (now >= ctx->deadline_ms) {
+        if (now >= ctx->deadline_ms || ward_diag_stopping(ctx)) {
             close(fd);
-            ward_diag_out_printf(out, "[stopped at the deadline]\n");
+            ward_diag_out_printf(out, now >= ctx->deadline_ms ? "[stopped at the deadline]\n"
+                                                              : "[stopped: the agent stops]\n");
             return 1;
         }
         int64_t end = now + HOP_WAIT_MS < ctx->deadline_ms ? now + HOP_WAIT_MS : ctx->deadline_ms;
