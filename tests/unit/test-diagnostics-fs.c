@@ -618,6 +618,16 @@ static int fixture_teardown(void **state)
 
 /* ---- mounts ---- */
 
+/* Runs mounts under root with a deadline ms away into out (initialised here). */
+static int run_mounts(const char *root, int64_t ms, struct ward_diag_out *out)
+{
+    struct ward_diag_args a;
+    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
+    struct ward_diag_ctx ctx = ctx_of(root, ms);
+    ward_diag_out_init(out, WARD_DIAG_OUTPUT_MAX);
+    return ward_diag_mounts(&a, &ctx, out);
+}
+
 static void test_mounts_fixture(void **state)
 {
     struct fixture *f = *state;
@@ -632,12 +642,8 @@ static void test_mounts_fixture(void **state)
                "25 22 0:40 / /mnt/missing rw,relatime - nfs4 server:/export rw,vers=4.2\n"
                "26 22 0:41 / /mnt/new\\012line ro - tmpfs tmpfs rw\n"
                "this line is not a mount\n");
-    struct ward_diag_args a;
-    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
-    struct ward_diag_ctx ctx = ctx_of(f->dir, 30000);
     struct ward_diag_out out;
-    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
-    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    assert_int_equal(run_mounts(f->dir, 30000, &out), 0);
     const char *text = out.text.data;
 
     /* The root of the fixture exists: sized. */
@@ -678,12 +684,8 @@ static void test_mounts_of_the_host_root(void **state)
     write_text(f->dir, "proc/self/mountinfo",
                "30 1 0:50 / / rw - overlay overlay rw,lowerdir=/container\n");
     write_text(f->dir, "proc/1/mountinfo", "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n");
-    struct ward_diag_args a;
-    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
-    struct ward_diag_ctx ctx = ctx_of(f->dir, 30000);
     struct ward_diag_out out;
-    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
-    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    assert_int_equal(run_mounts(f->dir, 30000, &out), 0);
     assert_non_null(strstr(out.text.data, "/dev/sda1"));
     assert_null(strstr(out.text.data, "overlay"));
     ward_diag_out_done(&out);
@@ -698,12 +700,8 @@ static void test_mounts_deadline(void **state)
     write_text(f->dir, "proc/self/mountinfo",
                "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
                "23 22 0:5 / /proc rw,relatime shared:12 - proc proc rw\n");
-    struct ward_diag_args a;
-    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
-    struct ward_diag_ctx ctx = ctx_of(f->dir, -1);
     struct ward_diag_out out;
-    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
-    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    assert_int_equal(run_mounts(f->dir, -1, &out), 0);
     const char *root = line_with(out.text.data, "/dev/sda1");
     assert_non_null(strstr(root, "skipped"));
     assert_non_null(strstr(root, "the deadline came first"));
@@ -873,12 +871,8 @@ static void test_mounts_deadline_during_call(void **state)
 static void test_mounts_missing_table(void **state)
 {
     struct fixture *f = *state;
-    struct ward_diag_args a;
-    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
-    struct ward_diag_ctx ctx = ctx_of(f->dir, 30000);
     struct ward_diag_out out;
-    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
-    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), -ENOENT);
+    assert_int_equal(run_mounts(f->dir, 30000, &out), -ENOENT);
     assert_non_null(strstr(out.text.data, "cannot read"));
     ward_diag_out_done(&out);
 }
@@ -980,12 +974,8 @@ static void test_mount_fstype_remote(void **state)
 static void test_mounts_live(void **state)
 {
     (void)state;
-    struct ward_diag_args a;
-    args_of(&a, WARD_DIAG_MOUNTS, NULL, NULL, NULL, NULL);
-    struct ward_diag_ctx ctx = ctx_of("", 30000);
     struct ward_diag_out out;
-    ward_diag_out_init(&out, WARD_DIAG_OUTPUT_MAX);
-    assert_int_equal(ward_diag_mounts(&a, &ctx, &out), 0);
+    assert_int_equal(run_mounts("", 30000, &out), 0);
     assert_non_null(strstr(out.text.data, "Mounted on"));
     assert_non_null(strstr(out.text.data, " / "));
     ward_diag_out_done(&out);
